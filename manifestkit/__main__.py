@@ -1,0 +1,5 @@
+"""``python -m manifestkit``."""
+
+from manifestkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""`manifestkit render`: App specs or a Project → plain YAML, a Kustomize tree or Helm charts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from manifestkit.command import Command
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.emit import EmitInput, Emitted
+from manifestkit.emit.plain import stream
+from manifestkit.emit.registry import EMITTERS
+from manifestkit.loader import load_project
+from manifestkit.model import Options, Project, Resource
+from manifestkit.pipeline import environments, render_env
+from manifestkit.writer import check_tree, write_tree
+
+SECRET_OUTPUTS = ("secret", "sops", "vault-agent", "external-secret", "reference")
+DEFAULT_DIR = "build"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PROJECT_OR_SPEC",
+                        help="a project folder, a manifestkit.yaml or App files (default: .)")
+    parser.add_argument("--env", "-e", help="render only this environment (default: all)")
+    parser.add_argument("--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)")
+    parser.add_argument("-o", "--output", metavar="DIR", help="output folder, or - for one YAML stream on stdout")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
+    parser.add_argument("--secret-output", choices=SECRET_OUTPUTS, help="how Secrets are written (overrides the project)")
+    parser.add_argument("--allow-plaintext-secrets", action="store_true",
+                        help="allow resolved Secrets to be written inside a git work tree")
+    parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    options = Options(secret_output=args.secret_output, allow_plaintext_secrets=args.allow_plaintext_secrets,
+                      environ=environ, validate=not args.no_validate)
+    projects = _load_all(args.paths)
+    project = projects[0]
+    fmt = args.format or project.spec.get("output", {}).get("format", "plain")
+    if args.output == "-":
+        if fmt != "plain":
+            raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
+                                               hint="pass -o DIR")])
+        return _stream(projects, args.env, options)
+    emitted = _emit(projects, args.env, fmt, options)
+    target = Path(args.output) if args.output else _default_dir(project)
+    if args.check:
+        stale = check_tree(target, emitted.files, emitted.scope)
+        for line in stale:
+            print(line)
+        if stale:
+            print(f"manifestkit: {len(stale)} file(s) out of date in {target}; run `manifestkit render` to update",
+                  file=sys.stderr)
+            return 1
+        return 0
+    written = write_tree(target, emitted.files, emitted.scope)
+    print(f"manifestkit: wrote {len(written)} file(s) to {target}", file=sys.stderr)
+    return 0
+
+
+def _load_all(paths: list[str]) -> list[Project]:
+    projects: list[Project] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        try:
+            projects.append(load_project(path))
+        except ManifestkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ManifestkitError(problems)
+    return projects
+
+
+def _default_dir(project: Project) -> Path:
+    configured = project.spec.get("output", {}).get("dir")
+    return project.root / configured if configured else Path(DEFAULT_DIR)
+
+
+def _renders(projects: list[Project], env: str | None, options: Options) -> dict[str, list[Resource]]:
+    renders: dict[str, list[Resource]] = {}
+    for project in projects:
+        for name in environments(project, env):
+            renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
+    return renders
+
+
+def _stream(projects: list[Project], env: str | None, options: Options) -> int:
+    renders = _renders(projects, env, options)
+    if len(renders) > 1:
+        names = sorted(renders)
+        raise ManifestkitError([Diagnostic(f"-o - writes one environment; the project has {', '.join(names)}",
+                                           hint=f"add --env {names[0]}")])
+    sys.stdout.write(stream(next(iter(renders.values()))))
+    return 0
+
+
+def _emit(projects: list[Project], env: str | None, fmt: str, options: Options) -> Emitted:
+    if fmt not in EMITTERS:
+        raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
+                                           hint=did_you_mean(fmt, sorted(EMITTERS)))])
+    project = projects[0]
+    renders = _renders(projects, env, options)
+    job = EmitInput(project, renders, lambda e: render_env(project, e, options), options)
+    return EMITTERS[fmt](job)
+
+
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure, run)

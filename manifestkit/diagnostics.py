@@ -1,0 +1,82 @@
+"""Diagnostics: located error values, collected and reported together.
+
+Every user-facing problem is a :class:`Diagnostic`. Steps collect them in lists and
+raise :class:`ManifestkitError` once with all of them, so a user sees every mistake
+of a file in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+
+
+class Diagnostic(NamedTuple):
+    """One problem at one place. ``line``/``column`` are 1-based, 0 when unknown."""
+
+    message: str
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    path: str = ""
+    hint: str = ""
+    severity: str = ERROR
+    rule: str = ""
+
+    def location(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line:
+            parts.append(str(self.line))
+            if self.column:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def format(self) -> str:
+        rule = f" [{self.rule}]" if self.rule else ""
+        where = f"{self.path}: " if self.path else ""
+        text = f"{self.location()}: {self.severity}{rule}: {where}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ManifestkitError(Exception):
+    """Bad input or usage (exit code 2); carries every diagnostic found."""
+
+    exit_code = 2
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sort_diagnostics(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class FindingsError(ManifestkitError):
+    """Rendered output is invalid (exit code 1): e.g. Kubernetes schema errors."""
+
+    exit_code = 1
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+
+
+def error(message: str, **where: object) -> ManifestkitError:
+    """Shortcut: one diagnostic wrapped in an exception ready to raise."""
+    return ManifestkitError([Diagnostic(message, **where)])  # type: ignore[arg-type]
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A hint naming the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    return ", ".join(sorted(choices))

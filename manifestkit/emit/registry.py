@@ -1,0 +1,10 @@
+"""The emitters by `--format` name."""
+
+from __future__ import annotations
+
+from manifestkit.emit import Emitter
+from manifestkit.emit.plain import emit_plain
+
+EMITTERS: dict[str, Emitter] = {
+    "plain": emit_plain,
+}

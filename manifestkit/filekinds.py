@@ -1,0 +1,132 @@
+"""Checking user files (Project, App, Overlay) against their JSON Schemas in schemas/.
+
+Runs before anything else, so later steps can trust the shape of what they read. Every
+violation becomes a located Diagnostic with what was found, what was expected and, for
+a misspelled field or value, the closest valid one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from manifestkit.diagnostics import Diagnostic, did_you_mean
+from manifestkit.model import API_VERSION
+from manifestkit.resources import load_schema
+from manifestkit.yamlio import Document
+
+KINDS = ("Project", "App", "Overlay")
+
+_NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
+
+
+@functools.cache
+def _validator(kind: str) -> Any:
+    schema = load_schema(kind.lower())
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
+    """Is this a manifestkit document of one of ``expected`` kinds? Diagnostics if not."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return [doc.diagnostic((), f"expected a mapping with apiVersion, kind, metadata and spec, found {_type_name(data)}")]
+    kind = data.get("kind")
+    if data.get("apiVersion") != API_VERSION or kind not in expected:
+        found = f"apiVersion {data.get('apiVersion')!r}, kind {kind!r}"
+        hint = did_you_mean(str(kind), expected) if isinstance(kind, str) else ""
+        return [doc.diagnostic(("kind",) if "kind" in data else (),
+                               f"{found} is not a manifestkit file; expected apiVersion {API_VERSION} and kind one of: {', '.join(expected)}",
+                               hint=hint)]
+    return []
+
+
+def check_document(doc: Document) -> list[Diagnostic]:
+    """All schema violations of one manifestkit document."""
+    problems = check_kind(doc)
+    if problems:
+        return problems
+    validator = _validator(doc.data["kind"])
+    seen: set[tuple[str, str]] = set()
+    out: list[Diagnostic] = []
+    for error in validator.iter_errors(doc.data):
+        for diag in _explain(doc, error):
+            key = (diag.path, diag.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(diag)
+    return out
+
+
+def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        yield from _explain(doc, best_match(error.context))
+        return
+    path = list(error.absolute_path)
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in instance:
+            if key not in allowed:
+                yield doc.diagnostic([*path, key], f"unknown field {key!r}" + (f" in {_where(path)}" if path else ""),
+                                     hint=did_you_mean(key, allowed) or f"expected one of: {', '.join(allowed)}")
+        return
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield doc.diagnostic(path, f"missing required field {missing!r}")
+        return
+    if error.validator in ("enum", "const"):
+        choices = [str(c) for c in (schema.get("enum") or [schema.get("const")])]
+        yield doc.diagnostic(path, f"found {instance!r}; expected {'one of: ' + ', '.join(choices) if len(choices) > 1 else choices[0]}",
+                             hint=did_you_mean(str(instance), choices))
+        return
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        yield doc.diagnostic(path, f"found {_type_name(instance)} {_short(instance)}; expected {' or '.join(expected)}",
+                             hint=_type_hint(instance, expected))
+        return
+    if error.validator in ("pattern", "maxLength") and "[a-z0-9]([-a-z0-9]*[a-z0-9])?" in schema.get("pattern", ""):
+        yield doc.diagnostic(path, f"invalid name {instance!r}: use {_NAME_RULE}",
+                             hint=f"try {_suggest_name(str(instance))!r}")
+        return
+    if error.validator == "propertyNames":
+        yield doc.diagnostic(path, f"invalid name {error.instance!r} in {_where(path)}: use {_NAME_RULE}")
+        return
+    yield doc.diagnostic(path, error.message)
+
+
+def _where(path: list[Any]) -> str:
+    from manifestkit.yamlio import format_path
+
+    return format_path(path)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _type_hint(value: Any, expected: list[str]) -> str:
+    if isinstance(value, str) and "integer" in expected and value.strip().isdigit():
+        return f"write {value.strip()} without quotes"
+    if "array" in expected and isinstance(value, dict):
+        return "write a list: each item on its own line starting with '- '"
+    if "string" in expected and not isinstance(value, (dict, list)):
+        return f"quote the value: '{value}'"
+    return ""
+
+
+def _suggest_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return cleaned[:63].strip("-") or "app"

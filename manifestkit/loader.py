@@ -1,0 +1,161 @@
+"""Reading user files: a Project (manifestkit.yaml), its Apps and Overlays, or one App file.
+
+Every file is checked against its schema before anything else looks at it; all problems
+of all files are reported together.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.filekinds import check_document, check_kind
+from manifestkit.model import App, Environment, Overlay, Project
+from manifestkit.resources import data_dir
+from manifestkit.yamlio import Document, load_file
+
+PROJECT_FILE = "manifestkit.yaml"
+BUILTIN_PREFIX = "builtin:"
+
+
+def load_project(path: str | os.PathLike[str]) -> Project:
+    """A Project from a folder or a manifestkit.yaml, or a one-app Project from an App file."""
+    target = Path(path)
+    if target.is_dir():
+        target = target / PROJECT_FILE
+    docs = load_file(str(target), _display(target))
+    problems = [d for doc in docs for d in check_kind(doc, ("Project", "App"))]
+    if problems or not docs:
+        raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=_display(target),
+                                                       hint="expected a manifestkit Project or App")])
+    if docs[0].data["kind"] == "App":
+        return _project_of_apps(target, docs)
+    return _project(target, docs[0])
+
+
+def _display(path: Path) -> str:
+    """Paths in messages are relative to the working directory when that is shorter."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _checked(docs: list[Document]) -> list[Document]:
+    problems = [d for doc in docs for d in check_document(doc)]
+    if problems:
+        raise ManifestkitError(problems)
+    return docs
+
+
+def _app(doc: Document, root: Path) -> App:
+    meta = doc.data["metadata"]
+    spec = doc.data["spec"]
+    base: tuple[Document, ...] = ()
+    if "base" in spec:
+        path = (root / spec["base"]).resolve()
+        if not path.is_file():
+            raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
+                                                   hint=f"the path is relative to the App file's folder {_display(root)}/")])
+        base = tuple(load_file(str(path), _display(path)))
+    return App(meta["name"], meta.get("namespace"), spec, doc, root, base)
+
+
+def _project_of_apps(target: Path, docs: list[Document]) -> Project:
+    apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)])
+    return Project(apps[0].name, target.parent.resolve(), {"apps": [target.name]}, apps, {}, _display(target))
+
+
+def _project(target: Path, doc: Document) -> Project:
+    _checked([doc])
+    root = target.parent.resolve()
+    spec = doc.data["spec"]
+    problems: list[Diagnostic] = []
+    app_docs: list[tuple[Document, Path]] = []
+    for index, pattern in enumerate(spec["apps"]):
+        matches = sorted(glob.glob(str(root / pattern), recursive=True))
+        if not matches:
+            problems.append(doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
+                                           hint=f"paths are relative to {_display(root)}/"))
+        for match in matches:
+            try:
+                app_docs.extend((d, Path(match).parent.resolve()) for d in _checked(load_file(match, _display(Path(match)))))
+            except ManifestkitError as exc:
+                problems.extend(exc.diagnostics)
+    environments: dict[str, Environment] = {}
+    for env_name, env_spec in spec.get("environments", {}).items():
+        overlays: list[Overlay] = []
+        for index, ref in enumerate(env_spec.get("overlays", [])):
+            try:
+                overlays.extend(load_overlay_chain(ref, root, doc, ("spec", "environments", env_name, "overlays", index)))
+            except ManifestkitError as exc:
+                problems.extend(exc.diagnostics)
+        environments[env_name] = Environment(env_name, tuple(overlays), tuple(env_spec.get("namespaces", [])))
+    if problems:
+        raise ManifestkitError(problems)
+    apps = _apps(app_docs)
+    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, _display(target))
+
+
+def _apps(docs: list[tuple[Document, Path]]) -> tuple[App, ...]:
+    apps: list[App] = []
+    problems: list[Diagnostic] = []
+    for doc, root in docs:
+        try:
+            apps.append(_app(doc, root))
+        except ManifestkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ManifestkitError(problems)
+    _unique_apps(tuple(apps))
+    return tuple(apps)
+
+
+def _unique_apps(apps: tuple[App, ...]) -> None:
+    seen: dict[str, App] = {}
+    problems = []
+    for app in apps:
+        if app.name in seen:
+            first = seen[app.name].doc
+            problems.append(app.doc.diagnostic(("metadata", "name"),
+                                               f"app name {app.name!r} is used twice; first in {first.file}:{first.position(('metadata', 'name'))[0]}",
+                                               hint="give each App a unique metadata.name"))
+        seen.setdefault(app.name, app)
+    if problems:
+        raise ManifestkitError(problems)
+
+
+def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[str | int, ...],
+                       stack: tuple[str, ...] = ()) -> list[Overlay]:
+    """The overlay ``ref`` preceded by everything it extends, parents first."""
+    path = _overlay_path(ref, base)
+    key = str(path)
+    if key in stack:
+        cycle = " -> ".join([*(_display(Path(s)) for s in stack[stack.index(key):]), _display(path)])
+        raise ManifestkitError([named_in.diagnostic(where, f"overlays extend each other in a cycle: {cycle}",
+                                                    hint="remove one `extends` entry to break the cycle")])
+    if not path.is_file():
+        hint = f"built-in overlays: {', '.join(builtin_overlays())}" if ref.startswith(BUILTIN_PREFIX) else "paths are relative to the file that names them"
+        raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
+    docs = _checked(load_file(key, _display(path)))
+    problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]
+    if problems:
+        raise ManifestkitError(problems)
+    doc = docs[0]
+    chain: list[Overlay] = []
+    for index, parent in enumerate(doc.data["spec"].get("extends", [])):
+        chain.extend(load_overlay_chain(parent, path.parent, doc, ("spec", "extends", index), (*stack, key)))
+    chain.append(Overlay(doc.data["metadata"]["name"], doc.data["spec"], doc, path.parent))
+    return chain
+
+
+def _overlay_path(ref: str, base: Path) -> Path:
+    if ref.startswith(BUILTIN_PREFIX):
+        return data_dir("overlays") / f"{ref[len(BUILTIN_PREFIX):]}.yaml"
+    return (base / ref).resolve()
+
+
+def builtin_overlays() -> list[str]:
+    return sorted(f"{BUILTIN_PREFIX}{p.stem}" for p in data_dir("overlays").glob("*.yaml"))

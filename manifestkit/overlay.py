@@ -1,0 +1,144 @@
+"""The overlay step: an environment's overlays applied to every App spec.
+
+Pure: App specs in, App specs out, plus the environment-wide settings (namespace,
+labels, PodDisruptionBudget) that the build step applies to objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from manifestkit.base import seed_from_base
+from manifestkit.merge import merge, merge_under
+from manifestkit.model import App, EnvSettings, Environment, Overlay
+
+REPLICATED = ("Deployment", "StatefulSet")
+_CONTAINER_LISTS = ("containers", "initContainers")
+
+
+def normalize_env(env: Any) -> Any:
+    """``env`` as Kubernetes' list; a map ``NAME: value`` keeps its order, values become strings."""
+    if isinstance(env, Mapping):
+        return [{"name": k, "value": _env_value(v)} for k, v in env.items()]
+    return env
+
+
+def _env_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def normalize_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """An App spec (or partial one) with every container's ``env`` in list form."""
+    out = dict(spec)
+    for key in _CONTAINER_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [_normalize_container(c) for c in out[key]]
+    return out
+
+
+def _normalize_container(container: Any) -> Any:
+    if isinstance(container, Mapping) and "env" in container and container["env"] is not None:
+        return {**container, "env": normalize_env(container["env"])}
+    return container
+
+
+def settings_of(environment: Environment | None) -> EnvSettings:
+    settings = EnvSettings()
+    for overlay in environment.overlays if environment else ():
+        spec = overlay.spec
+        settings = settings._replace(
+            namespace=spec.get("namespace", settings.namespace),
+            labels={**settings.labels, **spec.get("labels", {})},
+            annotations={**settings.annotations, **spec.get("annotations", {})},
+            pdb=spec["podDisruptionBudget"] if "podDisruptionBudget" in spec else settings.pdb,
+            secret_output=spec.get("secrets", {}).get("output", settings.secret_output),
+            images=[*settings.images, *spec.get("images", [])],
+        )
+    return settings
+
+
+def apply_overlays(apps: tuple[App, ...], environment: Environment | None) -> dict[str, App]:
+    """Every app with the environment's overlays applied, in overlay order."""
+    out: dict[str, App] = {}
+    for app in apps:
+        spec: dict[str, Any] = normalize_spec(app.spec)
+        if app.base:
+            spec = seed_from_base(app._replace(spec=spec))
+        namespace = app.namespace
+        for overlay in environment.overlays if environment else ():
+            spec = apply_overlay(spec, app.name, overlay)
+            namespace = overlay.spec.get("namespace", namespace)
+        out[app.name] = app._replace(spec=spec, namespace=namespace)
+    return out
+
+
+def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay) -> dict[str, Any]:
+    o = overlay.spec
+    if "defaults" in o:
+        spec = merge_under(normalize_spec(o["defaults"]), spec)
+    if "all" in o:
+        spec = merge(spec, _expand(normalize_spec(o["all"]), spec))
+    if app_name in o.get("apps", {}):
+        spec = merge(spec, _expand(normalize_spec(o["apps"][app_name]), spec))
+    if "replicas" in o and _replicated(spec):
+        spec["replicas"] = o["replicas"]
+    if "minReplicas" in o and _replicated(spec):
+        spec["replicas"] = max(int(spec.get("replicas", 1)), int(o["minReplicas"]))
+    if "env" in o or "resources" in o:
+        every = {k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None}
+        spec = merge(spec, _expand({"containers": [{"name": "*", **every}]}, spec))
+    if "configMaps" in o:
+        mine = {k: v for k, v in o["configMaps"].items() if k in spec.get("configMaps", {})}
+        spec = merge(spec, {"configMaps": mine})
+    return spec
+
+
+def _replicated(spec: Mapping[str, Any]) -> bool:
+    return spec.get("workload", "Deployment") in REPLICATED
+
+
+def _expand(patch: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Wildcard containers ("*") become one patch per container the spec has."""
+    out = dict(patch)
+    for key in _CONTAINER_LISTS:
+        items = patch.get(key)
+        if not isinstance(items, list):
+            continue
+        expanded = []
+        for item in items:
+            if isinstance(item, Mapping) and item.get("name") == "*":
+                rest = {k: v for k, v in item.items() if k != "name"}
+                expanded.extend({"name": c["name"], **rest} for c in spec.get(key, []) if isinstance(c, Mapping) and "name" in c)
+            else:
+                expanded.append(item)
+        out[key] = expanded
+    return out
+
+
+def split_image(image: str) -> tuple[str, str, str]:
+    """``repo[:tag][@digest]`` → (repo, tag, digest); a port in the registry is not a tag."""
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1:], digest
+    return name, "", digest
+
+
+def rewrite_image(image: str, rules: list[Mapping[str, str]]) -> str:
+    """Kustomize's `images` transformer: match by name, change name, tag or digest."""
+    repo, tag, digest = split_image(image)
+    for rule in rules:
+        if rule["name"] != repo:
+            continue
+        repo = rule.get("newName", repo)
+        if "digest" in rule:
+            return f"{repo}@{rule['digest']}"
+        tag = rule.get("newTag", tag)
+        return f"{repo}:{tag}" if tag else (f"{repo}@{digest}" if digest else repo)
+    return image

@@ -1,0 +1,93 @@
+"""The one place that sequences the steps of a render.
+
+    load → overlay → build objects → compose patterns → resolve secret refs
+         → config checksums → validate → emit
+
+Each step is a function ``(resources, ctx) -> resources`` that does not change its input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from manifestkit.build import build_objects
+from manifestkit.checksums import add_checksums
+from manifestkit.compose import compose_patterns
+from manifestkit.kubecheck import check_objects
+from manifestkit.loader import load_project
+from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
+from manifestkit.overlay import apply_overlays, settings_of
+from manifestkit.secrets.step import resolve_secrets
+
+Step = Callable[[list[Resource], RenderContext], list[Resource]]
+
+STEPS: tuple[Step, ...] = (
+    build_objects,
+    compose_patterns,
+    resolve_secrets,
+    add_checksums,
+    check_objects,
+)
+
+# Order of kinds in a stream: what others depend on first (as Helm installs them).
+KIND_ORDER = ("Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "SealedSecret", "ExternalSecret",
+              "SecretStore", "ConfigMap", "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role",
+              "RoleBinding", "Service", "DaemonSet", "Deployment", "StatefulSet", "Job", "CronJob",
+              "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress")
+_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
+
+
+def context(project: Project, env: str | None, options: Options) -> RenderContext:
+    """The context for one environment; ``env=None`` renders with no overlays (the base)."""
+    environment = project.environments.get(env) if env else None
+    return RenderContext(project, env or DEFAULT_ENV, apply_overlays(project.apps, environment), options,
+                         settings_of(environment))
+
+
+def render_env(project: Project, env: str | None, options: Options = Options(),
+               steps: Sequence[Step] = STEPS) -> list[Resource]:
+    """Every object of one environment, in a stable order."""
+    ctx = context(project, env, options)
+    resources: list[Resource] = []
+    for step in steps:
+        resources = step(resources, ctx)
+    return sort_resources(resources)
+
+
+def sort_resources(resources: Sequence[Resource]) -> list[Resource]:
+    return sorted(resources, key=lambda r: (_RANK.get(r.kind, len(_RANK)), r.kind, r.namespace, r.name))
+
+
+def environments(project: Project, env: str | None) -> list[str]:
+    """The environments to render: the one asked for (checked) or all of them."""
+    from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+
+    names = project.env_names()
+    if env is None:
+        return names
+    if env not in names:
+        raise ManifestkitError([Diagnostic(f"unknown environment {env!r}; expected one of: {', '.join(names)}",
+                                           file=project.file, hint=did_you_mean(env, names))])
+    return [env]
+
+
+def render(project_or_path: Project | str | os.PathLike[str], env: str | None = None, *,
+           secret_output: str | None = None, environ: Mapping[str, str] | None = None,
+           validate: bool = True) -> list[dict[str, Any]]:
+    """Library entry point: the rendered objects of one environment as plain dicts.
+
+    ``env`` may be omitted when the project has at most one environment.
+    """
+    project = project_or_path if isinstance(project_or_path, Project) else load_project(project_or_path)
+    names = environments(project, env)
+    if env is None and len(names) > 1:
+        from manifestkit.diagnostics import Diagnostic, ManifestkitError
+
+        raise ManifestkitError([Diagnostic(f"the project has several environments ({', '.join(names)}); pass env=...",
+                                           file=project.file)])
+    options = Options(secret_output=secret_output, environ=dict(environ if environ is not None else os.environ),
+                      validate=validate)
+    chosen = names[0] if project.environments else None
+    return [dict(r.obj) for r in render_env(project, chosen, options)]

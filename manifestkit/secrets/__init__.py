@@ -1,0 +1,1 @@
+"""Secret references: parsing, backends (Vault, SOPS, env, file) and output modes."""

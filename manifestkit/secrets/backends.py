@@ -1,0 +1,146 @@
+"""The secret backends: one function per ref scheme, found through :data:`BACKENDS`.
+
+A backend turns a :class:`~manifestkit.secrets.refs.Ref` into a :class:`Resolved` value.
+Everything a backend may touch (project root, environment, Vault reader, sops keys, the
+per-run cache of decrypted sops files) arrives in the :class:`BackendContext`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import yaml
+
+from manifestkit.diagnostics import ManifestkitError, error, one_of
+from manifestkit.redact import SecretStr
+from manifestkit.secrets import sops
+from manifestkit.secrets.refs import Ref, unparse
+from manifestkit.secrets.vault import VaultReader, lookup_key
+
+
+class Resolved(NamedTuple):
+    value: SecretStr
+    version: str  # Vault KV version, sops file MAC, "" for env and file
+
+
+class BackendContext(NamedTuple):
+    root: Path
+    environ: Mapping[str, str]
+    vault: VaultReader | None
+    sops_keys: sops.SopsKeys
+    origin: str  # "file:line" of the reference, for error messages
+    sops_files: MutableMapping[Path, sops.SopsDocument]  # decrypted once per run
+
+
+class Backend(Protocol):
+    def __call__(self, ref: Ref, ctx: BackendContext) -> Resolved: ...
+
+
+def backend_context(
+    root: Path,
+    environ: Mapping[str, str],
+    vault: VaultReader | None,
+    sops_keys: sops.SopsKeys,
+    origin: str = "",
+) -> BackendContext:
+    """A context for one run, with an empty sops cache; use ``_replace(origin=...)`` per ref."""
+    return BackendContext(root, environ, vault, sops_keys, origin, {})
+
+
+def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
+    """The value of ``ref``; errors carry ``ctx.origin`` as their location."""
+    backend = BACKENDS.get(ref.scheme)
+    try:
+        if backend is None:
+            raise error(f"{_show(ref)}: unknown reference scheme {ref.scheme!r}; expected one of: {one_of(BACKENDS)}")
+        return backend(ref, ctx)
+    except ManifestkitError as exc:
+        file, _, line = ctx.origin.rpartition(":")
+        where = {"file": file, "line": int(line)} if line.isdigit() else {"file": ctx.origin}
+        raise ManifestkitError(
+            d if d.file else d._replace(**where) for d in exc.diagnostics  # type: ignore[arg-type]
+        ) from None
+
+
+def resolve_vault(ref: Ref, ctx: BackendContext) -> Resolved:
+    if ctx.vault is None:
+        raise error(
+            f"{_show(ref)}: found a Vault reference but Vault is not configured",
+            hint="set VAULT_ADDR, or spec.secrets.vault.address in manifestkit.yaml",
+        )
+    secret = ctx.vault.read(ref.path, ref.version)
+    return Resolved(lookup_key(secret, ref.key), secret.version)
+
+
+def resolve_sops(ref: Ref, ctx: BackendContext) -> Resolved:
+    path = _inside_root(ref, ctx.root)
+    if path not in ctx.sops_files:
+        ctx.sops_files[path] = sops.decrypt_file(path, ctx.sops_keys)
+    doc = ctx.sops_files[path]
+    return Resolved(_secret(sops.lookup(doc, ref.key)), doc.mac)
+
+
+def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:
+    if ref.path not in ctx.environ:
+        raise error(f"{_show(ref)}: environment variable {ref.path!r} is not set")
+    return Resolved(SecretStr(ctx.environ[ref.path]), "")
+
+
+def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
+    path = _inside_root(ref, ctx.root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{_show(ref)}: cannot read '{ref.path}': {exc.strerror}") from None
+    if not ref.key:
+        return Resolved(SecretStr(text), "")
+    try:
+        tree = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError:
+        raise error(f"{_show(ref)}: '{ref.path}' is not YAML or JSON, so it has no key '/{'/'.join(ref.key)}'") from None
+    return Resolved(_secret(_descend(ref, tree, ref.key)), "")
+
+
+BACKENDS: dict[str, Backend] = {
+    "env": resolve_env,
+    "file": resolve_file,
+    "sops": resolve_sops,
+    "vault": resolve_vault,
+}
+
+
+def _inside_root(ref: Ref, root: Path) -> Path:
+    base = root.resolve()
+    path = (base / ref.path).resolve()
+    if not path.is_relative_to(base):
+        raise error(
+            f"{_show(ref)}: path '{ref.path}' leaves the project folder; "
+            f"expected a path inside '{root}'"
+        )
+    return path
+
+
+def _descend(ref: Ref, tree: Any, key: Sequence[str]) -> Any:
+    for depth, segment in enumerate(key):
+        if isinstance(tree, dict) and segment in tree:
+            tree = tree[segment]
+        elif isinstance(tree, list) and segment.isdigit() and int(segment) < len(tree):
+            tree = tree[int(segment)]
+        else:
+            where = "/" + "/".join(key[:depth])
+            found = f"keys: {one_of(map(str, tree))}" if isinstance(tree, dict) else f"a {type(tree).__name__}"
+            raise error(f"{_show(ref)}: no key '{segment}' under '{where}' in '{ref.path}'; found {found}")
+    return tree
+
+
+def _secret(value: Any) -> SecretStr:
+    if isinstance(value, str):
+        return SecretStr(value)
+    return SecretStr(json.dumps(value, sort_keys=True))
+
+
+def _show(ref: Ref) -> str:
+    return ref.raw or unparse(ref)

@@ -1,0 +1,290 @@
+"""Read secrets from Vault or OpenBao KV mounts (v1 and v2) through hvac.
+
+One :class:`VaultReader` per render: it logs in on the first read (never earlier),
+reads each (path, version) once and keeps the answers in memory. Every failure is a
+:class:`~manifestkit.diagnostics.ManifestkitError` that names paths, keys and policies,
+never a value or a token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import hvac  # type: ignore[import-untyped]
+import hvac.exceptions  # type: ignore[import-untyped]
+import requests
+
+from manifestkit.diagnostics import error, one_of
+from manifestkit.redact import SecretStr
+
+T = TypeVar("T")
+
+# Vault CLI's default address, so a bare `manifestkit render` behaves like `vault read`.
+DEFAULT_ADDRESS = "https://127.0.0.1:8200"
+AUTH_METHODS = ("approle", "kubernetes", "token")
+
+# Worth another try: the server did not answer, or answered that it cannot serve now.
+_TRANSIENT = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    hvac.exceptions.InternalServerError,
+    hvac.exceptions.BadGateway,
+    hvac.exceptions.VaultDown,
+)
+
+
+class VaultAuth(NamedTuple):
+    method: str = "token"
+    role_id: str | None = None
+    secret_id_file: str | None = None
+    role: str | None = None
+    jwt_file: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    mount: str | None = None
+
+
+class VaultConfig(NamedTuple):
+    address: str
+    token: str | None
+    namespace: str | None
+    cacert: str | None
+    auth: VaultAuth
+    retries: int = 3
+    backoff: float = 0.2
+    timeout: float = 10.0
+
+
+class VaultSecret(NamedTuple):
+    """One secret as read: ``path`` is the API path (``secret/data/web`` on KV v2)."""
+
+    path: str
+    data: Mapping[str, SecretStr]
+    version: str
+
+
+class _Mount(NamedTuple):
+    path: str  # "secret/"
+    kv: str  # "2" for KV v2, "1" for KV v1 and any other logical backend
+
+
+def vault_config(spec: Mapping[str, Any] | None, environ: Mapping[str, str]) -> VaultConfig:
+    """Settings from the Project's ``spec.secrets.vault``; VAULT_* variables win where set."""
+    spec = spec or {}
+    auth = spec.get("auth") or {}
+    method = auth.get("method", "token")
+    if method not in AUTH_METHODS:
+        raise error(
+            f"unknown Vault auth method {method!r}; expected one of: {one_of(AUTH_METHODS)}",
+            path="spec.secrets.vault.auth.method",
+        )
+    defaults = VaultAuth()
+    return VaultConfig(
+        address=environ.get("VAULT_ADDR") or spec.get("address") or DEFAULT_ADDRESS,
+        token=environ.get("VAULT_TOKEN") or None,
+        namespace=environ.get("VAULT_NAMESPACE") or spec.get("namespace"),
+        cacert=environ.get("VAULT_CACERT") or spec.get("cacert"),
+        auth=VaultAuth(
+            method=method,
+            role_id=auth.get("roleId"),
+            secret_id_file=auth.get("secretIdFile"),
+            role=auth.get("role"),
+            jwt_file=auth.get("jwtFile", defaults.jwt_file),
+            mount=auth.get("mount"),
+        ),
+    )
+
+
+class VaultReader:
+    """Reads Vault secrets for one render; a token in the config is used as is,
+    otherwise the reader logs in with ``config.auth`` on its first read."""
+
+    def __init__(self, config: VaultConfig, *, session: requests.Session | None = None) -> None:
+        # `session` lets callers bring their own TLS/proxy settings (and tests count requests).
+        self._config = config
+        self._session = session
+        self._client: Any = None
+        self._mounts: dict[str, _Mount] = {}
+        self._secrets: dict[tuple[str, str], VaultSecret] = {}
+
+    def read(self, path: str, version: str | None = None) -> VaultSecret:
+        """The secret at ``path`` (``secret/web`` or ``secret/data/web`` on KV v2)."""
+        path = path.strip("/")
+        if version is not None and not version.isdigit():
+            raise error(f"Vault secret '{path}': found version {version!r}; expected a whole number")
+        mount = self._mount(path)
+        rest = path[len(mount.path):]
+        if mount.kv == "2":
+            api_path = f"{mount.path}data/{rest.removeprefix('data/')}"
+        elif version is not None:
+            raise error(
+                f"Vault secret '{path}': found ?version={version} but mount '{mount.path}' is KV "
+                f"version 1, which keeps no versions",
+                hint="remove '?version=' from the reference",
+            )
+        else:
+            api_path = path
+        key = (api_path, version or "")
+        if key not in self._secrets:
+            self._secrets[key] = self._fetch(api_path, mount, version)
+        return self._secrets[key]
+
+    def _fetch(self, api_path: str, mount: _Mount, version: str | None) -> VaultSecret:
+        params = {"version": version} if version is not None else None
+        try:
+            response = self._call(lambda: self._logged_in().adapter.get(f"/v1/{api_path}", params=params))
+        except hvac.exceptions.Forbidden:
+            raise error(
+                f"permission denied reading Vault secret '{api_path}'",
+                hint=f"grant the token a policy with path \"{api_path}\" {{ capabilities = [\"read\"] }}, "
+                f"or check that the token is valid",
+            ) from None
+        except hvac.exceptions.InvalidPath:
+            at = f" at version {version}" if version is not None else ""
+            raise error(f"Vault secret '{api_path}'{at} not found") from None
+        data = (response or {}).get("data") or {}
+        if mount.kv == "2" or {"data", "metadata"} <= data.keys():
+            meta = data.get("metadata") or {}
+            return VaultSecret(api_path, _secret_values(data.get("data") or {}), str(meta.get("version", "")))
+        return VaultSecret(api_path, _secret_values(data), "")
+
+    def _mount(self, path: str) -> _Mount:
+        known = [m for m in self._mounts.values() if path.startswith(m.path) or f"{path}/" == m.path]
+        if known:
+            return max(known, key=lambda m: len(m.path))
+        try:
+            # Any token with a capability on `path` may ask which mount serves it.
+            answer = self._call(lambda: self._logged_in().adapter.get(f"/v1/sys/internal/ui/mounts/{path}"))
+            info = (answer or {}).get("data") or {}
+            options = info.get("options") or {}
+            mount = _Mount(
+                info["path"],
+                "2" if info.get("type") == "kv" and str(options.get("version")) == "2" else "1",
+            )
+        except (hvac.exceptions.VaultError, KeyError):
+            # Older servers or restricted tokens: trust the spelling (`mount/data/...` is v2).
+            first, _, rest = path.partition("/")
+            mount = _Mount(f"{first}/", "2" if rest.startswith("data/") else "1")
+        self._mounts[mount.path] = mount
+        return mount
+
+    def _logged_in(self) -> Any:
+        if self._client is None:
+            config = self._config
+            client = hvac.Client(
+                url=config.address,
+                token=config.token,
+                namespace=config.namespace,
+                verify=config.cacert or True,
+                timeout=config.timeout,
+                session=self._session,
+            )
+            if not config.token:
+                _login(client, config.auth)
+            self._client = client
+        return self._client
+
+    def _call(self, request: Callable[[], T]) -> T:
+        """``request()``, retried with exponential backoff on connection errors and 5xx."""
+        config = self._config
+        attempts = config.retries + 1
+        for attempt in range(attempts):
+            try:
+                return request()
+            except requests.exceptions.SSLError:
+                raise error(
+                    f"TLS verification failed for Vault at {config.address}",
+                    hint="set VAULT_CACERT or spec.secrets.vault.cacert to the CA bundle that signed the server",
+                ) from None
+            except _TRANSIENT as exc:
+                if attempt + 1 == attempts:
+                    raise error(
+                        f"Vault at {config.address} is unreachable after {attempts} attempts "
+                        f"({_describe(exc)})",
+                        hint="check VAULT_ADDR or spec.secrets.vault.address and that the server is up",
+                    ) from None
+                time.sleep(config.backoff * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def lookup_key(secret: VaultSecret, key: Sequence[str]) -> SecretStr:
+    """The value at ``key``; later segments descend into JSON-valued fields."""
+    if not key:
+        raise error(
+            f"Vault secret '{secret.path}': found a reference without a key; expected "
+            f"'#/KEY' with KEY one of: {one_of(secret.data)}"
+        )
+    if key[0] not in secret.data:
+        raise error(
+            f"Vault secret '{secret.path}' has no key '{key[0]}'; expected one of: {one_of(secret.data)}"
+        )
+    value: Any = secret.data[key[0]]
+    for depth, segment in enumerate(key[1:], start=1):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if not isinstance(value, dict) or segment not in value:
+            where = "/".join(key[:depth])
+            keys = one_of(value) if isinstance(value, dict) else "(not an object)"
+            raise error(
+                f"Vault secret '{secret.path}' has no key '{'/'.join(key[:depth + 1])}' "
+                f"under '{where}'; expected one of: {keys}"
+            )
+        value = value[segment]
+    return value if isinstance(value, SecretStr) else _secret(value)
+
+
+def _login(client: Any, auth: VaultAuth) -> None:
+    if auth.method == "token":
+        raise error(
+            "no Vault token found",
+            hint="set VAULT_TOKEN, or spec.secrets.vault.auth.method to approle or kubernetes",
+        )
+    mount = auth.mount or auth.method
+    try:
+        if auth.method == "approle":
+            if not auth.role_id:
+                raise error("Vault approle login needs a role id", path="spec.secrets.vault.auth.roleId")
+            secret_id = _read_file(auth.secret_id_file, "AppRole secret id") if auth.secret_id_file else None
+            client.auth.approle.login(role_id=auth.role_id, secret_id=secret_id, mount_point=mount)
+        else:
+            if not auth.role:
+                raise error("Vault kubernetes login needs a role", path="spec.secrets.vault.auth.role")
+            jwt = _read_file(auth.jwt_file, "Kubernetes service account token")
+            client.auth.kubernetes.login(role=auth.role, jwt=jwt, mount_point=mount)
+    except hvac.exceptions.VaultError as exc:
+        if isinstance(exc, _TRANSIENT):
+            raise
+        raise error(
+            f"Vault {auth.method} login at 'auth/{mount}/login' failed: {_describe(exc)}",
+            hint=f"check the {auth.method} role and credentials, and that the auth method is mounted at '{mount}'",
+        ) from None
+
+
+def _read_file(name: str, what: str) -> str:
+    try:
+        return Path(name).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise error(f"cannot read {what} file '{name}': {exc.strerror}") from None
+
+
+def _describe(exc: Exception) -> str:
+    """A short, value-free description of a transport or server error."""
+    if isinstance(exc, hvac.exceptions.VaultError):
+        return ", ".join(exc.errors or []) or type(exc).__name__
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    return "connection failed"
+
+
+def _secret_values(data: Mapping[str, Any]) -> dict[str, SecretStr]:
+    return {str(k): _secret(v) for k, v in data.items()}
+
+
+def _secret(value: Any) -> SecretStr:
+    return SecretStr(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+
