@@ -274,10 +274,10 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     path = (app.root / value)
     root = ctx.project.root
     if not _inside(root, path):
-        raise ManifestkitError([app.doc.diagnostic(at, f"{value!r} is outside the project folder {root}",
+        raise ManifestkitError([app.doc.diagnostic(at, f"{value!r} is outside the project folder {_rel(root)}/",
                                       hint="keep config files and templates inside the project")])
     if not path.is_file():
-        raise ManifestkitError([app.doc.diagnostic(at, f"{kind} {value!r} not found", hint=f"the path is relative to {app.root}")])
+        raise ManifestkitError([app.doc.diagnostic(at, f"{kind} {value!r} not found", hint=f"the path is relative to {_rel(app.root)}/")])
     if kind == "file":
         raw = path.read_bytes()
         try:

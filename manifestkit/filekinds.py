@@ -65,7 +65,9 @@ def check_document(doc: Document) -> list[Diagnostic]:
 
 def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     if error.validator in ("oneOf", "anyOf") and error.context:
-        yield from _explain(doc, best_match(error.context))
+        # Explain the branch whose type matched: its error is about the content.
+        typed = [e for e in error.context if e.relative_path or e.validator != "type"]
+        yield from _explain(doc, best_match(typed or error.context))
         return
     path = list(error.absolute_path)
     instance = error.instance
@@ -88,7 +90,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
         return
     if error.validator == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        yield doc.diagnostic(path, f"found {_type_name(instance)} {_short(instance)}; expected {' or '.join(expected)}",
+        found = _type_name(instance) if instance is None else f"{_type_name(instance)} {_short(instance)}"
+        yield doc.diagnostic(path, f"found {found}; expected {' or '.join(_json_type(t) for t in expected)}",
                              hint=_type_hint(instance, expected))
         return
     if error.validator in ("pattern", "maxLength") and "[a-z0-9]([-a-z0-9]*[a-z0-9])?" in schema.get("pattern", ""):
@@ -110,6 +113,11 @@ def _where(path: list[Any]) -> str:
 def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _json_type(name: str) -> str:
+    return {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+            "number": "a number", "boolean": "a boolean", "null": "null"}.get(name, name)
 
 
 def _short(value: Any) -> str:

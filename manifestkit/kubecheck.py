@@ -24,18 +24,21 @@ def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
         errors = check_object(resource.obj, ctx.kube_version, strict=True)
         if errors is None:
             if resource.kind not in KNOWN_CUSTOM_KINDS:
-                problems.append(_diagnostic(resource, "", f"no Kubernetes {ctx.kube_version} schema for "
+                problems.append(_diagnostic(resource, (), f"no Kubernetes {ctx.kube_version} schema for "
                                             f"{resource.obj.get('apiVersion')}/{resource.kind}"))
             continue
-        problems.extend(_diagnostic(resource, format_path(e.path), e.message) for e in errors)
+        problems.extend(_diagnostic(resource, e.path, e.message) for e in errors)
     if problems:
         raise FindingsError(problems)
     return resources
 
 
-def _diagnostic(resource: Resource, path: str, message: str) -> Diagnostic:
-    file, _, line = resource.origin.rpartition(":")
-    if resource.doc is not None and path:
-        return Diagnostic(f"{resource.ref()}: {message}", file=resource.doc.file, path=path,
-                          line=0, hint="")
-    return Diagnostic(f"{resource.ref()}: {message}", file=file, line=int(line) if line.isdigit() else 0, path=path)
+def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str) -> Diagnostic:
+    """Located in the base manifest when the object came from one, else at the App."""
+    if resource.doc is not None:
+        line, column = resource.doc.position(path)
+        return Diagnostic(f"{resource.ref()}: {message}", file=resource.doc.file, line=line, column=column,
+                          path=format_path(path))
+    file, _, line_text = resource.origin.rpartition(":")
+    return Diagnostic(f"{resource.ref()}: {message}", file=file, line=int(line_text) if line_text.isdigit() else 0,
+                      path=format_path(path))

@@ -2,11 +2,13 @@
 
 Import the fixtures into a test module::
 
-    from tests._openbao import openbao, openbao_disposable  # noqa: F401
+    from tests._openbao import openbao_disposable_server, openbao_server  # noqa: F401
 
-``openbao`` is one server for the whole session; ``openbao_disposable`` is a fresh one
-per test, for tests that stop it. The dev server is in memory, listens on a free port
-on 127.0.0.1, has KV v2 at ``secret/``, and gets a random root token.
+The fixtures are named ``openbao`` (one server for the whole session) and
+``openbao_disposable`` (a fresh one per test, for tests that stop it); the functions
+carry other names so that the import does not shadow a test's parameter. The dev server
+is in memory, listens on a free port on 127.0.0.1, has KV v2 at ``secret/``, and gets a
+random root token.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import hvac
 import pytest
 import requests
-
-import hvac  # type: ignore[import-untyped]
 
 START_TIMEOUT = 30.0
 
@@ -63,10 +64,10 @@ def start_openbao(workdir: Path) -> OpenBao:
     state: dict[str, subprocess.Popen[bytes] | None] = {"process": None}
 
     def start() -> None:
-        log = (workdir / "bao.log").open("ab")
-        state["process"] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
-        log.close()
-        _wait_healthy(address, state["process"], workdir / "bao.log")
+        with (workdir / "bao.log").open("ab") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        state["process"] = process
+        _wait_healthy(address, process, workdir / "bao.log")
 
     def stop() -> None:
         process, state["process"] = state["process"], None
@@ -101,8 +102,8 @@ def _wait_healthy(address: str, process: subprocess.Popen[bytes], log: Path) -> 
     raise RuntimeError(f"bao server not healthy after {START_TIMEOUT}s:\n{log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
+@pytest.fixture(scope="session", name="openbao")
+def openbao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
     server = start_openbao(tmp_path_factory.mktemp("openbao"))
     try:
         enable_kv1(server)
@@ -111,8 +112,8 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
         server.stop()
 
 
-@pytest.fixture
-def openbao_disposable(tmp_path: Path) -> Iterator[OpenBao]:
+@pytest.fixture(name="openbao_disposable")
+def openbao_disposable_server(tmp_path: Path) -> Iterator[OpenBao]:
     server = start_openbao(tmp_path / "openbao")
     try:
         yield server

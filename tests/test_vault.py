@@ -17,8 +17,8 @@ from manifestkit.secrets.vault import VaultAuth, VaultConfig, VaultReader, looku
 from tests._openbao import (
     OpenBao,
     approle,
-    openbao,  # noqa: F401
-    openbao_disposable,  # noqa: F401
+    openbao_disposable_server,  # noqa: F401
+    openbao_server,  # noqa: F401
     token_with_policy,
     write_kv1,
     write_kv2,
@@ -48,7 +48,7 @@ class CountingSession(requests.Session):
         super().__init__()
         self.urls: list[str] = []
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         self.urls.append(str(url))
         return super().request(method, url, *args, **kwargs)
 
@@ -174,6 +174,27 @@ def test_unreachable_after_bounded_retries(openbao_disposable: OpenBao) -> None:
     )
 
 
+def test_sealed_server_is_retried_then_reported(openbao_disposable: OpenBao) -> None:
+    server = openbao_disposable
+    reader = _reader(server, backoff=0.05)
+    server.client().sys.seal()
+    message = _message(lambda: reader.read("secret/data/web"))
+    assert message == (
+        f"<input>: error: Vault at {server.address} answered with a server error 4 times (Vault is sealed)\n"
+        f"  hint: check the server's health (sealed? overloaded?) and try again"
+    )
+
+
+def test_kubernetes_login_needs_the_service_account_token(tmp_path: Path) -> None:
+    spec = {"address": "http://127.0.0.1:1",
+            "auth": {"method": "kubernetes", "role": "web", "jwtFile": str(tmp_path / "missing")}}
+    reader = VaultReader(vault_config(spec, {}))
+    assert _message(lambda: reader.read("secret/data/x")) == (
+        f"<input>: error: cannot read Kubernetes service account token file '{tmp_path / 'missing'}': "
+        f"No such file or directory"
+    )
+
+
 def test_recovers_when_server_returns(openbao_disposable: OpenBao) -> None:
     server = openbao_disposable
     server.restart()
@@ -282,9 +303,11 @@ def test_backend_sops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         return real(path, keys, fmt)
 
     monkeypatch.setattr(sops, "decrypt_file", counting)
-    ctx = backends.backend_context(tmp_path, {}, None, sops.SopsKeys(age_identities=(str(identity),)))
+    keys = sops.SopsKeys(age_identities=(str(identity),))
+    ctx = backends.backend_context(tmp_path, {}, None, keys)
     first = backends.resolve(parse_ref("ref+sops://secrets/web.enc.yaml#/api/key"), ctx)
     again = backends.resolve(parse_ref("ref+sops://secrets/web.enc.yaml#/api/key"), ctx)
-    assert first == again == ("sops-value", tree["sops"]["mac"])
+    assert len(calls) == 1  # decrypted once per run
     assert isinstance(first.value, SecretStr)
-    assert len(calls) == 1
+    mac = real(tmp_path / "secrets" / "web.enc.yaml", keys).mac
+    assert first == again == ("sops-value", mac)

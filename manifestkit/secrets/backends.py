@@ -61,7 +61,7 @@ def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
         file, _, line = ctx.origin.rpartition(":")
         where = {"file": file, "line": int(line)} if line.isdigit() else {"file": ctx.origin}
         raise ManifestkitError(
-            d if d.file else d._replace(**where) for d in exc.diagnostics  # type: ignore[arg-type]
+            d if d.file else d._replace(**where) for d in exc.diagnostics
         ) from None
 
 

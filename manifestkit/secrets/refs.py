@@ -60,6 +60,7 @@ def find_refs(text: str) -> list[Ref]:
     refs: list[Ref] = []
     pos = 0
     while (start := _START.search(text, pos)) is not None:
+        ref: Ref | None
         if text.startswith("<", start.start()):
             ref = _match_avp(text, start.start())
         else:

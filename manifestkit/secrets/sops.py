@@ -11,27 +11,36 @@ Decrypted strings are :class:`SecretStr`; no error ever carries a value or the d
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import pyrage  # type: ignore[import-untyped]
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+import pyrage
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
 from manifestkit.redact import SecretStr
-from manifestkit.secrets.sops_formats import EXTENSIONS, LOADERS, Loaded, to_yaml
+from manifestkit.secrets.sops_formats import (
+    EXTENSIONS,
+    LOADERS,
+    RULES,
+    BadValue,
+    Loaded,
+    Rule,
+    additional_data,
+    open_value,
+    rule_of,
+    seal_value,
+    text_of,
+    to_bytes,
+    to_yaml,
+)
 
 __all__ = ["SopsDocument", "SopsKeys", "decrypt_bytes", "decrypt_file", "encrypt_tree", "keys_from_env",
            "lookup", "to_yaml"]
@@ -39,9 +48,6 @@ __all__ = ["SopsDocument", "SopsKeys", "decrypt_bytes", "decrypt_file", "encrypt
 SOPS_VERSION = "3.9.0"
 # sops seeds the hash with sha256(b"sops") under mac_only_encrypted, so the two MAC modes never collide.
 MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
-_ENC = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
-_RULE_KEYS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
-_COMMENT_RULE_KEYS = ("unencrypted_comment_regex", "encrypted_comment_regex")
 _TAMPERED = "the file was modified after encryption or is corrupt"
 _RESTORE = "restore the file from version control, or re-encrypt it with sops from a trusted copy"
 
@@ -202,153 +208,6 @@ def _no_usable_key(group: Mapping[str, Any], keys: SopsKeys, gpg_errors: list[st
                  file, hint=f"age identities looked for in: {looked}; PGP secret keys in GNUPGHOME={gnupg}{said}")
 
 
-# ---------------------------------------------------------------- values
-
-
-class _BadValue(Exception):
-    """A value that does not open; ``tampered`` when the GCM tag failed."""
-
-    def __init__(self, reason: str, tampered: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.tampered = tampered
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _parse_bool(raw: bytes) -> bool:
-    text = raw.decode()
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise ValueError("not a boolean")
-
-
-_DECODERS: dict[str, Callable[[bytes], Any]] = {
-    "str": _text, "bytes": _text, "comment": _text,
-    "int": lambda raw: int(raw.decode()), "int64": lambda raw: int(raw.decode()),
-    "float": lambda raw: float(raw.decode()), "bool": _parse_bool,
-}
-
-
-def _b64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
-
-
-def _open_value(value: Any, key: bytes, additional: str) -> Any:
-    if value == "":
-        return ""  # sops leaves empty strings as they are
-    if not isinstance(value, str):
-        raise _BadValue(f"expected an encrypted value, found {type(value).__name__}")
-    match = _ENC.match(value)
-    if match is None:
-        raise _BadValue("malformed encrypted value: expected ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]")
-    try:
-        data, iv, tag = (_b64(part) for part in match.groups()[:3])
-        raw = AESGCM(key).decrypt(iv, data + tag, additional.encode())
-    except binascii.Error:
-        raise _BadValue("malformed encrypted value: data, iv or tag is not base64") from None
-    except InvalidTag:
-        raise _BadValue("cannot decrypt the value: authentication failed", tampered=True) from None
-    except ValueError:
-        raise _BadValue("malformed encrypted value: bad iv length") from None
-    decode = _DECODERS.get(match.group(4))
-    if decode is None:
-        raise _BadValue(f"malformed encrypted value: unknown type {match.group(4)!r}; expected one of: {one_of(_DECODERS)}")
-    try:
-        return decode(raw)
-    except ValueError:
-        raise _BadValue(f"malformed encrypted value: not a valid {match.group(4)}") from None
-
-
-def _go_float(value: float) -> str:
-    """Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    return format(Decimal(repr(value)).normalize(), "f")
-
-
-def _to_bytes(value: Any) -> bytes:
-    """A plaintext value as sops feeds it to the MAC (ToBytes)."""
-    if isinstance(value, bool):
-        return b"True" if value else b"False"
-    if isinstance(value, int):
-        return str(value).encode()
-    if isinstance(value, float):
-        return _go_float(value).encode()
-    if isinstance(value, bytes):
-        return value
-    return str.__str__(value).encode("utf-8", "surrogateescape")
-
-
-def _seal_value(value: str | int | float | bool, key: bytes, additional: str) -> str:
-    if value == "" and isinstance(value, str):
-        return ""
-    kind, text = ("bool", "True" if value else "False") if isinstance(value, bool) else (
-        ("int", str(value)) if isinstance(value, int) else
-        ("float", _go_float(value)) if isinstance(value, float) else ("str", str.__str__(value)))
-    iv = os.urandom(32)
-    sealed = AESGCM(key).encrypt(iv, text.encode("utf-8", "surrogateescape"), additional.encode())
-    parts = (base64.b64encode(p).decode() for p in (sealed[:-16], iv, sealed[-16:]))
-    return "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]".format(*parts, kind)
-
-
-def _additional_data(path: Sequence[str]) -> str:
-    return ":".join(path) + ":"
-
-
-# ---------------------------------------------------------------- which values are encrypted
-
-Rule = Callable[[Sequence[str], Any], bool]
-
-
-def _unencrypted_suffix(arg: str) -> Rule:
-    return lambda path, _value: not any(p.endswith(arg) for p in path)
-
-
-def _encrypted_suffix(arg: str) -> Rule:
-    return lambda path, _value: any(p.endswith(arg) for p in path)
-
-
-def _unencrypted_regex(arg: str) -> Rule:
-    pattern = re.compile(arg)
-    return lambda path, _value: not any(pattern.search(p) for p in path)
-
-
-def _encrypted_regex(arg: str) -> Rule:
-    pattern = re.compile(arg)
-    return lambda path, _value: any(pattern.search(p) for p in path)
-
-
-def _by_shape(_arg: str) -> Rule:
-    # Comment regexes depend on YAML comments, which are not kept; the value's shape decides instead.
-    return lambda _path, value: isinstance(value, str) and _ENC.match(value) is not None
-
-
-_RULES: dict[str, Callable[[str], Rule]] = {
-    "unencrypted_suffix": _unencrypted_suffix, "encrypted_suffix": _encrypted_suffix,
-    "unencrypted_regex": _unencrypted_regex, "encrypted_regex": _encrypted_regex, "comment_regex": _by_shape,
-}
-
-
-def _rule_of(raw: Mapping[str, Any], file: str) -> Rule:
-    chosen = [k for k in _RULE_KEYS if raw.get(k)]
-    if any(raw.get(k) for k in _COMMENT_RULE_KEYS):
-        chosen = ["comment_regex"]
-    if len(chosen) > 1:
-        raise _fail(f"the sops metadata sets {', '.join(chosen)}; sops allows only one of them", file)
-    name = chosen[0] if chosen else "unencrypted_suffix"
-    try:
-        return _RULES[name](str(raw.get(name) or "_unencrypted"))
-    except re.error as exc:
-        raise _fail(f"invalid {name} in the sops metadata: {exc}", file) from None
-
-
 # ---------------------------------------------------------------- decrypting
 
 
@@ -362,7 +221,7 @@ class _Walk(NamedTuple):
 
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
-        value = _text(value)
+        value = text_of(value)
     return SecretStr(value) if isinstance(value, str) else value
 
 
@@ -375,12 +234,12 @@ def _open_tree(node: Any, path: list[str], walk: _Walk) -> Any:
         return None
     encrypted = walk.encrypted(path, node)
     try:
-        plain = _open_value(node, walk.key, _additional_data(path)) if encrypted else node
-    except _BadValue as exc:
+        plain = open_value(node, walk.key, additional_data(path)) if encrypted else node
+    except BadValue as exc:
         hint = f"{_TAMPERED}, or the value was moved from another key; {_RESTORE}" if exc.tampered else _RESTORE
         raise _fail(exc.reason, walk.file, path, hint) from None
     if encrypted or not walk.mac_only_encrypted:
-        walk.mac.update(_to_bytes(plain))
+        walk.mac.update(to_bytes(plain))
     return _plain(plain)
 
 
@@ -406,8 +265,8 @@ def _rfc3339(text: str) -> str:
 def _check_mac(raw: Mapping[str, Any], key: bytes, computed: str, file: str) -> str:
     mismatch = _fail(f"MAC mismatch: {_TAMPERED}", file, hint=_RESTORE)
     try:
-        stored = _open_value(raw.get("mac") or "", key, _rfc3339(str(raw.get("lastmodified", ""))))
-    except _BadValue:
+        stored = open_value(raw.get("mac") or "", key, _rfc3339(str(raw.get("lastmodified", ""))))
+    except BadValue:
         raise mismatch from None
     if not isinstance(stored, str) or not hmac.compare_digest(stored.upper(), computed):
         raise mismatch
@@ -418,7 +277,7 @@ def _decrypt_loaded(loaded: Loaded, keys: SopsKeys, name: str) -> SopsDocument:
     raw = loaded.metadata
     key = _data_key(raw, keys, name)
     mac_only = raw.get("mac_only_encrypted") is True
-    walk = _Walk(key, _rule_of(raw, name), mac_only, hashlib.sha512(MAC_ONLY_ENCRYPTED_INIT if mac_only else b""), name)
+    walk = _Walk(key, rule_of(raw, name), mac_only, hashlib.sha512(MAC_ONLY_ENCRYPTED_INIT if mac_only else b""), name)
     tree = _open_tree(loaded.data, [], walk)
     mac = _check_mac(raw, key, walk.mac.hexdigest().upper(), name)
     return SopsDocument(tree, mac, str(raw.get("lastmodified", "")), name)
@@ -437,7 +296,7 @@ def _decrypt_with_sops(loaded: Loaded, data: bytes, fmt: str, keys: SopsKeys, na
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         raise _fail(f"sops failed: {lines[-1][:200] if lines else proc.returncode}", name)
-    tree = {"data": _text(proc.stdout)} if fmt == "binary" else LOADERS["json"](proc.stdout, name).data
+    tree = {"data": text_of(proc.stdout)} if fmt == "binary" else LOADERS["json"](proc.stdout, name).data
     # Without the data key the MAC stays sealed; its sealed form changes exactly when the MAC does.
     return SopsDocument(_wrap_strings(tree), str(loaded.metadata.get("mac", "")),
                         str(loaded.metadata.get("lastmodified", "")), name)
@@ -516,17 +375,17 @@ def _seal_tree(node: Any, path: list[str], seal: _Seal) -> Any:
         return [_seal_tree(item, path, seal) for item in node]
     if node is None:
         return None
-    value = _text(node) if isinstance(node, bytes) else node
+    value = text_of(node) if isinstance(node, bytes) else node
     if not isinstance(value, (str, int, float, bool)):
         raise _fail(f"cannot encrypt a value of type {type(value).__name__}", "<tree>", path)
     value = str.__str__(value) if isinstance(value, str) else value
-    seal.mac.update(_to_bytes(value))
-    return _seal_value(value, seal.key, _additional_data(path)) if seal.encrypted(path, value) else value
+    seal.mac.update(to_bytes(value))
+    return seal_value(value, seal.key, additional_data(path)) if seal.encrypted(path, value) else value
 
 
 def _stamp(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _age_stanza(key: bytes, recipient: str) -> dict[str, str]:
@@ -555,16 +414,16 @@ def encrypt_tree(tree: Mapping[str, Any], *, age_recipients: Sequence[str] = (),
         raise _fail("the tree already has a top-level 'sops' key", "<tree>", hint="is it encrypted already?")
     rule_name, rule_arg = ("encrypted_regex", encrypted_regex) if encrypted_regex else ("unencrypted_suffix", "_unencrypted")
     try:
-        seal = _Seal(os.urandom(32), _RULES[rule_name](rule_arg), hashlib.sha512())
+        seal = _Seal(os.urandom(32), RULES[rule_name](rule_arg), hashlib.sha512())
     except re.error as exc:
         raise _fail(f"invalid encrypted_regex: {exc}", "<tree>") from None
     data = _seal_tree(tree, [], seal)
-    stamp = _stamp(now or datetime.now(timezone.utc))
+    stamp = _stamp(now or datetime.now(UTC))
     metadata: dict[str, Any] = {}
     if age_recipients:
         metadata["age"] = [_age_stanza(seal.key, r) for r in age_recipients]
     metadata["lastmodified"] = stamp
-    metadata["mac"] = _seal_value(seal.mac.hexdigest().upper(), seal.key, stamp)
+    metadata["mac"] = seal_value(seal.mac.hexdigest().upper(), seal.key, stamp)
     if pgp_fingerprints:
         metadata["pgp"] = [_pgp_stanza(seal.key, fp, gnupghome, stamp) for fp in pgp_fingerprints]
     metadata[rule_name] = rule_arg

@@ -1,21 +1,29 @@
-"""SOPS file formats: read an encrypted file into (data tree, metadata map), write YAML.
+"""SOPS formats: files into (data tree, metadata map), values into ENC[...] strings, YAML out.
 
 Each store mirrors what the sops tool does for its format (getsops/sops ``stores/``):
 YAML and JSON keep the document's own structure with a top-level ``sops`` map; dotenv
 keeps metadata as ``sops_``-prefixed flattened keys and INI in a ``[sops]`` section
 (``__map_``/``__list_`` separators, newlines escaped as ``\\n``); binary files are JSON
 with the whole file in one ``data`` value. Comments are dropped: sops leaves them out
-of the MAC.
+of the MAC. A value is ``ENC[AES256_GCM,data:..,iv:..,tag:..,type:..]`` (aes/cipher.go);
+the metadata's suffix/regex rules say which values are sealed (sops.go shouldBeEncrypted).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import itertools
 import json
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, NamedTuple
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
@@ -183,14 +191,14 @@ def load_ini(data: bytes, file: str) -> Loaded:
 def _tokens(flat_key: str) -> list[str | int]:
     parts = _TOKEN.split(flat_key)
     out: list[str | int] = [parts[0]]
-    for sep, name in zip(parts[1::2], parts[2::2]):
+    for sep, name in zip(parts[1::2], parts[2::2], strict=False):
         out.append(int(name) if sep == _LIST_SEP and name.isdigit() else name)
     return out
 
 
 def _set_path(root: dict[str, Any], path: list[str | int], value: Any) -> None:
     node: Any = root
-    for here, after in zip(path, path[1:]):
+    for here, after in itertools.pairwise(path):
         empty: Any = [] if isinstance(after, int) else {}
         if isinstance(node, list):
             assert isinstance(here, int)
@@ -217,6 +225,159 @@ def unflatten_metadata(flat: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ---------------------------------------------------------------- values
+
+ENC_VALUE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
+_RULE_KEYS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
+_COMMENT_RULE_KEYS = ("unencrypted_comment_regex", "encrypted_comment_regex")
+
+
+
+
+class BadValue(Exception):
+    """A value that does not open; ``tampered`` when the GCM tag failed."""
+
+    def __init__(self, reason: str, tampered: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tampered = tampered
+
+
+def text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _parse_bool(raw: bytes) -> bool:
+    text = raw.decode()
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise ValueError("not a boolean")
+
+
+_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    "str": text_of, "bytes": text_of, "comment": text_of,
+    "int": lambda raw: int(raw.decode()), "int64": lambda raw: int(raw.decode()),
+    "float": lambda raw: float(raw.decode()), "bool": _parse_bool,
+}
+
+
+def _b64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def open_value(value: Any, key: bytes, additional: str) -> Any:
+    if value == "":
+        return ""  # sops leaves empty strings as they are
+    if not isinstance(value, str):
+        raise BadValue(f"expected an encrypted value, found {type(value).__name__}")
+    match = ENC_VALUE.match(value)
+    if match is None:
+        raise BadValue("malformed encrypted value: expected ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]")
+    try:
+        data, iv, tag = (_b64(part) for part in match.groups()[:3])
+        raw = AESGCM(key).decrypt(iv, data + tag, additional.encode())
+    except binascii.Error:
+        raise BadValue("malformed encrypted value: data, iv or tag is not base64") from None
+    except InvalidTag:
+        raise BadValue("cannot decrypt the value: authentication failed", tampered=True) from None
+    except ValueError:
+        raise BadValue("malformed encrypted value: bad iv length") from None
+    decode = _DECODERS.get(match.group(4))
+    if decode is None:
+        raise BadValue(f"malformed encrypted value: unknown type {match.group(4)!r}; expected one of: {one_of(_DECODERS)}")
+    try:
+        return decode(raw)
+    except ValueError:
+        raise BadValue(f"malformed encrypted value: not a valid {match.group(4)}") from None
+
+
+def go_float(value: float) -> str:
+    """Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def to_bytes(value: Any) -> bytes:
+    """A plaintext value as sops feeds it to the MAC (ToBytes)."""
+    if isinstance(value, bool):
+        return b"True" if value else b"False"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        return go_float(value).encode()
+    if isinstance(value, bytes):
+        return value
+    return str.__str__(value).encode("utf-8", "surrogateescape")
+
+
+def seal_value(value: str | int | float | bool, key: bytes, additional: str) -> str:
+    if value == "" and isinstance(value, str):
+        return ""
+    kind, text = ("bool", "True" if value else "False") if isinstance(value, bool) else (
+        ("int", str(value)) if isinstance(value, int) else
+        ("float", go_float(value)) if isinstance(value, float) else ("str", str.__str__(value)))
+    iv = os.urandom(32)
+    sealed = AESGCM(key).encrypt(iv, text.encode("utf-8", "surrogateescape"), additional.encode())
+    parts = (base64.b64encode(p).decode() for p in (sealed[:-16], iv, sealed[-16:]))
+    return "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]".format(*parts, kind)
+
+
+def additional_data(path: Sequence[str]) -> str:
+    return ":".join(path) + ":"
+
+
+# ---------------------------------------------------------------- which values are encrypted
+
+Rule = Callable[[Sequence[str], Any], bool]
+
+
+def _unencrypted_suffix(arg: str) -> Rule:
+    return lambda path, _value: not any(p.endswith(arg) for p in path)
+
+
+def _encrypted_suffix(arg: str) -> Rule:
+    return lambda path, _value: any(p.endswith(arg) for p in path)
+
+
+def _unencrypted_regex(arg: str) -> Rule:
+    pattern = re.compile(arg)
+    return lambda path, _value: not any(pattern.search(p) for p in path)
+
+
+def _encrypted_regex(arg: str) -> Rule:
+    pattern = re.compile(arg)
+    return lambda path, _value: any(pattern.search(p) for p in path)
+
+
+def _by_shape(_arg: str) -> Rule:
+    # Comment regexes depend on YAML comments, which are not kept; the value's shape decides instead.
+    return lambda _path, value: isinstance(value, str) and ENC_VALUE.match(value) is not None
+
+
+RULES: dict[str, Callable[[str], Rule]] = {
+    "unencrypted_suffix": _unencrypted_suffix, "encrypted_suffix": _encrypted_suffix,
+    "unencrypted_regex": _unencrypted_regex, "encrypted_regex": _encrypted_regex, "comment_regex": _by_shape,
+}
+
+
+def rule_of(raw: Mapping[str, Any], file: str) -> Rule:
+    chosen = [k for k in _RULE_KEYS if raw.get(k)]
+    if any(raw.get(k) for k in _COMMENT_RULE_KEYS):
+        chosen = ["comment_regex"]
+    if len(chosen) > 1:
+        raise _fail(f"the sops metadata sets {', '.join(chosen)}; sops allows only one of them", file)
+    name = chosen[0] if chosen else "unencrypted_suffix"
+    try:
+        return RULES[name](str(raw.get(name) or "_unencrypted"))
+    except re.error as exc:
+        raise _fail(f"invalid {name} in the sops metadata: {exc}", file) from None
+
+
 # ---------------------------------------------------------------- registry and writing
 
 LOADERS: dict[str, Callable[[bytes, str], Loaded]] = {
@@ -231,7 +392,12 @@ EXTENSIONS: dict[str, str] = {".yaml": "yaml", ".yml": "yaml", ".json": "json", 
 
 
 def _str_representer(representer: Any, value: str) -> Any:
-    style = "|" if "\n" in value else None
+    lines = value.split("\n")
+    # Literal blocks only where they are exact: printable text without edge whitespace.
+    block = len(lines) > 1 and not value.startswith(" ") and all(
+        line.isprintable() and not line.endswith((" ", "\t")) for line in lines)
+    # Anything else unprintable (NEL, LS/PS, controls) is escaped in double quotes, which reads back exactly.
+    style = "|" if block else None if value.replace("\n", "").isprintable() else '"'
     return representer.represent_scalar("tag:yaml.org,2002:str", str.__str__(value), style=style)
 
 
@@ -241,6 +407,7 @@ def to_yaml(tree: Mapping[str, Any]) -> str:
     yaml.default_flow_style = False
     yaml.width = 1 << 16
     yaml.representer.add_representer(str, _str_representer)
+    yaml.representer.sort_base_mapping_type_on_output = False  # sops' MAC follows document order
     out = io.StringIO()
     yaml.dump(dict(tree), out)
     return out.getvalue()

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-import hvac  # type: ignore[import-untyped]
-import hvac.exceptions  # type: ignore[import-untyped]
+import hvac
+import hvac.exceptions
 import requests
 
 from manifestkit.diagnostics import error, one_of
@@ -164,9 +164,10 @@ class VaultReader:
                 "2" if info.get("type") == "kv" and str(options.get("version")) == "2" else "1",
             )
         except (hvac.exceptions.VaultError, KeyError):
-            # Older servers or restricted tokens: trust the spelling (`mount/data/...` is v2).
+            # Older servers or restricted tokens: trust this path's spelling (`mount/data/...`
+            # is v2) and remember nothing, so the next path is asked about afresh.
             first, _, rest = path.partition("/")
-            mount = _Mount(f"{first}/", "2" if rest.startswith("data/") else "1")
+            return _Mount(f"{first}/", "2" if rest.startswith("data/") else "1")
         self._mounts[mount.path] = mount
         return mount
 
@@ -199,13 +200,18 @@ class VaultReader:
                     hint="set VAULT_CACERT or spec.secrets.vault.cacert to the CA bundle that signed the server",
                 ) from None
             except _TRANSIENT as exc:
-                if attempt + 1 == attempts:
+                if attempt + 1 < attempts:
+                    time.sleep(config.backoff * 2**attempt)
+                    continue
+                if isinstance(exc, hvac.exceptions.VaultError):
                     raise error(
-                        f"Vault at {config.address} is unreachable after {attempts} attempts "
-                        f"({_describe(exc)})",
-                        hint="check VAULT_ADDR or spec.secrets.vault.address and that the server is up",
+                        f"Vault at {config.address} answered with a server error {attempts} times ({_describe(exc)})",
+                        hint="check the server's health (sealed? overloaded?) and try again",
                     ) from None
-                time.sleep(config.backoff * 2**attempt)
+                raise error(
+                    f"Vault at {config.address} is unreachable after {attempts} attempts ({_describe(exc)})",
+                    hint="check VAULT_ADDR or spec.secrets.vault.address and that the server is up",
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 

@@ -1,0 +1,58 @@
+"""The records of the lint step: a rule, what its check yields, and what it may read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from manifestkit.lint.podspec import Path
+
+ObjectKey = tuple[str, str, str]           # (kind, namespace, name)
+
+
+class Hit(NamedTuple):
+    """One problem a check found: the field path in the object and the message.
+
+    ``line_offset`` moves the reported line inside a multi-line string value (a template
+    inside a ConfigMap), counted from the value's first line.
+    """
+
+    path: Path
+    message: str
+    hint: str = ""
+    line_offset: int = 0
+
+
+class Settings(NamedTuple):
+    """Rule parameters from the lint configuration."""
+
+    kv1_mounts: frozenset[str] = frozenset()
+    kv2_mounts: frozenset[str] = frozenset({"secret"})
+
+
+class LintContext(NamedTuple):
+    """What a check may read besides its object."""
+
+    objects: Sequence[Mapping[str, Any]] = ()                 # every object of the run
+    previous: Mapping[ObjectKey, Mapping[str, Any]] = {}      # earlier versions, when known
+    settings: Settings = Settings()
+    file: str = ""                                            # the file the object came from, '' for data
+    encrypted: bool = False                                   # that file is sops-encrypted
+
+
+Check = Callable[[Mapping[str, Any], LintContext], Iterable[Hit]]
+
+
+class Rule(NamedTuple):
+    id: str
+    name: str
+    severity: str
+    summary: str
+    check: Check
+    enabled: bool = True          # off-by-default rules are turned on with `lint.enable`
+
+
+def object_key(obj: Mapping[str, Any]) -> ObjectKey:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    return (str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))

@@ -1,0 +1,142 @@
+"""Pattern-aware lint checks: init containers and native sidecars, sidecars in Jobs,
+init container order around a mesh or Vault agent, Vault KV v2 templates, unresolved
+secret references.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from manifestkit.lint.base import Hit, LintContext
+from manifestkit.lint.podspec import (RUN_TO_COMPLETION, Container, annotations, as_map, command_text,
+                                      containers, image_name, pod_metadata, pod_spec)
+from manifestkit.lint.refs import REFERENCE, is_kv2_path, line_offset, secret_reads, strings
+
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """Probes on an init container that is not a native sidecar: the API rejects the pod.
+
+    https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
+    """
+    found = pod_spec(obj)
+    for c in containers(*found) if found else ():
+        if c.init and not c.native_sidecar:
+            for probe in _PROBES:
+                if probe in c.c:
+                    yield Hit((*c.path, probe), f"init container {c.name!r} has a {probe}; the API accepts probes only on native sidecars",
+                              hint="remove the probe, or make it a native sidecar with restartPolicy: Always (Kubernetes 1.29+)")
+
+
+# Images and commands of processes that never exit on their own.
+_DAEMON_IMAGES = re.compile(
+    r"(^|/)(envoy|envoyproxy/envoy[^/]*|proxyv2|istio-proxy|linkerd[^/]*proxy|proxy|cloud-sql-proxy|cloudsql-proxy|"
+    r"fluent-bit|fluentd|filebeat|promtail|vector|otel[^/]*collector[^/]*|opentelemetry-collector[^/]*|nginx|haproxy|"
+    r"redis|memcached|oauth2-proxy|[a-z0-9-]*-exporter|ghostunnel|stunnel)$")
+_DAEMON_COMMANDS = re.compile(r"\btail\s+-[a-zA-Z]*[fF]\b|\bsleep\s+infinity\b|\bwhile\s+(true|:)\b|\bagent\b(?!.*exit.after.auth)")
+
+
+def looks_long_running(c: Container) -> bool:
+    """A sidecar-like container: a proxy, log shipper, cache or exporter image, or a
+    command that loops forever (``tail -f``, ``sleep infinity``, ``vault agent``)."""
+    return bool(_DAEMON_IMAGES.search(image_name(c.c)) or _DAEMON_COMMANDS.search(command_text(c.c)))
+
+
+def check_job_sidecar(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A classic long-running sidecar in a Job or CronJob: the Job never completes."""
+    if obj.get("kind") not in RUN_TO_COMPLETION:
+        return
+    found = pod_spec(obj)
+    app = [c for c in containers(*found) if not c.init] if found else []
+    sidecars = [c for c in app if looks_long_running(c)]
+    if len(app) < 2 or len(sidecars) == len(app):
+        return
+    for c in sidecars:
+        yield Hit(c.path, f"container {c.name!r} ({c.c.get('image', '?')}) keeps running, so the {obj.get('kind')} never completes",
+                  hint="move it to initContainers with restartPolicy: Always (a native sidecar, Kubernetes 1.29+)")
+
+
+_MESH_PROXY = re.compile(r"(istio-proxy|proxyv2|linkerd[^/]*proxy|envoy)")
+_MESH_INIT = re.compile(r"(istio-init|linkerd[^/]*init|proxy-init|istio/proxyv2)")
+_VAULT_IMAGE = re.compile(r"(^|/)(vault|openbao|bao)$")
+_NEEDS_NETWORK = re.compile(r"://|\b(curl|wget|nc|nslookup|dig|psql|pg_isready|mysql|mysqladmin|redis-cli|mongosh?|git|flyway|liquibase|migrate|alembic|kubectl|helm|aws|gsutil|until)\b")
+
+
+def _provider(c: Container) -> str:
+    """'mesh proxy' / 'Vault agent' when an init container provides network or secrets, else ''."""
+    name, image = c.name.lower(), image_name(c.c)
+    if c.native_sidecar and (_MESH_PROXY.search(name) or _MESH_PROXY.search(image)):
+        return "mesh proxy"
+    if (_VAULT_IMAGE.search(image) and "agent" in command_text(c.c)) or "vault-agent" in name:
+        return "Vault agent"
+    return ""
+
+
+def _needs_network(c: Container) -> bool:
+    text = " ".join([c.name, image_name(c.c), command_text(c.c),
+                     *(str(as_map(e).get("value", "")) for e in c.c.get("env") or [] if isinstance(e, Mapping))])
+    return bool(_NEEDS_NETWORK.search(text))
+
+
+def check_init_order(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """An init container that needs the network (or Vault secrets) placed before the mesh
+    proxy or Vault agent init container it depends on: init containers run one by one,
+    in order, so it starts before the proxy or the secrets exist."""
+    found = pod_spec(obj)
+    inits = [c for c in containers(*found) if c.init] if found else []
+    providers = [(i, _provider(c)) for i, c in enumerate(inits) if _provider(c)]
+    if not providers:
+        return
+    last_index, last_kind = providers[-1]
+    for index, c in enumerate(inits[:last_index]):
+        if _provider(c) or not _needs_network(c):
+            continue
+        provider = inits[last_index]
+        yield Hit(c.path, f"init container {c.name!r} needs the network but runs before the {last_kind} init container {provider.name!r}",
+                  hint=f"move {c.name!r} after {provider.name!r} in initContainers")
+
+
+def _template_texts(obj: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if obj.get("kind") == "ConfigMap":
+        for key, value in as_map(obj.get("data")).items():
+            if isinstance(value, str):
+                yield ("data", key), value
+    meta_path, meta = pod_metadata(obj) if pod_spec(obj) else (("metadata",), as_map(obj.get("metadata")))
+    for key, value in as_map(meta.get("annotations")).items():
+        if str(key).startswith("vault.hashicorp.com/agent-inject-template") and isinstance(value, str):
+            yield (*meta_path, "annotations", key), value
+
+
+def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A Vault agent template reading ``.Data.x`` from a KV v2 path (needs ``.Data.data.x``).
+
+    https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent/template#secret
+    """
+    settings = ctx.settings
+    for path, text in _template_texts(obj):
+        for read in secret_reads(text):
+            if read.key not in ("data", "metadata") and is_kv2_path(read.vault_path, settings.kv1_mounts, settings.kv2_mounts):
+                yield Hit(path, f"template reads .Data.{read.key} from KV v2 path {read.vault_path!r}; KV v2 nests the fields: "
+                          f".Data.data.{read.key}", hint=f"write .Data.data.{read.key} (or list the mount under lint.vault.kv1Mounts if it is KV v1)",
+                          line_offset=line_offset(text, read.position))
+
+
+def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A secret reference (``ref+vault://``, ``<path:...>``) left in an object."""
+    if _is_pattern_source(obj):
+        return
+    for path, text in strings(dict(obj)):
+        match = REFERENCE.search(text)
+        if match:
+            yield Hit(path, f"unresolved secret reference {match.group(0)!r}",
+                      hint="render it with manifestkit (secret output secret, sops, vault-agent or external-secret)",
+                      line_offset=line_offset(text, match.start()))
+
+
+def _is_pattern_source(obj: Mapping[str, Any]) -> bool:
+    """manifestkit's own App/Overlay files hold references on purpose."""
+    return str(obj.get("apiVersion", "")).startswith("manifestkit.dev/")
+

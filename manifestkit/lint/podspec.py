@@ -1,0 +1,119 @@
+"""Plain-dict accessors the lint rules share: where a pod spec lives in each workload
+kind, its containers with their YAML paths, and safe views of values that may be
+malformed (lint also runs on objects with schema errors, so nothing may be trusted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+Path = tuple[str | int, ...]
+
+# Where the pod template spec sits, by kind.
+POD_SPEC_PATHS: dict[str, Path] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+}
+LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
+RUN_TO_COMPLETION = frozenset({"Job", "CronJob"})
+
+
+class Container(NamedTuple):
+    """One container of a pod spec and where it is written."""
+
+    c: Mapping[str, Any]
+    path: Path
+    init: bool                 # listed under initContainers
+    native_sidecar: bool       # an init container with restartPolicy: Always (Kubernetes 1.29+)
+
+    @property
+    def name(self) -> str:
+        return str(self.c.get("name", ""))
+
+    @property
+    def long_running(self) -> bool:
+        return not self.init or self.native_sidecar
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def dig(obj: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            obj = obj[part] if isinstance(obj, list) and -len(obj) <= part < len(obj) else None
+        else:
+            obj = obj.get(part) if isinstance(obj, Mapping) else None
+    return obj
+
+
+def ref(obj: Mapping[str, Any]) -> str:
+    """``Kind/namespace/name`` (namespace left out when not set)."""
+    meta = as_map(obj.get("metadata"))
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind', '?')}/{ns}{meta.get('name', '?')}"
+
+
+def pod_spec_path(obj: Mapping[str, Any]) -> Path | None:
+    path = POD_SPEC_PATHS.get(str(obj.get("kind")))
+    return path if path is not None and isinstance(dig(obj, path), Mapping) else None
+
+
+def pod_spec(obj: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]] | None:
+    path = pod_spec_path(obj)
+    return None if path is None else (path, as_map(dig(obj, path)))
+
+
+def pod_metadata(obj: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]]:
+    """The pod template's metadata (the object's own for a Pod)."""
+    spec_path = POD_SPEC_PATHS.get(str(obj.get("kind")), ("spec",))
+    path = (*spec_path[:-1], "metadata")
+    return path, as_map(dig(obj, path))
+
+
+def containers(spec_path: Path, spec: Mapping[str, Any]) -> Iterator[Container]:
+    """Init containers first (they start first), then the app containers."""
+    for index, c in enumerate(as_list(spec.get("initContainers"))):
+        if isinstance(c, Mapping):
+            yield Container(c, (*spec_path, "initContainers", index), True, c.get("restartPolicy") == "Always")
+    for index, c in enumerate(as_list(spec.get("containers"))):
+        if isinstance(c, Mapping):
+            yield Container(c, (*spec_path, "containers", index), False, False)
+
+
+def annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The object's annotations merged with its pod template's (the template wins)."""
+    own = as_map(as_map(obj.get("metadata")).get("annotations"))
+    if obj.get("kind") == "Pod":
+        return own
+    return {**own, **as_map(pod_metadata(obj)[1].get("annotations"))}
+
+
+def command_text(c: Mapping[str, Any]) -> str:
+    """A container's command and args as one shell-like string."""
+    return " ".join(str(part) for part in [*as_list(c.get("command")), *as_list(c.get("args"))])
+
+
+def image_name(c: Mapping[str, Any]) -> str:
+    """The image's repository without registry, tag or digest: ``hashicorp/vault``."""
+    image = str(c.get("image", "")).split("@", 1)[0]
+    last = image.rsplit("/", 1)
+    if ":" in last[-1]:
+        image = image.rsplit(":", 1)[0]
+    parts = image.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    return "/".join(parts).lower()

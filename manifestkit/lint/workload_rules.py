@@ -1,0 +1,268 @@
+"""Lint checks on the shape of workloads and Services: selectors, ports, names, mounts,
+probes, images and resources. Each check is a pure function ``(obj, ctx) -> hits``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from manifestkit.diagnostics import did_you_mean
+from manifestkit.lint.base import Hit, LintContext
+from manifestkit.lint.podspec import (LONG_RUNNING, Path, as_list, as_map, containers, pod_metadata,
+                                      pod_spec, ref)
+from manifestkit.yamlio import format_path
+
+_SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+# ---------------------------------------------------------------- selectors
+
+def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Does a LabelSelector (matchLabels + matchExpressions) select ``labels``?
+
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#resources-that-support-set-based-requirements
+    """
+    return not any(True for _ in _selector_misses(selector, labels, ()))
+
+
+def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], path: Path) -> Iterator[Hit]:
+    for key, value in as_map(selector.get("matchLabels")).items():
+        if key not in labels:
+            yield Hit((*path, "matchLabels", key), f"selector {key}={value} does not match the pod template: it has no label {key!r}")
+        elif str(labels[key]) != str(value):
+            yield Hit((*path, "matchLabels", key), f"selector {key}={value} does not match the pod template label {key}={labels[key]}")
+    for index, expr in enumerate(as_list(selector.get("matchExpressions"))):
+        expr = as_map(expr)
+        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in as_list(expr.get("values"))]
+        actual = labels.get(str(key))
+        ok = {"In": actual is not None and str(actual) in values,
+              "NotIn": actual is None or str(actual) not in values,
+              "Exists": actual is not None,
+              "DoesNotExist": actual is None}.get(str(op), True)
+        if not ok:
+            found = f"{key}={actual}" if actual is not None else f"no label {key!r}"
+            yield Hit((*path, "matchExpressions", index), f"selector expression {key} {op} {values} does not match the pod template ({found})")
+
+
+def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A workload whose selector does not select its own pod template (seed 001)."""
+    if obj.get("kind") not in _SELECTOR_KINDS:
+        return
+    selector = as_map(as_map(obj.get("spec")).get("selector"))
+    labels = as_map(pod_metadata(obj)[1].get("labels"))
+    yield from _selector_misses(selector, labels, ("spec", "selector"))
+
+
+def _pod_templates(ctx: LintContext, namespace: str) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(workload, pod template labels) for every long-running workload or Pod in ``namespace``."""
+    for other in ctx.objects:
+        kind = other.get("kind")
+        if (kind in LONG_RUNNING or kind == "Pod") and _namespace(other) == namespace:
+            yield other, as_map(pod_metadata(other)[1].get("labels"))
+
+
+def _namespace(obj: Mapping[str, Any]) -> str:
+    return str(as_map(obj.get("metadata")).get("namespace") or "")
+
+
+def _service_selector(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    spec = as_map(obj.get("spec"))
+    if obj.get("kind") != "Service" or spec.get("type") == "ExternalName":
+        return None
+    selector = as_map(spec.get("selector"))
+    return selector or None
+
+
+def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A Service that selects none of the pods of the workloads checked with it."""
+    selector = _service_selector(obj)
+    if selector is None:
+        return
+    templates = list(_pod_templates(ctx, _namespace(obj)))
+    if templates and not any(selector_matches({"matchLabels": selector}, labels) for _, labels in templates):
+        shown = ", ".join(f"{k}={v}" for k, v in selector.items())
+        yield Hit(("spec", "selector"), f"selector {shown} matches no pod template of the {len(templates)} workloads in this namespace",
+                  hint="make the selector equal to the pod template labels of the workload it fronts")
+
+
+def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A Service port whose targetPort no container of the selected pods exposes."""
+    selector = _service_selector(obj)
+    if selector is None:
+        return
+    selected = [w for w, labels in _pod_templates(ctx, _namespace(obj)) if selector_matches({"matchLabels": selector}, labels)]
+    if not selected:
+        return
+    names: set[str] = set()
+    numbers: set[int] = set()
+    for workload in selected:
+        found = pod_spec(workload)
+        for c in containers(*found) if found else ():
+            for port in as_list(c.c.get("ports")):
+                port = as_map(port)
+                if port.get("name"):
+                    names.add(str(port["name"]))
+                if isinstance(port.get("containerPort"), int):
+                    numbers.add(port["containerPort"])
+    targets = " and ".join(ref(w) for w in selected[:2])
+    for index, port in enumerate(as_list(as_map(obj.get("spec")).get("ports"))):
+        port = as_map(port)
+        target = port.get("targetPort", port.get("port"))
+        field = "targetPort" if "targetPort" in port else "port"
+        if isinstance(target, str) and not target.isdigit() and target not in names:
+            yield Hit(("spec", "ports", index, field), f"targetPort {target!r} is not a port name of any container of {targets}"
+                      f"; found: {', '.join(sorted(names)) or 'no named ports'}", hint=did_you_mean(target, sorted(names)))
+        elif isinstance(target, int) and numbers and target not in numbers:
+            yield Hit(("spec", "ports", index, field), f"targetPort {target} is not a containerPort of any container of {targets}"
+                      f"; found: {', '.join(str(n) for n in sorted(numbers))}")
+
+
+# ---------------------------------------------------------------- pods
+
+def check_port_clash(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """Two running containers of one pod listen on the same port (they share the network)."""
+    found = pod_spec(obj)
+    if found is None:
+        return
+    seen: dict[tuple[Any, str], str] = {}
+    for c in containers(*found):
+        if not c.long_running:
+            continue
+        mine: set[tuple[Any, str]] = set()
+        for index, port in enumerate(as_list(c.c.get("ports"))):
+            port = as_map(port)
+            key = (port.get("containerPort"), str(port.get("protocol", "TCP")))
+            if key[0] is None or key in mine:
+                continue
+            mine.add(key)
+            if key in seen:
+                yield Hit((*c.path, "ports", index, "containerPort"),
+                          f"containers {c.name!r} and {seen[key]!r} both listen on port {key[0]}/{key[1]}; a pod shares one network namespace")
+            else:
+                seen[key] = c.name
+
+
+def check_duplicate_names(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """Duplicate container, volume or port names in a pod, or port names in a Service."""
+    found = pod_spec(obj)
+    if found is not None:
+        path, spec = found
+        all_containers = list(containers(path, spec))
+        yield from _duplicates("container name", [(c.c.get("name"), (*c.path, "name")) for c in all_containers])
+        yield from _duplicates("volume name", [(as_map(v).get("name"), (*path, "volumes", i, "name"))
+                                               for i, v in enumerate(as_list(spec.get("volumes")))])
+        yield from _duplicates("port name", [(as_map(p).get("name"), (*c.path, "ports", i, "name"))
+                                             for c in all_containers if c.long_running
+                                             for i, p in enumerate(as_list(c.c.get("ports")))])
+    if obj.get("kind") == "Service":
+        yield from _duplicates("port name", [(as_map(p).get("name"), ("spec", "ports", i, "name"))
+                                             for i, p in enumerate(as_list(as_map(obj.get("spec")).get("ports")))])
+
+
+def _duplicates(what: str, items: list[tuple[Any, Path]]) -> Iterator[Hit]:
+    first: dict[Any, Path] = {}
+    for name, path in items:
+        if name is None:
+            continue
+        if name in first:
+            yield Hit(path, f"{what} {name!r} is used twice; first at {format_path(first[name])}")
+        else:
+            first[name] = path
+
+
+def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A volumeMount naming a volume the pod does not define."""
+    found = pod_spec(obj)
+    if found is None:
+        return
+    path, spec = found
+    volumes = sorted(str(as_map(v).get("name")) for v in as_list(spec.get("volumes")))
+    for c in containers(path, spec):
+        for index, mount in enumerate(as_list(c.c.get("volumeMounts"))):
+            name = as_map(mount).get("name")
+            if name is not None and str(name) not in volumes:
+                yield Hit((*c.path, "volumeMounts", index, "name"),
+                          f"container {c.name!r} mounts volume {name!r}, which the pod does not define; volumes: {', '.join(volumes) or 'none'}",
+                          hint=did_you_mean(str(name), volumes) or f"add a volume named {name!r} to {format_path((*path, 'volumes'))}")
+
+
+def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A long-running app container without a readiness or liveness probe."""
+    if obj.get("kind") not in LONG_RUNNING and obj.get("kind") != "Pod":
+        return
+    found = pod_spec(obj)
+    for c in containers(*found) if found else ():
+        if c.init:
+            continue
+        missing = [p for p in ("readinessProbe", "livenessProbe") if not c.c.get(p)]
+        if missing:
+            yield Hit(c.path, f"container {c.name!r} has no {' and no '.join(missing)}",
+                      hint="without a readinessProbe traffic arrives before the app is ready; without a livenessProbe a hung app is never restarted")
+
+
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/env"})
+_PS_GREP = re.compile(r"\bps\b[^|;&]*\|\s*grep\b(?P<rest>[^|;&]*)")
+_ALWAYS_TRUE = re.compile(r"(\|\|\s*(true|:|exit\s+0)\s*$)|(;\s*(true|exit\s+0)\s*$)|^\s*(true|:|/bin/true|exit\s+0|echo\b[^|&;]*)\s*$")
+
+
+def probe_never_fails(command: list[Any]) -> str:
+    """Why an exec probe command can never fail, or '' when it can."""
+    parts = [str(p) for p in command]
+    script = parts[2] if len(parts) >= 3 and parts[0] in _SHELLS and parts[1] == "-c" else shlex.join(parts)
+    if len(parts) >= 3 and parts[0] == "/usr/bin/env" and parts[1] in _SHELLS:
+        script = parts[-1]
+    ps = _PS_GREP.search(script)
+    if ps and "grep -v grep" not in script and "[" not in ps.group("rest"):
+        return "`ps | grep` always finds at least the grep process itself"
+    if _ALWAYS_TRUE.search(script):
+        return "the command always exits 0"
+    return ""
+
+
+def check_probe_never_fails(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """An exec probe that succeeds whatever the app does (seed 001: `ps aux | grep`)."""
+    found = pod_spec(obj)
+    for c in containers(*found) if found else ():
+        for probe in _PROBES:
+            command = as_list(as_map(as_map(c.c.get(probe)).get("exec")).get("command"))
+            why = probe_never_fails(command) if command else ""
+            if why:
+                yield Hit((*c.path, probe, "exec", "command"), f"{probe} of container {c.name!r} can never fail: {why}",
+                          hint="check the service itself (httpGet, tcpSocket, grpc) or exit non-zero when it does not answer")
+
+
+def image_problem(image: str) -> str:
+    """What is wrong with an image reference's version, or ''."""
+    if "@" in image:
+        return ""
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image!r} has no tag, so it means 'latest'"
+    if last.rsplit(":", 1)[1] == "latest":
+        return f"image {image!r} uses the moving tag 'latest'"
+    return ""
+
+
+def check_image_tag(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """An image without a tag or with `latest`: what runs changes without a change in git."""
+    found = pod_spec(obj)
+    for c in containers(*found) if found else ():
+        problem = image_problem(str(c.c.get("image", ""))) if c.c.get("image") else ""
+        if problem:
+            yield Hit((*c.path, "image"), f"container {c.name!r}: {problem}", hint="pin a version tag or a digest (image@sha256:...)")
+
+
+def check_resources(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """A container without resource requests or limits."""
+    found = pod_spec(obj)
+    for c in containers(*found) if found else ():
+        resources = as_map(c.c.get("resources"))
+        missing = [k for k in ("requests", "limits") if not resources.get(k)]
+        if missing:
+            yield Hit((*c.path, "resources") if resources else c.path,
+                      f"container {c.name!r} has no resource {' and no '.join(missing)}",
+                      hint="requests let the scheduler place the pod; a memory limit keeps one pod from starving its node")
