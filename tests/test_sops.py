@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +33,7 @@ from manifestkit.secrets.sops import (
     lookup,
     to_yaml,
 )
+from manifestkit.secrets.sops_formats import seal_value
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sops"
 FILES = CORPUS / "files"
@@ -294,7 +297,23 @@ def test_alias_bomb_is_refused() -> None:
 
 def test_arbitrary_tags_are_refused() -> None:
     message = refused(b"a: !!python/object:os.system {}\nsops: {}\n", "yaml", SopsKeys(), "tag.yaml")
-    assert message.startswith("tag.yaml: error: invalid YAML:")
+    assert message == ("tag.yaml:1:4: error: invalid YAML: could not determine a constructor for the tag "
+                       "'tag:yaml.org,2002:python/object:os.system'")
+
+
+@pytest.mark.parametrize(("fmt", "data", "expected"), [
+    ("yaml", b"a: 1\na: 2\nsops: {}\n", "m.yaml:2:1: error: invalid YAML: duplicate mapping key"),
+    ("yaml", b"- 1\n", "m.yaml: error: expected a mapping at the top of the file, found list"),
+    ("yaml", b"a: 1\n---\nb: 2\n", "m.yaml: error: expected one YAML document, found 2\n"
+     "  hint: multi-document sops files are not supported; split the file"),
+    ("json", b'{"a": }', "m.json:1:7: error: invalid JSON: Expecting value"),
+    ("dotenv", b"A\n", "m.dotenv:1: error: invalid dotenv line: expected KEY=VALUE"),
+    ("binary", b'{"x": 1, "sops": {}}', "m.binary: error: a sops binary file holds one 'data' key; found: x"),
+    ("json", b'{"sops": {"key_groups": [{}, {}]}}', "m.json: error: the file splits its data key over 2 key groups "
+     "(Shamir); not supported natively\n  hint: decrypt it with the sops binary (use_binary=True)"),
+])
+def test_malformed_files_are_located_errors(fmt: str, data: bytes, expected: str) -> None:
+    assert refused(data, fmt, SopsKeys(), f"m.{fmt}") == expected
 
 
 def test_keys_from_env_reads_inline_file_and_default(tmp_path: Path, identity: Any) -> None:
@@ -449,6 +468,53 @@ def test_binary_format_and_extension_detection(identity: Any, tmp_path: Path) ->
     out = encrypt_tree({"data": "whole file\nbytes\n"}, age_recipients=[str(identity.to_public())])
     (tmp_path / "blob.bin").write_text(json.dumps(out))
     assert decrypt_file(tmp_path / "blob.bin", age_keys(identity)).tree == {"data": "whole file\nbytes\n"}
+
+
+def _hand_sealed(identity: Any, rule: dict[str, Any], tree: dict[str, Any], sealed: set[str]) -> dict[str, Any]:
+    """A sops document built value by value, for metadata rules encrypt_tree does not write."""
+    key = os.urandom(32)
+    mac = hashlib.sha512(hashlib.sha256(b"sops").digest() if rule.get("mac_only_encrypted") else b"")
+    out: dict[str, Any] = {}
+    for name, value in tree.items():
+        if name in sealed or not rule.get("mac_only_encrypted"):
+            mac.update(str(value).encode())
+        out[name] = seal_value(value, key, f"{name}:") if name in sealed else value
+    stamp = "2024-01-02T03:04:05Z"
+    out["sops"] = {"age": [{"recipient": str(identity.to_public()),
+                            "enc": bytes(pyrage.encrypt(key, [identity.to_public()], armored=True)).decode()}],
+                   "lastmodified": stamp, "mac": seal_value(mac.hexdigest().upper(), key, stamp), **rule}
+    return out
+
+
+@pytest.mark.parametrize(("rule", "sealed"), [
+    ({"encrypted_suffix": "_secret"}, {"pw_secret"}),
+    ({"unencrypted_regex": "^name$"}, {"pw_secret", "mode"}),
+    ({"encrypted_regex": "^pw", "mac_only_encrypted": True}, {"pw_secret"}),
+    ({"unencrypted_comment_regex": "sops:nocrypt"}, {"mode"}),
+])
+def test_metadata_rules_decide_what_is_sealed(rule: dict[str, Any], sealed: set[str], identity: Any) -> None:
+    tree = {"pw_secret": "s3", "name": "web", "mode": "fast"}
+    doc = _hand_sealed(identity, rule, tree, sealed)
+    assert decrypt_bytes(to_yaml(doc).encode(), "yaml", age_keys(identity)).tree == tree
+    clear = next(k for k in tree if k not in sealed)
+    edited = to_yaml({**doc, clear: "edited"}).encode()
+    if rule.get("mac_only_encrypted"):  # clear values are outside the MAC by request
+        assert decrypt_bytes(edited, "yaml", age_keys(identity)).tree[clear] == "edited"
+    else:
+        assert refused(edited, "yaml", age_keys(identity), "r.yaml") == mismatch("r.yaml")
+
+
+def test_two_rules_at_once_are_refused(identity: Any) -> None:
+    doc = _hand_sealed(identity, {"encrypted_suffix": "_secret", "encrypted_regex": "^pw"}, {"pw_secret": "s"}, {"pw_secret"})
+    assert refused(to_yaml(doc).encode(), "yaml", age_keys(identity), "r.yaml") == (
+        "r.yaml: error: the sops metadata sets encrypted_suffix, encrypted_regex; sops allows only one of them")
+
+
+@pytest.mark.skipif(shutil.which("sops") is not None, reason="a sops binary is installed here")
+def test_use_binary_without_sops_on_path_decrypts_natively(identity: Any) -> None:
+    out = encrypt_tree({"a": "b"}, age_recipients=[str(identity.to_public())])
+    keys = age_keys(identity)._replace(use_binary=True)
+    assert decrypt_bytes(to_yaml(out).encode(), "yaml", keys).tree == {"a": "b"}
 
 
 # ---------------------------------------------------------------- property: any tree round-trips

@@ -30,10 +30,21 @@ class Settings(NamedTuple):
     kv2_mounts: frozenset[str] = frozenset({"secret"})
 
 
+class WorkloadIndex(NamedTuple):
+    """The pod templates of a run, for rules that look across objects (Service → pods).
+
+    ``by_label`` maps (namespace, label, value) to workloads so a selector finds its
+    candidates without scanning every object.
+    """
+
+    count: Mapping[str, int] = {}                                     # workloads per namespace
+    by_label: Mapping[tuple[str, str, str], Sequence[Mapping[str, Any]]] = {}
+
+
 class LintContext(NamedTuple):
     """What a check may read besides its object."""
 
-    objects: Sequence[Mapping[str, Any]] = ()                 # every object of the run
+    workloads: WorkloadIndex = WorkloadIndex()                # every pod template of the run
     previous: Mapping[ObjectKey, Mapping[str, Any]] = {}      # earlier versions, when known
     settings: Settings = Settings()
     file: str = ""                                            # the file the object came from, '' for data

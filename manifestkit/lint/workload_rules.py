@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import did_you_mean
-from manifestkit.lint.base import Hit, LintContext
+from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
 from manifestkit.lint.podspec import (LONG_RUNNING, Path, as_list, as_map, containers, pod_metadata,
                                       pod_spec, ref)
 from manifestkit.yamlio import format_path
@@ -57,12 +57,24 @@ def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
     yield from _selector_misses(selector, labels, ("spec", "selector"))
 
 
-def _pod_templates(ctx: LintContext, namespace: str) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """(workload, pod template labels) for every long-running workload or Pod in ``namespace``."""
-    for other in ctx.objects:
-        kind = other.get("kind")
-        if (kind in LONG_RUNNING or kind == "Pod") and _namespace(other) == namespace:
-            yield other, as_map(pod_metadata(other)[1].get("labels"))
+def index_workloads(objects: Iterable[Mapping[str, Any]]) -> WorkloadIndex:
+    """Index the long-running workloads and Pods of a run by namespace and pod label."""
+    count: dict[str, int] = {}
+    by_label: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for obj in objects:
+        if obj.get("kind") in LONG_RUNNING or obj.get("kind") == "Pod":
+            namespace = _namespace(obj)
+            count[namespace] = count.get(namespace, 0) + 1
+            for key, value in as_map(pod_metadata(obj)[1].get("labels")).items():
+                by_label.setdefault((namespace, str(key), str(value)), []).append(obj)
+    return WorkloadIndex(count, by_label)
+
+
+def _selected(ctx: LintContext, namespace: str, selector: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The workloads of ``namespace`` whose pod template labels ``selector`` (a map) selects."""
+    key, value = next(iter(selector.items()))
+    candidates = ctx.workloads.by_label.get((namespace, str(key), str(value)), [])
+    return [w for w in candidates if selector_matches({"matchLabels": selector}, as_map(pod_metadata(w)[1].get("labels")))]
 
 
 def _namespace(obj: Mapping[str, Any]) -> str:
@@ -82,10 +94,10 @@ def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
     selector = _service_selector(obj)
     if selector is None:
         return
-    templates = list(_pod_templates(ctx, _namespace(obj)))
-    if templates and not any(selector_matches({"matchLabels": selector}, labels) for _, labels in templates):
+    count = ctx.workloads.count.get(_namespace(obj), 0)
+    if count and not _selected(ctx, _namespace(obj), selector):
         shown = ", ".join(f"{k}={v}" for k, v in selector.items())
-        yield Hit(("spec", "selector"), f"selector {shown} matches no pod template of the {len(templates)} workloads in this namespace",
+        yield Hit(("spec", "selector"), f"selector {shown} matches no pod template of the {count} workloads checked in this namespace",
                   hint="make the selector equal to the pod template labels of the workload it fronts")
 
 
@@ -94,7 +106,7 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
     selector = _service_selector(obj)
     if selector is None:
         return
-    selected = [w for w, labels in _pod_templates(ctx, _namespace(obj)) if selector_matches({"matchLabels": selector}, labels)]
+    selected = _selected(ctx, _namespace(obj), selector)
     if not selected:
         return
     names: set[str] = set()

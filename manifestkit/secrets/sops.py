@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import shutil
@@ -152,7 +153,7 @@ def _key_group(raw: Mapping[str, Any], file: str) -> Mapping[str, Any]:
 
 def _data_key(raw: Mapping[str, Any], keys: SopsKeys, file: str) -> bytes:
     group = _key_group(raw, file)
-    key = _age_data_key(_entries(group, "age"), keys)
+    key = _age_data_key(_entries(group, "age"), keys, file)
     gpg_errors: list[str] = []
     if key is None:
         key = _pgp_data_key(_entries(group, "pgp"), keys, gpg_errors)
@@ -163,8 +164,15 @@ def _data_key(raw: Mapping[str, Any], keys: SopsKeys, file: str) -> bytes:
     return key
 
 
-def _age_data_key(entries: Sequence[Mapping[str, Any]], keys: SopsKeys) -> bytes | None:
-    identities = [pyrage.x25519.Identity.from_str(str.__str__(i)) for i in keys.age_identities]
+def _age_identities(keys: SopsKeys, file: str) -> list[Any]:
+    try:
+        return [pyrage.x25519.Identity.from_str(str.__str__(i)) for i in keys.age_identities]
+    except Exception:  # pyrage.IdentityError; never repeat the identity itself
+        raise _fail("an age identity given by the caller is not valid (AGE-SECRET-KEY-1...)", file) from None
+
+
+def _age_data_key(entries: Sequence[Mapping[str, Any]], keys: SopsKeys, file: str) -> bytes | None:
+    identities = _age_identities(keys, file)
     for entry in entries if identities else ():
         try:
             return bytes(pyrage.decrypt(str(entry["enc"]).encode(), identities))
@@ -296,7 +304,10 @@ def _decrypt_with_sops(loaded: Loaded, data: bytes, fmt: str, keys: SopsKeys, na
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         raise _fail(f"sops failed: {lines[-1][:200] if lines else proc.returncode}", name)
-    tree = {"data": text_of(proc.stdout)} if fmt == "binary" else LOADERS["json"](proc.stdout, name).data
+    try:
+        tree = {"data": text_of(proc.stdout)} if fmt == "binary" else json.loads(proc.stdout)
+    except ValueError:
+        raise _fail("sops printed something that is not JSON", name) from None
     # Without the data key the MAC stays sealed; its sealed form changes exactly when the MAC does.
     return SopsDocument(_wrap_strings(tree), str(loaded.metadata.get("mac", "")),
                         str(loaded.metadata.get("lastmodified", "")), name)

@@ -25,9 +25,10 @@ from typing import Any, NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.constructor import DuplicateKeyError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.representer import SafeRepresenter
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, one_of
 
@@ -86,8 +87,19 @@ def _load_yaml_data(text: str, file: str) -> Any:
             raise _fail(f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes", file,
                         "this looks like an alias bomb; a file written by sops has no aliases")
         return yaml.constructor.construct_document(nodes[0])
+    except RecursionError:
+        raise _fail("invalid YAML: nested too deeply", file) from None
     except YAMLError as exc:
-        raise _fail(f"invalid YAML: {getattr(exc, 'problem', None) or exc.__class__.__name__}", file) from None
+        raise _yaml_error(exc, file) from None
+
+
+def _yaml_error(exc: YAMLError, file: str) -> ManifestkitError:
+    # ruamel's duplicate-key problem quotes both values; a value may be a secret, so say it in our words.
+    problem = "duplicate mapping key" if isinstance(exc, DuplicateKeyError) else getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    return ManifestkitError([Diagnostic(f"invalid YAML: {problem or exc.__class__.__name__}", file=file,
+                                        line=line, column=column)])
 
 
 def load_yaml(data: bytes, file: str) -> Loaded:
@@ -100,6 +112,8 @@ def load_yaml(data: bytes, file: str) -> Loaded:
 def _load_json_data(data: bytes, file: str) -> Any:
     try:
         return json.loads(_text(data, file))
+    except json.JSONDecodeError as exc:  # its msg never quotes the document
+        raise ManifestkitError([Diagnostic(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]) from None
     except (ValueError, RecursionError) as exc:
         raise _fail(f"invalid JSON: {exc.__class__.__name__}", file) from None
 
@@ -232,8 +246,6 @@ _RULE_KEYS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "en
 _COMMENT_RULE_KEYS = ("unencrypted_comment_regex", "encrypted_comment_regex")
 
 
-
-
 class BadValue(Exception):
     """A value that does not open; ``tampered`` when the GCM tag failed."""
 
@@ -268,6 +280,7 @@ def _b64(text: str) -> bytes:
 
 
 def open_value(value: Any, key: bytes, additional: str) -> Any:
+    """The plaintext of one ``ENC[...]`` value, typed as its ``type:`` says, or :class:`BadValue`."""
     if value == "":
         return ""  # sops leaves empty strings as they are
     if not isinstance(value, str):
@@ -316,6 +329,7 @@ def to_bytes(value: Any) -> bytes:
 
 
 def seal_value(value: str | int | float | bool, key: bytes, additional: str) -> str:
+    """``value`` as sops writes it: a fresh 32-byte IV, the type, bools as True/False (aes/cipher.go)."""
     if value == "" and isinstance(value, str):
         return ""
     kind, text = ("bool", "True" if value else "False") if isinstance(value, bool) else (
@@ -366,6 +380,7 @@ RULES: dict[str, Callable[[str], Rule]] = {
 
 
 def rule_of(raw: Mapping[str, Any], file: str) -> Rule:
+    """Which key paths hold sealed values, from the metadata (default: not under ``*_unencrypted``)."""
     chosen = [k for k in _RULE_KEYS if raw.get(k)]
     if any(raw.get(k) for k in _COMMENT_RULE_KEYS):
         chosen = ["comment_regex"]
@@ -401,12 +416,19 @@ def _str_representer(representer: Any, value: str) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:str", str.__str__(value), style=style)
 
 
+class _Representer(SafeRepresenter):
+    """Our own class, so registering a representer never changes ruamel's shared SafeRepresenter."""
+
+
+_Representer.add_representer(str, _str_representer)
+
+
 def to_yaml(tree: Mapping[str, Any]) -> str:
     """A sops document as YAML 1.2 text (what :func:`decrypt_bytes` reads back)."""
     yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = _Representer
     yaml.default_flow_style = False
     yaml.width = 1 << 16
-    yaml.representer.add_representer(str, _str_representer)
     yaml.representer.sort_base_mapping_type_on_output = False  # sops' MAC follows document order
     out = io.StringIO()
     yaml.dump(dict(tree), out)
