@@ -10,6 +10,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# api imports the submodule manifestkit.validate first; binding the function after it
+# keeps `manifestkit.validate` the function, not the module.
 from manifestkit.api import load_project, render, validate, write  # noqa: E402
 from manifestkit.diagnostics import Diagnostic, ManifestkitError  # noqa: E402
 

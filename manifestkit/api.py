@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from manifestkit.emit.plain import object_file, object_path
 from manifestkit.loader import load_project
 from manifestkit.model import Resource
 from manifestkit.pipeline import render
+from manifestkit.validate import validate as _validate
 from manifestkit.writer import write_tree
 
 __all__ = ["load_project", "render", "validate", "write"]
@@ -30,10 +31,6 @@ def write(objects: Iterable[Mapping[str, Any]], directory: str | os.PathLike[str
 def validate(objects: Iterable[Any], kube_version: str | None = None, strict: bool = True,
              **kwargs: Any) -> list[Diagnostic]:
     """Schema and lint checks over plain dicts or loaded documents; a list of findings."""
-    from manifestkit.validate import validate as _validate
-
     result: list[Diagnostic] = _validate(objects, kube_version=kube_version, strict=strict, **kwargs)
     return result
 
-
-_ = Sequence

@@ -288,7 +288,7 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
                "env": ctx.env, "project": {"name": ctx.project.name}}
     try:
         return render_file(root, path.resolve().relative_to(root.resolve()).as_posix(), context)
-    except Exception as exc:  # noqa: BLE001 - every Jinja2 failure becomes a located error
+    except Exception as exc:
         message, line = describe_error(exc)
         used_at = app.doc.position(at)[0]
         raise ManifestkitError([Diagnostic(f"{message} (used by {app.file}:{used_at})", file=_rel(path), line=line,
@@ -296,7 +296,7 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
 
 
 def _secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tuple[dict[str, Any], Mapping[str, Any]]]:
-    out = []
+    out: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     for name, secret in (app.spec.get("secrets") or {}).items():
         if secret is None:
             continue

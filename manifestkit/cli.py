@@ -11,12 +11,12 @@ import traceback
 from collections.abc import Sequence
 
 from manifestkit import __version__
-from manifestkit.command import Command
-from manifestkit.diagnostics import ManifestkitError
+from manifestkit.cmd_diff import COMMAND as DIFF
+from manifestkit.cmd_inject import COMMAND as INJECT
 from manifestkit.cmd_render import COMMAND as RENDER
 from manifestkit.cmd_validate import COMMAND as VALIDATE
-from manifestkit.cmd_inject import COMMAND as INJECT
-from manifestkit.cmd_diff import COMMAND as DIFF
+from manifestkit.command import Command
+from manifestkit.diagnostics import ManifestkitError
 
 COMMANDS: dict[str, Command] = {
     "render": RENDER,
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception:  # noqa: BLE001 - last resort: a bug, not a user mistake
+    except Exception:
         fd, log_path = tempfile.mkstemp(prefix="manifestkit-crash-", suffix=".log")
         with os.fdopen(fd, "w") as log:
             log.write(traceback.format_exc())

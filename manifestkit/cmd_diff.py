@@ -11,6 +11,7 @@ from pathlib import Path
 from manifestkit import cmd_render
 from manifestkit.command import Command
 from manifestkit.emit.plain import SECRET_MODE
+from manifestkit.model import Options
 from manifestkit.writer import stale_files
 
 REDACTED_NOTE = "(Secret content not shown)\n"
@@ -18,7 +19,7 @@ REDACTED_NOTE = "(Secret content not shown)\n"
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     args.check = True
-    options = cmd_render.Options(secret_output=args.secret_output, environ=environ, validate=not args.no_validate)
+    options = Options(secret_output=args.secret_output, environ=environ, validate=not args.no_validate)
     projects = cmd_render._load_all(args.paths)
     fmt = args.format or projects[0].spec.get("output", {}).get("format", "plain")
     emitted = cmd_render._emit(projects, args.env, fmt, options)

@@ -89,7 +89,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
                              hint=did_you_mean(str(instance), choices))
         return
     if error.validator == "type":
-        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        raw = error.validator_value
+        expected = [str(t) for t in raw] if isinstance(raw, list) else [str(raw)]
         found = _type_name(instance) if instance is None else f"{_type_name(instance)} {_short(instance)}"
         yield doc.diagnostic(path, f"found {found}; expected {' or '.join(_json_type(t) for t in expected)}",
                              hint=_type_hint(instance, expected))

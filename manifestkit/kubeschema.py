@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jsonschema_rs
 import yaml
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.model import DEFAULT_KUBE_VERSION
 
 _BASE_URI = "https://manifestkit.invalid/api/"
@@ -78,8 +78,7 @@ def normalize_version(kube_version: str) -> str:
     version = f"{match.group(1)}.{match.group(2)}" if match else kube_version
     if version not in _shipped():
         raise ManifestkitError([Diagnostic(
-            f"unknown Kubernetes version {kube_version!r}; expected one of: {', '.join(_shipped())}",
-            hint=did_you_mean(version, _shipped()))])
+            f"unknown Kubernetes version {kube_version!r}; expected one of: {', '.join(_shipped())}")])
     return version
 
 

@@ -104,7 +104,7 @@ class EnvSettings(NamedTuple):
     annotations: Mapping[str, str] = {}
     pdb: Mapping[str, Any] | None = None      # PodDisruptionBudget spec for replicated workloads
     secret_output: str | None = None
-    images: list[Mapping[str, str]] = []      # Kustomize-style image rules for every container
+    images: tuple[Mapping[str, str], ...] = ()   # Kustomize-style image rules for every container
 
 
 class RenderContext(NamedTuple):

@@ -6,12 +6,12 @@ labels, PodDisruptionBudget) that the build step applies to objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from manifestkit.base import seed_from_base
 from manifestkit.merge import merge, merge_under
-from manifestkit.model import App, EnvSettings, Environment, Overlay
+from manifestkit.model import App, Environment, EnvSettings, Overlay
 
 REPLICATED = ("Deployment", "StatefulSet")
 _CONTAINER_LISTS = ("containers", "initContainers")
@@ -57,7 +57,7 @@ def settings_of(environment: Environment | None) -> EnvSettings:
             annotations={**settings.annotations, **spec.get("annotations", {})},
             pdb=spec["podDisruptionBudget"] if "podDisruptionBudget" in spec else settings.pdb,
             secret_output=spec.get("secrets", {}).get("output", settings.secret_output),
-            images=[*settings.images, *spec.get("images", [])],
+            images=(*settings.images, *spec.get("images", [])),
         )
     return settings
 
@@ -109,7 +109,7 @@ def _expand(patch: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
         items = patch.get(key)
         if not isinstance(items, list):
             continue
-        expanded = []
+        expanded: list[Any] = []
         for item in items:
             if isinstance(item, Mapping) and item.get("name") == "*":
                 rest = {k: v for k, v in item.items() if k != "name"}
@@ -130,7 +130,7 @@ def split_image(image: str) -> tuple[str, str, str]:
     return name, "", digest
 
 
-def rewrite_image(image: str, rules: list[Mapping[str, str]]) -> str:
+def rewrite_image(image: str, rules: Sequence[Mapping[str, str]]) -> str:
     """Kustomize's `images` transformer: match by name, change name, tag or digest."""
     repo, tag, digest = split_image(image)
     for rule in rules:

@@ -46,10 +46,10 @@ def context(project: Project, env: str | None, options: Options) -> RenderContex
                          settings_of(environment))
 
 
-def render_env(project: Project, env: str | None, options: Options = Options(),
+def render_env(project: Project, env: str | None, options: Options | None = None,
                steps: Sequence[Step] = STEPS) -> list[Resource]:
     """Every object of one environment, in a stable order."""
-    ctx = context(project, env, options)
+    ctx = context(project, env, options or Options())
     resources: list[Resource] = []
     for step in steps:
         resources = step(resources, ctx)

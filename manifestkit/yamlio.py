@@ -33,7 +33,7 @@ class Document(NamedTuple):
     data: Any
     file: str
     positions: Mapping[PathKey, Position]
-    index: int = 0
+    number: int = 0   # the document's place in its stream
 
     def position(self, path: Sequence[str | int]) -> Position:
         """Line and column (1-based) of ``path``, or of its nearest written ancestor."""
@@ -217,7 +217,7 @@ def _needs_quotes_for_block(value: str) -> bool:
         ord(ch) < 32 and ch not in "\n\t" for ch in value)
 
 
-class _MkDumper(_Dumper):  # type: ignore[misc, valid-type]
+class _MkDumper(_Dumper):  # type: ignore[misc]
     pass
 
 

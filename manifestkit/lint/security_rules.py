@@ -74,6 +74,8 @@ def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
         own = context.get("runAsNonRoot")
         if own is True or (pod_level and own is None):
             continue
+        if not c.long_running and context.get("privileged") is True:
+            continue    # privileged setup belongs in an init container (MK009), and it runs as root
         yield Hit((*c.path, "securityContext", "runAsNonRoot") if own is not None else c.path,
                   f"container {c.name!r} may run as root: runAsNonRoot is {'false' if own is False else 'not set'}",
                   hint="set securityContext.runAsNonRoot: true (and a runAsUser) in the pod or the container")
