@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 
 from manifestkit.diagnostics import Diagnostic, did_you_mean
@@ -29,6 +30,12 @@ _NAME_RULE = "lowercase letters, digits and '-', starting and ending with a lett
 def _validator(kind: str) -> Any:
     schema = load_schema(kind.lower())
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+@functools.cache
+def _fast_validator(kind: str) -> Any:
+    """A compiled (Rust) validator: most files are valid, so only failures pay for explanations."""
+    return jsonschema_rs.validator_for(load_schema(kind.lower()))
 
 
 def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
@@ -51,6 +58,8 @@ def check_document(doc: Document) -> list[Diagnostic]:
     problems = check_kind(doc)
     if problems:
         return problems
+    if _fast_validator(doc.data["kind"]).is_valid(doc.data):
+        return []
     validator = _validator(doc.data["kind"])
     seen: set[tuple[str, str]] = set()
     out: list[Diagnostic] = []
