@@ -15,6 +15,7 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
+from manifestkit.secrets.step import warn_plaintext
 from manifestkit.writer import check_tree, write_tree
 
 SECRET_OUTPUTS = ("secret", "sops", "vault-agent", "external-secret", "reference")
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint="pass -o DIR")])
         return _stream(projects, args.env, options)
-    emitted = _emit(projects, args.env, fmt, options)
+    renders = _renders(projects, args.env, options)
+    emitted = _emit(projects, args.env, fmt, options, renders)
     target = Path(args.output) if args.output else _default_dir(project)
     if args.check:
         stale = check_tree(target, emitted.files, emitted.scope)
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                   file=sys.stderr)
             return 1
         return 0
+    warn_plaintext(target, [r for env in renders.values() for r in env], options)
     written = write_tree(target, emitted.files, emitted.scope)
     print(f"manifestkit: wrote {len(written)} file(s) to {target}", file=sys.stderr)
     return 0
@@ -97,12 +100,13 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
     return 0
 
 
-def _emit(projects: list[Project], env: str | None, fmt: str, options: Options) -> Emitted:
+def _emit(projects: list[Project], env: str | None, fmt: str, options: Options,
+          renders: dict[str, list[Resource]] | None = None) -> Emitted:
     if fmt not in EMITTERS:
         raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
                                            hint=did_you_mean(fmt, sorted(EMITTERS)))])
     project = projects[0]
-    renders = _renders(projects, env, options)
+    renders = renders if renders is not None else _renders(projects, env, options)
     job = EmitInput(project, renders, lambda e: render_env(project, e, options), options)
     return EMITTERS[fmt](job)
 

@@ -152,8 +152,16 @@ def _explain(error: Any) -> Iterator[SchemaError]:
         yield SchemaError(path, f"missing required field {kind.property!r}")
         return
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
-        yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; {error.message.split(' is ', 1)[-1]}")
+        expected = " or ".join(t for t in kind.types if t != "null")
+        yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; expected {expected}")
         return
+    if isinstance(kind, (jsonschema_rs.ValidationErrorKind.OneOfNotValid, jsonschema_rs.ValidationErrorKind.AnyOf)):
+        branches = [branch for branch in kind.context if branch]
+        if branches and all(len(b) == 1 and isinstance(b[0].kind, jsonschema_rs.ValidationErrorKind.Type) for b in branches):
+            # int-or-string and friends: say which types would do
+            types = [t for b in branches for t in b[0].kind.types if t != "null"]
+            yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; expected {' or '.join(types)}")
+            return
     yield SchemaError(path, error.message)
 
 

@@ -13,13 +13,13 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from manifestkit import kubeschema
+from manifestkit import kubeschema, yamlio
 from manifestkit.diagnostics import ERROR, INFO, SEVERITY_RANK, WARNING, Diagnostic, ManifestkitError, sort_diagnostics
 from manifestkit.lint import RULES, LintConfig, LintContext, find_config, lint_object
 from manifestkit.lint.base import ObjectKey, object_key
 from manifestkit.lint.podspec import ref
 from manifestkit.lint.workload_rules import index_workloads
-from manifestkit.yamlio import Document, load_documents
+from manifestkit.yamlio import Document, format_path, load_documents
 
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "<stdin>"
@@ -124,7 +124,8 @@ def _matches(obj: Mapping[str, Any], kinds: frozenset[str]) -> bool:
 def _diag(unit: Unit, path: Sequence[str | int], message: str, rule: str, severity: str = ERROR,
           hint: str = "") -> Diagnostic:
     if unit.doc is None:
-        return Diagnostic(message, file=unit.file, path="", hint=hint, severity=severity, rule=rule)
+        return Diagnostic(message, file=unit.file, path=format_path((*unit.prefix, *path)), hint=hint,
+                          severity=severity, rule=rule)
     return unit.doc.diagnostic((*unit.prefix, *path), message, hint=hint, severity=severity, rule=rule)
 
 
@@ -216,12 +217,24 @@ def _yaml_finding(d: Diagnostic, strict: bool) -> Diagnostic:
 
 
 def _lenient_units(text: str, file: str) -> list[Unit]:
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """The documents of a file the strict loader refused, positions kept where possible.
+
+    Uses the loader's own node builder, which records a problem (here: already reported)
+    and goes on; a syntax error ends the file at the last complete document.
+    """
+    builder = yamlio._Builder(file)
+    units: list[Unit] = []
     try:
-        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+        for index, node in enumerate(yaml.compose_all(text, Loader=yamlio._Loader)):
+            if node is None or builder.expanded_size(node) > yamlio.MAX_EXPANDED_NODES:
+                continue
+            builder.positions = {}
+            data = builder.build(node, ())
+            if data is not None:
+                units.extend(_units_of_document(Document(data, file, builder.positions, index)))
     except yaml.YAMLError:
-        return []
-    return [u for i, d in enumerate(docs) for u in _units_of_document(Document(d, file, {}, i))]
+        pass
+    return units
 
 
 def validate_paths(paths: Sequence[str], opts: Options, stdin: str = "") -> Outcome:

@@ -30,7 +30,10 @@ def ignored_rules(obj: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(part.strip().upper() for n in notes for part in str(n.get(IGNORE_ANNOTATION, "")).split(",") if part.strip())
 
 
-def lint_object(obj: Mapping[str, Any], ctx: LintContext, config: LintConfig = LintConfig(),
+_DEFAULTS = LintConfig()
+
+
+def lint_object(obj: Mapping[str, Any], ctx: LintContext, config: LintConfig = _DEFAULTS,
                 doc: Document | None = None, prefix: Sequence[str | int] = ()) -> list[Diagnostic]:
     """Every finding of the active rules on one object.
 

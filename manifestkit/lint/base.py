@@ -37,7 +37,7 @@ class WorkloadIndex(NamedTuple):
     candidates without scanning every object.
     """
 
-    count: Mapping[str, int] = {}                                     # workloads per namespace
+    per_namespace: Mapping[str, int] = {}                             # workloads per namespace
     by_label: Mapping[tuple[str, str, str], Sequence[Mapping[str, Any]]] = {}
 
 

@@ -65,7 +65,7 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
             return frozenset()
         for index, rule_id in enumerate(value):
             if rule_id not in rules:
-                problem((key, index), f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}", did_you_mean(str(rule_id), list(rules)))
+                problem((key, index), f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}", _case_hint(rule_id, rules))
         return frozenset(str(v) for v in value)
 
     disable, enable = rule_ids("disable"), rule_ids("enable")
@@ -75,7 +75,7 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
         levels = {}
     for rule_id, level in levels.items():
         if rule_id not in rules:
-            problem(("severity", rule_id), f"unknown rule {rule_id!r}", did_you_mean(str(rule_id), list(rules)))
+            problem(("severity", rule_id), f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}", _case_hint(rule_id, rules))
         if level not in SEVERITY_RANK:
             problem(("severity", rule_id), f"severity {level!r} is not one of: error, warning, info")
     vault = raw.get("vault") or {}
@@ -91,6 +91,10 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
     if problems:
         raise ManifestkitError(problems)
     return LintConfig(disable, enable, {str(k): str(v) for k, v in levels.items()}, settings, doc.file if doc else "")
+
+
+def _case_hint(rule_id: Any, rules: Mapping[str, Rule]) -> str:
+    return f"did you mean {str(rule_id).upper()!r}?" if str(rule_id).upper() in rules else ""
 
 
 def load_config(path: Path, rules: Mapping[str, Rule]) -> LintConfig:

@@ -10,8 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from manifestkit.lint.base import Hit, LintContext
-from manifestkit.lint.podspec import (RUN_TO_COMPLETION, Container, annotations, as_map, command_text,
-                                      containers, image_name, pod_metadata, pod_spec)
+from manifestkit.lint.podspec import RUN_TO_COMPLETION, Container, as_map, command_text, containers, image_name, pod_metadata, pod_spec
 from manifestkit.lint.refs import REFERENCE, is_kv2_path, line_offset, secret_reads, strings
 
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -91,7 +90,7 @@ def check_init_order(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     if not providers:
         return
     last_index, last_kind = providers[-1]
-    for index, c in enumerate(inits[:last_index]):
+    for c in inits[:last_index]:
         if _provider(c) or not _needs_network(c):
             continue
         provider = inits[last_index]

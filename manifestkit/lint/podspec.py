@@ -94,7 +94,7 @@ def containers(spec_path: Path, spec: Mapping[str, Any]) -> Iterator[Container]:
             yield Container(c, (*spec_path, "containers", index), False, False)
 
 
-def annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+def pod_annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """The object's annotations merged with its pod template's (the template wins)."""
     own = as_map(as_map(obj.get("metadata")).get("annotations"))
     if obj.get("kind") == "Pod":

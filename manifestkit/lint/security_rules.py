@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from manifestkit.lint.base import Hit, LintContext, object_key
-from manifestkit.lint.podspec import annotations, as_list, as_map, containers, pod_spec
+from manifestkit.lint.podspec import as_list, as_map, containers, pod_annotations, pod_spec
 from manifestkit.lint.refs import is_reference
 
 REASON_ANNOTATION = "manifestkit.dev/share-process-reason"
@@ -36,7 +36,7 @@ def check_privileged(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
 
 
 def _explained(obj: Mapping[str, Any]) -> bool:
-    notes = annotations(obj)
+    notes = pod_annotations(obj)
     patterns = {p.strip() for p in str(notes.get(PATTERNS_ANNOTATION, "")).split(",")}
     return bool(str(notes.get(REASON_ANNOTATION, "")).strip()) or bool(patterns & _EXPLAINED_BY_PATTERN)
 

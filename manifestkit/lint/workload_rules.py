@@ -11,8 +11,7 @@ from typing import Any
 
 from manifestkit.diagnostics import did_you_mean
 from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
-from manifestkit.lint.podspec import (LONG_RUNNING, Path, as_list, as_map, containers, pod_metadata,
-                                      pod_spec, ref)
+from manifestkit.lint.podspec import LONG_RUNNING, Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.yamlio import format_path
 
 _SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
@@ -37,15 +36,15 @@ def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], pat
             yield Hit((*path, "matchLabels", key), f"selector {key}={value} does not match the pod template label {key}={labels[key]}")
     for index, expr in enumerate(as_list(selector.get("matchExpressions"))):
         expr = as_map(expr)
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in as_list(expr.get("values"))]
-        actual = labels.get(str(key))
+        label, op, values = str(expr.get("key")), expr.get("operator"), [str(v) for v in as_list(expr.get("values"))]
+        actual = labels.get(label)
         ok = {"In": actual is not None and str(actual) in values,
               "NotIn": actual is None or str(actual) not in values,
               "Exists": actual is not None,
               "DoesNotExist": actual is None}.get(str(op), True)
         if not ok:
-            found = f"{key}={actual}" if actual is not None else f"no label {key!r}"
-            yield Hit((*path, "matchExpressions", index), f"selector expression {key} {op} {values} does not match the pod template ({found})")
+            found = f"{label}={actual}" if actual is not None else f"no label {label!r}"
+            yield Hit((*path, "matchExpressions", index), f"selector expression {label} {op} {values} does not match the pod template ({found})")
 
 
 def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -94,7 +93,7 @@ def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
     selector = _service_selector(obj)
     if selector is None:
         return
-    count = ctx.workloads.count.get(_namespace(obj), 0)
+    count = ctx.workloads.per_namespace.get(_namespace(obj), 0)
     if count and not _selected(ctx, _namespace(obj), selector):
         shown = ", ".join(f"{k}={v}" for k, v in selector.items())
         yield Hit(("spec", "selector"), f"selector {shown} matches no pod template of the {count} workloads checked in this namespace",

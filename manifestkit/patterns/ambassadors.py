@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from manifestkit.patterns.helpers import NO_ESCALATION, config_map, mount
+from manifestkit.patterns.helpers import config_map, mount, no_escalation
 from manifestkit.patterns.model import Obj, PatternInput, PatternOutput
 from manifestkit.templating import render_builtin
 
@@ -28,7 +28,7 @@ def tls_proxy(inp: PatternInput) -> PatternOutput:
         "ports": [{"name": "https", "containerPort": p["port"]}],
         "readinessProbe": {"tcpSocket": {"port": "https"}},
         "volumeMounts": [mount("tls-proxy-config", NGINX_CONF_DIR, True), mount("tls-proxy-certs", NGINX_CERT_DIR, True)],
-        "securityContext": NO_ESCALATION,
+        "securityContext": no_escalation(),
     }
     volumes: tuple[Obj, ...] = (
         {"name": "tls-proxy-config", "configMap": {"name": cm["metadata"]["name"]}},
@@ -45,7 +45,7 @@ def tunnel(inp: PatternInput) -> PatternOutput:
     args = ["client", f"--listen=127.0.0.1:{p['localPort']}", f"--target={p['target']}", "--disable-authentication"]
     container: Obj = {"name": "tunnel", "image": p["image"], "args": args,
                       "ports": [{"name": "tunnel", "containerPort": p["localPort"]}],
-                      "securityContext": NO_ESCALATION}
+                      "securityContext": no_escalation()}
     volumes: tuple[Obj, ...] = ()
     if "caSecret" in p:
         container["args"] = [*args, "--cacert=/etc/tunnel/ca.crt"]

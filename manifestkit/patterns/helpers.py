@@ -7,8 +7,10 @@ from typing import Any
 
 from manifestkit.patterns.model import Obj, PatternError, PatternInput
 
+
 # Helpers never need more rights than they are given; only init/sysctl is privileged.
-NO_ESCALATION: Obj = {"allowPrivilegeEscalation": False}
+def no_escalation() -> Obj:
+    return {"allowPrivilegeEscalation": False}
 
 
 def app_container(inp: PatternInput, key: str = "container") -> Obj:
@@ -32,8 +34,9 @@ def pod_volume(inp: PatternInput, name: str, key: str) -> Obj:
     for volume in volumes:
         if volume.get("name") == name:
             return volume
-    names = ", ".join(str(v.get("name")) for v in volumes) or "none"
-    raise PatternError(f"volume {name!r} not found in the pod; expected one of: {names}", (key,))
+    names = ", ".join(str(v.get("name")) for v in volumes)
+    expected = f"expected one of: {names}" if names else "the pod has no volumes"
+    raise PatternError(f"volume {name!r} not found in the pod; {expected}", (key,))
 
 
 def first_port(container: Mapping[str, Any]) -> int | None:
@@ -50,7 +53,7 @@ def config_map(inp: PatternInput, suffix: str, data: Mapping[str, str]) -> Obj:
               if k.startswith("app.kubernetes.io/")}
     if labels:
         metadata["labels"] = labels
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {key: text.rstrip("\n") + "\n" for key, text in data.items()}}
 
 
 def mount(volume: str, path: str, read_only: bool = False) -> Obj:

@@ -48,10 +48,11 @@ class PatternError(Exception):
 
 
 class Pattern(NamedTuple):
-    """A registry entry. ``schema`` is a file stem under schemas/patterns/ or a schema itself."""
+    """A registry entry. ``schema`` is a file stem under schemas/patterns/, a schema itself,
+    or a function returning one (for patterns whose module is loaded only when used)."""
 
     name: str
-    schema: str | Mapping[str, Any]
+    schema: str | Mapping[str, Any] | Callable[[], Mapping[str, Any]]
     apply: Callable[[PatternInput], PatternOutput]
     repeatable: bool = False
     long_running: bool = True

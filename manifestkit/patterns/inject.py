@@ -1,0 +1,105 @@
+"""Patterns on manifests a team already has (`manifestkit inject`): every workload of the
+given documents gets the patterns, its Service (same namespace, selecting its pods) gets
+their ports, generated objects follow the workload. Patterns already listed in the pod's
+`manifestkit.dev/patterns` annotation are skipped, so injecting twice changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.patterns.engine import PatternProblems, Target, Use, applied_patterns, apply_patterns
+from manifestkit.patterns.model import Obj, Pattern
+from manifestkit.workloads import pod_template, with_pod_template
+from manifestkit.yamlio import Document
+
+
+class Change(NamedTuple):
+    """One output object and what it was before (None for a generated object)."""
+
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def inject(documents: Sequence[Document], uses: Sequence[Use], kube_version: str,
+           registry: Mapping[str, Pattern]) -> list[Change]:
+    """Every object of ``documents`` (in order) with the patterns applied, generated objects after their workload."""
+    current: list[Any] = [doc.data for doc in documents]
+    generated: dict[int, list[Obj]] = {}
+    problems: list[Diagnostic] = []
+    for index, doc in enumerate(documents):
+        try:
+            generated[index] = _inject_one(current, index, uses, kube_version, registry)
+        except PatternProblems as exc:
+            problems.extend(_where(doc, p.message, p.hint) for p in exc.problems)
+    problems.extend(_clashes(current, generated, documents))
+    if problems:
+        raise ManifestkitError(problems)
+    out: list[Change] = []
+    for index, doc in enumerate(documents):
+        out.append(Change(doc.data, current[index]))
+        out.extend(Change(None, obj) for obj in generated.get(index, []))
+    return out
+
+
+def _inject_one(current: list[Any], index: int, uses: Sequence[Use], kube_version: str,
+                registry: Mapping[str, Pattern]) -> list[Obj]:
+    obj = current[index]
+    pod = pod_template(obj) if isinstance(obj, Mapping) else None
+    if pod is None:
+        return []
+    done = applied_patterns(pod)
+    todo = [use for use in uses if use.use not in done]
+    if not todo:
+        return []
+    meta = obj.get("metadata", {})
+    service_index = _service_of(current, meta.get("namespace"), pod)
+    service = current[service_index] if service_index is not None else None
+    applied = apply_patterns(pod, service, todo, Target(str(meta.get("name", "")), meta.get("namespace"), kube_version),
+                             registry)
+    current[index] = with_pod_template(obj, applied.pod)
+    if service_index is not None:
+        current[service_index] = applied.service
+    return list(applied.objects)
+
+
+def _service_of(objs: Sequence[Any], namespace: str | None, pod: Mapping[str, Any]) -> int | None:
+    labels = pod.get("metadata", {}).get("labels") or {}
+    for index, obj in enumerate(objs):
+        if not isinstance(obj, Mapping) or obj.get("kind") != "Service":
+            continue
+        selector = obj.get("spec", {}).get("selector") or {}
+        if (obj.get("metadata", {}).get("namespace") == namespace and selector
+                and all(labels.get(k) == v for k, v in selector.items())):
+            return index
+    return None
+
+
+def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata", {})
+    return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
+
+
+def _clashes(current: Sequence[Any], generated: Mapping[int, list[Obj]], documents: Sequence[Document]) -> list[Diagnostic]:
+    taken = {_key(obj): i for i, obj in enumerate(current) if isinstance(obj, Mapping)}
+    problems = []
+    for index, objs in generated.items():
+        for obj in objs:
+            kind, _, name = _key(obj)
+            if _key(obj) in taken:
+                other = documents[taken[_key(obj)]]
+                problems.append(_where(documents[index], f"a pattern generates {kind} {name!r}, but "
+                                       f"{other.file} already has one"))
+            taken[_key(obj)] = index
+    return problems
+
+
+def _where(doc: Document, message: str, hint: str = "") -> Diagnostic:
+    kind, _, name = _key(doc.data)
+    return doc.diagnostic(("metadata", "name"), f"{kind}/{name}: {message}", hint=hint)
+

@@ -1,0 +1,126 @@
+"""`--format kustomize`: real `kubectl kustomize DIR/overlays/<env>` gives the plain render."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from manifestkit.emit.kustomize import Features, apply_features, choose_features, overlay_files
+from manifestkit.loader import load_project
+from manifestkit.model import Options, Resource
+
+from ._formats import PATTERNED_FILES, case_id, differences, env_cases, keyed, plain_objects, render_dir, write_files
+
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (see README: test tools)")
+DEPRECATED = {"commonLabels", "patchesStrategicMerge", "patchesJson6902", "vars", "bases", "commonAnnotations"}
+
+
+def kustomize(folder: Path) -> dict[tuple[str, str, str], Any]:
+    assert KUBECTL is not None
+    done = subprocess.run([KUBECTL, "kustomize", str(folder)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return keyed(yaml.safe_load_all(done.stdout))
+
+
+@needs_kubectl
+@pytest.mark.parametrize("case", env_cases(), ids=case_id)
+def test_every_env_of_every_example_builds_like_the_plain_render(case: tuple[Path, str], tmp_path: Path) -> None:
+    root, env = case
+    project = load_project(root)
+    out = render_dir(project, "kustomize", tmp_path / "out")
+    assert differences(kustomize(out / "overlays" / env), plain_objects(project, env)) == []
+
+
+@needs_kubectl
+def test_base_manifests_and_patterns_survive_every_environment(tmp_path: Path) -> None:
+    project = load_project(write_files(tmp_path / "project", PATTERNED_FILES))
+    out = render_dir(project, "kustomize", tmp_path / "out")
+    for env in ("dev", "prod"):
+        built = kustomize(out / "overlays" / env)
+        assert differences(built, plain_objects(project, env)) == []
+        pod = built[("Deployment", f"echo-{env}", "echo")]["spec"]["template"]
+        assert [c["name"] for c in pod["spec"]["containers"]] == ["echo", "envoy"]
+        assert pod["metadata"]["annotations"]["manifestkit.dev/patterns"] == "sidecar/envoy"
+
+
+def test_shop_prod_uses_kustomize_features_and_never_deprecated_ones(tmp_path: Path) -> None:
+    out = render_dir(load_project(Path(__file__).parents[1] / "examples" / "shop"), "kustomize", tmp_path / "out")
+    for kustomization in out.glob("**/kustomization.yaml"):
+        assert not DEPRECATED & set(yaml.safe_load(kustomization.read_text())), kustomization
+    prod = yaml.safe_load((out / "overlays" / "prod" / "kustomization.yaml").read_text())
+    assert prod["resources"][0] == "../../base"
+    assert prod["namespace"] == "shop-prod"
+    assert prod["labels"] == [{"pairs": {"env": "prod"}, "includeSelectors": False, "includeTemplates": False}]
+    assert prod["images"] == [{"name": "ghcr.io/example/shop-api", "newTag": "2.3.2"}]
+    assert prod["replicas"] == [{"name": "api", "count": 2}, {"name": "web", "count": 4}]
+    assert "resources/shop-prod/poddisruptionbudget-web.yaml" in prod["resources"]
+
+
+def _obj(kind: str, name: str, namespace: str = "a", **more: Any) -> Resource:
+    api = {"RoleBinding": "rbac.authorization.k8s.io/v1", "Deployment": "apps/v1"}.get(kind, "v1")
+    return Resource({"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace}, **more}, "app")
+
+
+def test_namespace_transformer_is_not_used_where_it_would_rewrite_role_binding_subjects() -> None:
+    subjects = [{"kind": "ServiceAccount", "name": "x", "namespace": "elsewhere"}]
+    base = [_obj("RoleBinding", "rb", subjects=subjects, roleRef={"kind": "Role", "name": "r", "apiGroup": "x"})]
+    env = [_obj("RoleBinding", "rb", "b", subjects=subjects, roleRef={"kind": "Role", "name": "r", "apiGroup": "x"})]
+    kustomization = yaml.safe_load(overlay_files(base, env)["kustomization.yaml"].data)
+    assert "namespace" not in kustomization
+    assert kustomization["patches"][0]["target"] == {"group": "rbac.authorization.k8s.io", "version": "v1",
+                                                      "kind": "RoleBinding", "name": "rb", "namespace": "a"}
+
+
+def test_a_label_that_one_object_overrides_is_patched_not_transformed() -> None:
+    base = [_obj("ConfigMap", "one"), _obj("ConfigMap", "two")]
+    env = [_obj("ConfigMap", "one", metadata={"name": "one", "namespace": "a", "labels": {"env": "x"}}),
+           _obj("ConfigMap", "two", metadata={"name": "two", "namespace": "a", "labels": {"env": "y"}})]
+    features = choose_features({("app", r.kind, r.name): r for r in base}, {("app", r.kind, r.name): r for r in env}, ())
+    assert features.labels == {}
+
+
+def test_objects_dropped_by_an_environment_are_deleted_with_a_patch() -> None:
+    base = [_obj("ConfigMap", "keep"), _obj("ConfigMap", "gone")]
+    kustomization = yaml.safe_load(overlay_files(base, base[:1])["kustomization.yaml"].data)
+    assert yaml.safe_load(kustomization["patches"][0]["patch"]) == {
+        "$patch": "delete", "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gone", "namespace": "a"}}
+
+
+def test_apply_features_predicts_images_and_replicas() -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                  "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}
+    out = apply_features(deployment, Features("ns", {"env": "x"}, ({"name": "nginx", "newTag": "2"},), {"web": 3}))
+    assert out["metadata"] == {"name": "web", "namespace": "ns", "labels": {"env": "x"}}
+    assert out["spec"]["replicas"] == 3
+    assert out["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+def test_secrets_follow_the_secret_output_mode_and_are_private(tmp_path: Path) -> None:
+    project = load_project(Path(__file__).parents[1] / "examples" / "sops")
+    plain = Options(secret_output="secret", allow_plaintext_secrets=True)
+    out = render_dir(project, "kustomize", tmp_path / "secret", plain)
+    rendered = plain_objects(project, "default", plain)
+    plaintext = [v for (kind, _, _), obj in rendered.items() if kind == "Secret" for v in (obj.get("stringData") or {}).values()]
+    plaintext += [base64.b64decode(v).decode() for (kind, _, _), obj in rendered.items() if kind == "Secret"
+                  for v in (obj.get("data") or {}).values()]
+    assert plaintext
+    for path in out.glob("base/**/secret-*.yaml"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        obj = yaml.safe_load(path.read_text())
+        assert rendered[("Secret", obj["metadata"]["namespace"], obj["metadata"]["name"])] == obj
+    encrypted = render_dir(project, "kustomize", tmp_path / "sops", Options(secret_output="sops", validate=False))
+    files = list(encrypted.glob("base/**/secret-*.yaml"))
+    assert files
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        text = path.read_text()
+        assert "ENC[AES256_GCM" in text
+        assert [v for v in plaintext if len(v) > 6 and v in text] == []   # ("shop" is also the namespace)

@@ -1,0 +1,317 @@
+"""The five secret output modes, chosen by --secret-output, overlays, the Project, or a Secret's
+own `output:`; the vault/agent pattern built after seed 000."""
+
+from __future__ import annotations
+
+import base64
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from manifestkit.cli import main
+from manifestkit.diagnostics import ManifestkitError
+from manifestkit.loader import load_project
+from manifestkit.model import Options
+from manifestkit.patterns.model import PatternError, PatternInput
+from manifestkit.pipeline import render_env
+from manifestkit.secrets import sops
+from manifestkit.secrets.modes import MODES
+from manifestkit.secrets.vault_agent import SCHEMA, hcl_string, signal_command, template_of, vault_agent
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+AGE_KEY = EXAMPLES / "sops" / "age-test-key.txt"
+AGE_RECIPIENT = "age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"
+
+PROJECT = f"""\
+apiVersion: manifestkit.dev/v1alpha1
+kind: Project
+metadata: {{name: demo}}
+spec:
+  apps: [apps/*.yaml]
+  environments:
+    dev: {{overlays: [overlays/dev.yaml]}}
+  secrets:
+    output: secret
+    vault: {{address: http://vault.vault.svc:8200}}
+    vaultAgent: {{role: web, process: "nginx: master", interval: 1m}}
+    sops: {{ageRecipients: [{AGE_RECIPIENT}]}}
+    externalSecrets:
+      refreshInterval: 15m
+      store:
+        name: vault
+        provider: {{vault: {{server: http://vault.vault.svc:8200, path: secret, version: v2,
+                   auth: {{kubernetes: {{mountPath: kubernetes, role: web}}}}}}}}
+"""
+
+OVERLAY = """\
+apiVersion: manifestkit.dev/v1alpha1
+kind: Overlay
+metadata: {name: dev}
+spec: {}
+"""
+
+WEB = """\
+apiVersion: manifestkit.dev/v1alpha1
+kind: App
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+    - name: web
+      image: nginx:1.25
+      securityContext: {runAsUser: 101}
+      volumeMounts: [{name: conf, mountPath: /etc/web, readOnly: true}]
+  volumes:
+    - {name: conf, secret: {secretName: web-conf}}
+  secrets:
+    web-conf:
+      stringData:
+        password: ref+vault://secret/data/web#/password
+        dsn: "postgres://web:ref+vault://secret/data/web?version=3#/password+@db/shop"
+"""
+
+
+def project(tmp_path: Path, web: str = WEB, overlay: str = OVERLAY) -> Path:
+    (tmp_path / "apps").mkdir(parents=True)
+    (tmp_path / "overlays").mkdir()
+    (tmp_path / "manifestkit.yaml").write_text(PROJECT)
+    (tmp_path / "overlays" / "dev.yaml").write_text(overlay)
+    (tmp_path / "apps" / "web.yaml").write_text(textwrap.dedent(web))
+    return tmp_path
+
+
+def render(root: Path, mode: str | None, environ: dict[str, str] | None = None,
+           validate: bool = True) -> dict[str, dict[str, Any]]:
+    resources = render_env(load_project(root), "dev", Options(secret_output=mode, environ=environ or {},
+                                                              validate=validate))
+    return {f"{r.kind}/{r.name}": dict(r.obj) for r in resources}
+
+
+def pod(objs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = objs["Deployment/web"]["spec"]["template"]
+    return spec
+
+
+def test_registry_lists_the_five_modes() -> None:
+    assert list(MODES) == ["secret", "sops", "vault-agent", "external-secret", "reference"]
+
+
+def test_mode_precedence_flag_then_overlay_then_project(tmp_path: Path) -> None:
+    overlay = OVERLAY.replace("spec: {}", "spec: {secrets: {output: reference}}")
+    root = project(tmp_path, overlay=overlay)
+    assert "Secret/web-conf" in render(root, None) and "ExternalSecret/web-conf" not in render(root, None)
+    assert render(root, None)["Secret/web-conf"]["stringData"]["password"] == "<path:secret/data/web#password>"
+    assert "ExternalSecret/web-conf" in render(root, "external-secret")
+
+
+def test_a_secret_may_choose_its_own_output(tmp_path: Path) -> None:
+    web = WEB.replace("    web-conf:\n", "    web-conf:\n      output: external-secret\n")
+    objs = render(project(tmp_path, web), "reference")
+    assert "ExternalSecret/web-conf" in objs and "Secret/web-conf" not in objs
+
+
+def test_external_secret(tmp_path: Path) -> None:
+    objs = render(project(tmp_path), "external-secret")
+    assert objs["ExternalSecret/web-conf"] == {
+        "apiVersion": "external-secrets.io/v1beta1",
+        "kind": "ExternalSecret",
+        "metadata": objs["ExternalSecret/web-conf"]["metadata"],
+        "spec": {
+            "refreshInterval": "15m",
+            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+            "target": {"name": "web-conf", "creationPolicy": "Owner",
+                       "template": {"engineVersion": "v2", "type": "Opaque",
+                                    "data": {"dsn": "postgres://web:{{ .dsn_0 }}@db/shop"}}},
+            "data": [
+                {"secretKey": "dsn_0", "remoteRef": {"key": "secret/web", "property": "password", "version": "3"}},
+                {"secretKey": "password", "remoteRef": {"key": "secret/web", "property": "password"}},
+            ],
+        },
+    }
+    assert objs["SecretStore/vault"]["metadata"] == {"name": "vault", "namespace": "shop"}
+    assert objs["SecretStore/vault"]["spec"]["provider"]["vault"]["path"] == "secret"
+    assert "Secret/web-conf" not in objs
+
+
+def test_reference_mode_keeps_avp_placeholders(tmp_path: Path) -> None:
+    objs = render(project(tmp_path), "reference")
+    secret = objs["Secret/web-conf"]
+    assert secret["stringData"] == {"dsn": "postgres://web:<path:secret/data/web#password#3>@db/shop",
+                                    "password": "<path:secret/data/web#password>"}
+    assert "avp.kubernetes.io/path" not in (secret["metadata"].get("annotations") or {})
+
+
+def test_reference_mode_refuses_non_vault_refs(tmp_path: Path) -> None:
+    web = WEB.replace("ref+vault://secret/data/web#/password\n", "ref+env://PASSWORD\n")
+    with pytest.raises(ManifestkitError) as caught:
+        render(project(tmp_path, web), "reference")
+    assert [(d.message, d.hint) for d in caught.value.diagnostics] == [(
+        "Secret/shop/web-conf: secrets output reference reads only Vault, but found ref+env://PASSWORD",
+        "set `output: secret` or `output: sops` on this Secret, or move the values to Vault")]
+
+
+def _sops_project(tmp_path: Path) -> Path:
+    web = WEB.replace("ref+vault://secret/data/web#/password\n", "ref+env://PASSWORD\n") \
+        .replace("ref+vault://secret/data/web?version=3#/password+", "ref+env://PASSWORD+")
+    return project(tmp_path, web)
+
+
+def test_sops_mode_reads_back_with_our_decryptor(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _sops_project(tmp_path / "p")
+    monkeypatch.setenv("PASSWORD", "pw-sops-71")
+    out = tmp_path / "out"
+    # --no-validate: the Kubernetes schema check does not know sops' top-level `sops:` block yet.
+    assert main(["render", str(root), "--env", "dev", "-o", str(out), "--secret-output", "sops", "--no-validate"]) == 0
+    file = out / "dev" / "shop" / "secret-web-conf.yaml"
+    text = file.read_text()
+    assert "pw-sops-71" not in text and "ENC[AES256_GCM," in text
+    doc = sops.decrypt_file(file, sops.keys_from_env({}, str(AGE_KEY)))
+    values = {k: base64.b64decode(str(v)).decode() for k, v in doc.tree["data"].items()}
+    assert values == {"dsn": "postgres://web:pw-sops-71@db/shop", "password": "pw-sops-71"}
+    raw = yaml.safe_load(text)
+    assert raw["metadata"]["name"] == "web-conf"          # metadata stays readable for KSOPS/Flux
+    assert set(raw["sops"]) >= {"age", "lastmodified", "mac", "encrypted_regex", "version"}
+    assert raw["sops"]["encrypted_regex"] == "^(data|stringData)$"
+    assert file.stat().st_mode & 0o777 == 0o600
+
+
+def test_sops_mode_is_not_byte_stable(tmp_path: Path) -> None:
+    """Documented limitation (docs/secrets.md): fresh IVs and data key on every render."""
+    root = _sops_project(tmp_path)
+    first = render(root, "sops", {"PASSWORD": "x"}, validate=False)["Secret/web-conf"]
+    second = render(root, "sops", {"PASSWORD": "x"}, validate=False)["Secret/web-conf"]
+    assert first["data"] != second["data"]
+    assert {k: v for k, v in first.items() if k not in ("data", "sops")} == \
+        {k: v for k, v in second.items() if k not in ("data", "sops")}
+
+
+def test_sops_mode_needs_recipients(tmp_path: Path) -> None:
+    root = _sops_project(tmp_path)
+    (root / "manifestkit.yaml").write_text(PROJECT.replace(f"sops: {{ageRecipients: [{AGE_RECIPIENT}]}}", "sops: {}"))
+    with pytest.raises(ManifestkitError) as caught:
+        render(root, "sops", {"PASSWORD": "x"}, validate=False)
+    assert [d.message for d in caught.value.diagnostics] == [
+        "Secret/shop/web-conf: secrets output sops needs recipients, but spec.secrets.sops has no ageRecipients "
+        "or pgpFingerprints"]
+
+
+# ------------------------------------------------------------------ vault-agent
+
+
+def test_vault_agent_mode_follows_seed_000(tmp_path: Path) -> None:
+    objs = render(project(tmp_path), "vault-agent")
+    assert "Secret/web-conf" not in objs
+    template = pod(objs)
+    spec = template["spec"]
+    assert spec["shareProcessNamespace"] is True
+    init = spec["initContainers"][-1]
+    agent = next(c for c in spec["containers"] if c["name"] == "vault-agent")
+    app = next(c for c in spec["containers"] if c["name"] == "web")
+    assert init["args"] == ["agent", "-config=/etc/vault/config/init.hcl"]
+    assert agent["args"] == ["agent", "-config=/etc/vault/config/agent.hcl"]
+    for container in (init, agent):
+        assert container["securityContext"]["runAsUser"] == 101        # the app's user
+    assert "SYS_PTRACE" in agent["securityContext"]["capabilities"]["add"]
+    assert "SYS_PTRACE" not in init["securityContext"]["capabilities"]["add"]
+    assert "SYS_PTRACE" not in str(app)
+    assert {"name": "vault-secrets", "emptyDir": {"medium": "Memory"}} in spec["volumes"]
+    assert not any("secret" in v for v in spec["volumes"])
+    assert app["volumeMounts"] == [{"name": "vault-secrets", "mountPath": "/etc/web", "subPath": "web-conf",
+                                    "readOnly": True}]
+    config = objs["ConfigMap/web-vault-agent"]["data"]
+    assert "exit_after_auth = true" in config["init.hcl"] and "exit_after_auth" not in config["agent.hcl"]
+    assert 'command     = "pkill -HUP -f \'[n]ginx: master\'"' in config["agent.hcl"]
+    assert 'static_secret_render_interval = "1m"' in config["agent.hcl"]
+    assert 'destination = "/vault/secrets/web-conf/password"' in config["init.hcl"]
+    assert sorted(config) == ["agent.hcl", "init.hcl", "template-0.ctmpl", "template-1.ctmpl"]
+    assert config["template-0.ctmpl"] == ('postgres://web:{{ with secret "secret/data/web?version=3" }}'
+                                          '{{ index .Data.data "password" }}{{ end }}@db/shop')
+
+
+def test_vault_agent_injector_mode(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "manifestkit.yaml").write_text(PROJECT.replace('role: web, process', 'role: web, mode: injector, process'))
+    objs = render(root, "vault-agent")
+    template = pod(objs)
+    annotations = template["metadata"]["annotations"]
+    assert annotations["vault.hashicorp.com/agent-inject"] == "true"
+    assert annotations["vault.hashicorp.com/role"] == "web"
+    assert annotations["vault.hashicorp.com/agent-inject-secret-web-conf-password"] == "secret/data/web"
+    assert annotations["vault.hashicorp.com/agent-inject-template-web-conf-password"] == \
+        '{{ with secret "secret/data/web" }}{{ index .Data.data "password" }}{{ end }}'
+    assert annotations["vault.hashicorp.com/secret-volume-path-web-conf-password"] == "/etc/web"
+    assert annotations["vault.hashicorp.com/agent-inject-file-web-conf-password"] == "password"
+    assert annotations["vault.hashicorp.com/agent-run-as-user"] == "101"
+    assert "initContainers" not in template["spec"] and "volumes" not in template["spec"]
+    assert "ConfigMap/web-vault-agent" not in objs
+
+
+def test_vault_agent_refuses_env_use(tmp_path: Path) -> None:
+    web = WEB.replace("      volumeMounts:", "      env: [{name: PW, valueFrom: {secretKeyRef: {name: web-conf, key: password}}}]\n"
+                      "      volumeMounts:")
+    with pytest.raises(ManifestkitError) as caught:
+        render(project(tmp_path, web), "vault-agent")
+    assert [d.message for d in caught.value.diagnostics] == [
+        "secrets output vault-agent renders Secrets as files, but container 'web' reads env 'PW' from Secret "
+        "'web-conf'"]
+
+
+def test_vault_agent_unmounted_secret_is_an_error(tmp_path: Path) -> None:
+    web = WEB.replace("    - {name: conf, secret: {secretName: web-conf}}", "    - {name: conf, emptyDir: {}}")
+    with pytest.raises(ManifestkitError) as caught:
+        render(project(tmp_path, web), "vault-agent")
+    assert [d.message for d in caught.value.diagnostics] == [
+        "Secret/shop/web-conf: secrets output vault-agent delivers values into the pods that mount the Secret, "
+        "but no workload of this render mounts it"]
+
+
+def test_vault_agent_pattern_directly() -> None:
+    pod_template = {"metadata": {}, "spec": {"securityContext": {"runAsUser": 1000},
+                                             "containers": [{"name": "app", "image": "app:1"}]}}
+    params = {"role": "app", "templates": [{"file": "config.json", "template": '{"a": 1}'}]}
+    out = vault_agent(PatternInput("app", "ns", params, pod_template, None))
+    assert [c["securityContext"]["runAsUser"] for c in (*out.init_containers, *out.containers)] == [1000, 1000]
+    assert out.pod_fields == {}                     # no process to signal: no shared PID namespace
+    assert out.mounts == {"app": ({"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": True},)}
+    assert out.objects[0]["metadata"] == {"name": "app-vault-agent", "namespace": "ns"}
+    assert set(SCHEMA["required"]) == {"role", "templates"}
+
+
+def test_vault_agent_needs_the_app_user() -> None:
+    pod_template = {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}
+    with pytest.raises(PatternError) as caught:
+        vault_agent(PatternInput("app", None, {"role": "r", "templates": [{"file": "f", "template": "t"}]},
+                                 pod_template, None))
+    assert caught.value.message == ("cannot tell which user container 'app' runs as; the Vault agent must run as "
+                                    "the app's user to share its files")
+
+
+@pytest.mark.parametrize(("text", "template"), [
+    ("ref+vault://kv1/web#/token", '{{ with secret "kv1/web" }}{{ index .Data "token" }}{{ end }}'),
+    ("a {{ b }} <path:secret/data/x#k>", 'a {{ `{{` }} b }} {{ with secret "secret/data/x" }}'
+                                         '{{ index .Data.data "k" }}{{ end }}'),
+])
+def test_template_of(text: str, template: str) -> None:
+    assert template_of(text) == template
+
+
+def test_hcl_and_signal_quoting() -> None:
+    assert hcl_string('a"b${c}%{d}') == '"a\\"b$${c}%%{d}"'
+    assert signal_command("nginx: master") == "pkill -HUP -f '[n]ginx: master'"
+    assert signal_command("java -jar app.jar", "USR1") == "pkill -USR1 -f '[j]ava -jar app\\.jar'"
+
+
+def test_sops_output_time_is_injectable() -> None:
+    from manifestkit.model import Resource
+    from manifestkit.secrets.backends import Resolved
+    from manifestkit.secrets.modes import ModeContext, SecretJob, to_sops
+    from manifestkit.redact import SecretStr
+
+    job = SecretJob(Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
+    ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),
+                      {}, datetime(2026, 1, 2, tzinfo=UTC))
+    assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"
