@@ -10,6 +10,7 @@ from __future__ import annotations
 from manifestkit.diagnostics import Diagnostic, FindingsError
 from manifestkit.kubeschema import check_object
 from manifestkit.model import RenderContext, Resource
+from manifestkit.workloads import POD_TEMPLATE_PATHS
 from manifestkit.yamlio import format_path
 
 # Custom resources manifestkit itself may emit; no schema ships for them.
@@ -27,14 +28,22 @@ def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
                 problems.append(_diagnostic(resource, (), f"no Kubernetes {ctx.kube_version} schema for "
                                             f"{resource.obj.get('apiVersion')}/{resource.kind}"))
             continue
-        problems.extend(_diagnostic(resource, e.path, e.message) for e in errors)
+        problems.extend(_diagnostic(resource, e.path, e.message, ctx) for e in errors)
     if problems:
         raise FindingsError(problems)
     return resources
 
 
-def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str) -> Diagnostic:
-    """Located in the base manifest when the object came from one, else at the App."""
+def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str,
+                ctx: RenderContext | None = None) -> Diagnostic:
+    """Located in the base manifest when the object came from one, else at the App field
+    the value came from when it can be told (a container field), else at the App."""
+    app = ctx.apps.get(resource.app) if ctx is not None and resource.app else None
+    spec_path = _app_path(resource, path)
+    if resource.doc is None and app is not None and spec_path in app.doc.positions:
+        line, column = app.doc.positions[spec_path]
+        return Diagnostic(f"{resource.ref()}: {message}", file=app.file, line=line, column=column,
+                          path=format_path(path))
     if resource.doc is not None:
         line, column = resource.doc.position(path)
         return Diagnostic(f"{resource.ref()}: {message}", file=resource.doc.file, line=line, column=column,
@@ -42,3 +51,11 @@ def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str) -
     file, _, line_text = resource.origin.rpartition(":")
     return Diagnostic(f"{resource.ref()}: {message}", file=file, line=int(line_text) if line_text.isdigit() else 0,
                       path=format_path(path))
+
+
+def _app_path(resource: Resource, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The App spec path a pod-spec field was written at: pod fields sit at App `spec` level."""
+    prefix = (*POD_TEMPLATE_PATHS.get(resource.kind, ("-",)), "spec")
+    if path[: len(prefix)] == prefix:
+        return ("spec", *path[len(prefix):])
+    return ()
