@@ -15,7 +15,7 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
-from manifestkit.secrets.step import warn_plaintext
+from manifestkit.secrets.step import reuse_unchanged_sops, warn_plaintext
 from manifestkit.writer import check_tree, write_tree
 
 SECRET_OUTPUTS = ("secret", "sops", "vault-agent", "external-secret", "reference")
@@ -49,6 +49,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     renders = _renders(projects, args.env, options)
     emitted = _emit(projects, args.env, fmt, options, renders)
     target = Path(args.output) if args.output else _default_dir(project)
+    emitted = emitted._replace(files=reuse_unchanged_sops(target, emitted.files, project, options))
     if args.check:
         stale = check_tree(target, emitted.files, emitted.scope)
         for line in stale:

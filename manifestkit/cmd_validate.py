@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="check every document as a Kubernetes object; by default values files, "
                              "Kustomizations and manifestkit specs are skipped with a note")
     parser.add_argument("--summary", action="store_true", help="print a summary line (text output)")
-    parser.add_argument("--output", "-o", choices=sorted(REPORTERS), default="text", help="report format (default text)")
+    parser.add_argument("--output", choices=sorted(REPORTERS), default="text", help="report format (default text)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
                         help="exit 1 when a finding is at or above this severity (default error)")
     parser.add_argument("--config", metavar="FILE", type=Path,

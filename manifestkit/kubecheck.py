@@ -7,6 +7,9 @@ together and the render exits 1 with nothing written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from manifestkit.diagnostics import Diagnostic, FindingsError
 from manifestkit.kubeschema import check_object
 from manifestkit.model import RenderContext, Resource
@@ -22,7 +25,7 @@ def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
         return resources
     problems: list[Diagnostic] = []
     for resource in resources:
-        errors = check_object(resource.obj, ctx.kube_version, strict=True)
+        errors = check_object(_without_sops_metadata(resource.obj), ctx.kube_version, strict=True)
         if errors is None:
             if resource.kind not in KNOWN_CUSTOM_KINDS:
                 problems.append(_diagnostic(resource, (), f"no Kubernetes {ctx.kube_version} schema for "
@@ -59,3 +62,11 @@ def _app_path(resource: Resource, path: tuple[str | int, ...]) -> tuple[str | in
     if path[: len(prefix)] == prefix:
         return ("spec", *path[len(prefix):])
     return ()
+
+
+def _without_sops_metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A sops-encrypted Secret carries a top-level `sops:` block that KSOPS/Flux strip
+    before applying; the rest must still be a valid Secret."""
+    if obj.get("kind") == "Secret" and "sops" in obj:
+        return {k: v for k, v in obj.items() if k != "sops"}
+    return obj

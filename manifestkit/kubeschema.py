@@ -159,7 +159,8 @@ def _explain(error: Any) -> Iterator[SchemaError]:
         branches = [branch for branch in kind.context if branch]
         if branches and all(len(b) == 1 and isinstance(b[0].kind, jsonschema_rs.ValidationErrorKind.Type) for b in branches):
             # int-or-string and friends: say which types would do
-            types = [t for b in branches for t in b[0].kind.types if t != "null"]
+            kinds: list[Any] = [b[0].kind for b in branches]
+            types = [t for k in kinds for t in k.types if t != "null"]
             yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; expected {' or '.join(types)}")
             return
     yield SchemaError(path, error.message)

@@ -170,3 +170,16 @@ def test_schema_covers_every_version() -> None:
     assert schema_of([{"a": 1}, {"a": "x", "b": [1]}]) == {
         "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
         "properties": {"a": {"type": ["integer", "string"]}, "b": {"type": "array"}}}
+
+
+def test_two_namespaces_in_one_chart_are_an_error_not_a_wrong_chart() -> None:
+    from manifestkit.diagnostics import ManifestkitError
+    from manifestkit.emit.helm import chart_files
+    from manifestkit.model import Resource
+
+    objs = [Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": ns}}, "app")
+            for n, ns in (("one", "a"), ("two", "b"))]
+    with pytest.raises(ManifestkitError) as caught:
+        chart_files("app", {"": objs}, {"": objs}, None)
+    assert caught.value.diagnostics[0].message == (
+        "helm output: value 'namespace' of app: ConfigMap/two differs from another object's in the same chart")

@@ -150,7 +150,7 @@ def test_microservices_demo_with_envoy(capsys: pytest.CaptureFixture[str]) -> No
     before = [d.data for f in files for d in load_file(f)]
     after = [d.data for d in load_documents(inject(capsys, "-p", "sidecar/envoy", *files), "out")]
     workloads = [o for o in after if pod_template(o) is not None]
-    assert len(workloads) == 11
+    assert len(workloads) == 12   # cartservice.yaml also holds the redis-cart Deployment
     for obj in after:
         assert check_object(obj, "1.30", strict=True) == [], obj["metadata"]["name"]
     for obj in workloads:
@@ -176,10 +176,10 @@ def test_split_top(text: str, items: list[str]) -> None:
 def test_values_are_yaml_scalars_and_words_stay_strings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "pod.yaml"
     source.write_text(json.dumps({"kind": "Pod", **WORKLOADS["Pod"]}), encoding="utf-8")
-    out = load_documents(inject(capsys, "-p", "sidecar/envoy=logLevel=off,port=15006", str(source)), "out")[0].data
+    out = load_documents(inject(capsys, "-p", "sidecar/envoy=logLevel=off,adminPort=15006", str(source)), "out")[0].data
     envoy = out["spec"]["containers"][1]
     assert envoy["args"][-1] == "off"
-    assert envoy["ports"][0] == {"name": "envoy-inbound", "containerPort": 15006}
+    assert envoy["ports"] == [{"name": "envoy-admin", "containerPort": 15006}]   # no app port: no inbound listener
 
 
 @pytest.mark.parametrize(("argv", "expected"), [
@@ -189,10 +189,10 @@ def test_values_are_yaml_scalars_and_words_stay_strings(tmp_path: Path, capsys: 
                                      "expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'port'?"),
     (["-p", "sidecar/envoy=port"], "--pattern sidecar/envoy=port: error: found 'port'; expected key=value"),
     (["-p", "sidecar/envoy=native=true", "-k", "1.28"],
-     "POD:3:9: error: Pod/x: native sidecars need Kubernetes 1.29 or newer; the target is 1.28\n"
+     "POD:4:3: error: Pod/x: native sidecars need Kubernetes 1.29 or newer; the target is 1.28\n"
      "  hint: set kubernetesVersion to \"1.29\" or newer, or drop `native: true`"),
     (["-p", "sidecar/redis-cache", "-p", "ambassador/tunnel=target=redis.example.com:6380,localPort=6379"],
-     "POD:3:9: error: Pod/x: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which container "
+     "POD:4:3: error: Pod/x: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which container "
      "'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network namespace)"),
 ])
 def test_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

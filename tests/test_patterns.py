@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -441,8 +442,8 @@ def plugin() -> None:
     if not _plugin_installed():
         if os.environ.get("CI") == "true":
             pytest.fail("tests/plugin_pkg is not installed; .ci/run must `pip install --no-deps tests/plugin_pkg`")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                        str(PLUGIN)], check=True)
+        offline = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *offline, str(PLUGIN)], check=True)
     if not _plugin_installed():
         pytest.fail("tests/plugin_pkg is installed but its entry point 'sidecar/hello' is not visible")
 
@@ -463,3 +464,47 @@ def test_entry_point_pattern_schema_is_checked(tmp_path: Path, plugin: None) -> 
         apply_patterns({"spec": {"containers": [{"name": "x", "image": "x:1"}]}}, None,
                        [Use("sidecar/hello", {"port": "x"})], Target("x", None, "1.30"), registry(None))
     assert [p.message for p in caught.value.problems] == ["sidecar/hello: 'x' is not of type 'integer'"]
+
+
+# ---------------------------------------------------------------- `base:` manifests
+
+
+def test_patterns_on_a_base_manifest(tmp_path: Path) -> None:
+    from tests.test_inject import ES as ES_MANIFEST
+    (tmp_path / "es.yaml").write_text(ES_MANIFEST, encoding="utf-8")
+    (tmp_path / "app.yaml").write_text(APP_HEAD.replace("name: web", "name: elasticsearch") + textwrap.dedent("""
+      base: es.yaml
+      patterns:
+        - use: adapter/prometheus-exporter
+          with: {image: "justwatch/elasticsearch_exporter:1.1.0", port: 9114}
+    """).replace("\n", "\n  ").rstrip() + "\n", encoding="utf-8")
+    objs = objects(tmp_path / "app.yaml")
+    pod = pod_template(objs["Deployment/elasticsearch"])
+    assert pod is not None
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["elasticsearch", "prometheus-exporter"]
+    assert objs["Service/elasticsearch"]["spec"]["ports"][-1] == {"name": "metrics", "port": 9114, "targetPort": "metrics"}
+
+
+def test_every_builtin_is_documented() -> None:
+    docs = (ROOT / "docs" / "patterns.md").read_text(encoding="utf-8")
+    assert [name for name in PATTERNS if f"`{name}`" not in docs] == []
+
+
+def test_name_renames_the_helper_container() -> None:
+    pod = {"spec": {"containers": [{"name": "x", "image": "x:1"}]}}
+    applied = apply_patterns(pod, None, [Use("init/wait-for", {"host": "db", "port": 5432}, name="db-ready")],
+                             Target("x", None, "1.30"), PATTERNS)
+    assert [c["name"] for c in applied.pod["spec"]["initContainers"]] == ["db-ready"]
+
+
+def test_pod_field_and_annotation_conflicts_name_both_values() -> None:
+    from manifestkit.patterns.apply import Conflicts, apply_output
+    from manifestkit.patterns.model import PatternOutput
+    pod = {"metadata": {"annotations": {"prometheus.io/port": "8080"}},
+           "spec": {"shareProcessNamespace": False, "containers": [{"name": "x", "image": "x:1"}]}}
+    out = PatternOutput(pod_fields={"shareProcessNamespace": True}, annotations={"prometheus.io/port": "9114"})
+    with pytest.raises(Conflicts) as caught:
+        apply_output(pod, None, out, "vault/agent")
+    assert caught.value.messages == [
+        "vault/agent sets pod field shareProcessNamespace to True, but the pod already sets it to False",
+        "vault/agent sets pod annotation prometheus.io/port='9114', but the pod already has prometheus.io/port='8080'"]

@@ -164,8 +164,7 @@ def test_sops_mode_reads_back_with_our_decryptor(tmp_path: Path, capsys: pytest.
     root = _sops_project(tmp_path / "p")
     monkeypatch.setenv("PASSWORD", "pw-sops-71")
     out = tmp_path / "out"
-    # --no-validate: the Kubernetes schema check does not know sops' top-level `sops:` block yet.
-    assert main(["render", str(root), "--env", "dev", "-o", str(out), "--secret-output", "sops", "--no-validate"]) == 0
+    assert main(["render", str(root), "--env", "dev", "-o", str(out), "--secret-output", "sops"]) == 0
     file = out / "dev" / "shop" / "secret-web-conf.yaml"
     text = file.read_text()
     assert "pw-sops-71" not in text and "ENC[AES256_GCM," in text
@@ -179,21 +178,48 @@ def test_sops_mode_reads_back_with_our_decryptor(tmp_path: Path, capsys: pytest.
     assert file.stat().st_mode & 0o777 == 0o600
 
 
-def test_sops_mode_is_not_byte_stable(tmp_path: Path) -> None:
-    """Documented limitation (docs/secrets.md): fresh IVs and data key on every render."""
+def test_sops_ciphertext_differs_per_encryption(tmp_path: Path) -> None:
+    """Fresh IVs and data key on every encryption; only the metadata stays the same."""
     root = _sops_project(tmp_path)
-    first = render(root, "sops", {"PASSWORD": "x"}, validate=False)["Secret/web-conf"]
-    second = render(root, "sops", {"PASSWORD": "x"}, validate=False)["Secret/web-conf"]
+    first = render(root, "sops", {"PASSWORD": "x"})["Secret/web-conf"]
+    second = render(root, "sops", {"PASSWORD": "x"})["Secret/web-conf"]
     assert first["data"] != second["data"]
     assert {k: v for k, v in first.items() if k not in ("data", "sops")} == \
         {k: v for k, v in second.items() if k not in ("data", "sops")}
+
+
+@pytest.mark.parametrize(("key_available", "expected_check"), [(True, 0), (False, 1)])
+def test_sops_render_reuses_unchanged_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str], key_available: bool,
+                                            expected_check: int) -> None:
+    """With a key that opens the previous file, an unchanged Secret keeps its bytes, so
+    `render --check` passes; without one, the new ciphertext is written (documented)."""
+    root = _sops_project(tmp_path / "p")
+    for name in ("SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if key_available:
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(AGE_KEY))
+    monkeypatch.setenv("PASSWORD", "pw-1")
+    out = tmp_path / "out"
+    args = ["render", str(root), "--env", "dev", "-o", str(out), "--secret-output", "sops"]
+    assert main(args) == 0
+    file = out / "dev" / "shop" / "secret-web-conf.yaml"
+    before = file.read_bytes()
+    assert main([*args, "--check"]) == expected_check
+    assert main(args) == 0
+    assert (file.read_bytes() == before) is key_available
+    monkeypatch.setenv("PASSWORD", "pw-2")
+    capsys.readouterr()
+    assert main([*args, "--check"]) == 1
+    assert capsys.readouterr().out == f"changed: {file}\n"
 
 
 def test_sops_mode_needs_recipients(tmp_path: Path) -> None:
     root = _sops_project(tmp_path)
     (root / "manifestkit.yaml").write_text(PROJECT.replace(f"sops: {{ageRecipients: [{AGE_RECIPIENT}]}}", "sops: {}"))
     with pytest.raises(ManifestkitError) as caught:
-        render(root, "sops", {"PASSWORD": "x"}, validate=False)
+        render(root, "sops", {"PASSWORD": "x"})
     assert [d.message for d in caught.value.diagnostics] == [
         "Secret/shop/web-conf: secrets output sops needs recipients, but spec.secrets.sops has no ageRecipients "
         "or pgpFingerprints"]
@@ -307,9 +333,9 @@ def test_hcl_and_signal_quoting() -> None:
 
 def test_sops_output_time_is_injectable() -> None:
     from manifestkit.model import Resource
+    from manifestkit.redact import SecretStr
     from manifestkit.secrets.backends import Resolved
     from manifestkit.secrets.modes import ModeContext, SecretJob, to_sops
-    from manifestkit.redact import SecretStr
 
     job = SecretJob(Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
     ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),

@@ -196,7 +196,7 @@ def test_previous_flag_catches_roleref_change(repo: Path, capsys: pytest.Capture
 # ---------------------------------------------------------------- reporters
 
 def test_json_output(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["bad.yaml", "good.yaml", "-o", "json"], capsys)
+    code, out, _ = run(["bad.yaml", "good.yaml", "--output", "json"], capsys)
     data = json.loads(out)
     assert code == 1
     assert data["summary"] == {"resources": 2, "files": 2, "valid": 1, "invalid": 1, "errors": 0, "skipped": 0}

@@ -101,5 +101,6 @@ def _clashes(current: Sequence[Any], generated: Mapping[int, list[Obj]], documen
 
 def _where(doc: Document, message: str, hint: str = "") -> Diagnostic:
     kind, _, name = _key(doc.data)
-    return doc.diagnostic(("metadata", "name"), f"{kind}/{name}: {message}", hint=hint)
+    line, column = doc.position(("metadata", "name"))
+    return Diagnostic(f"{kind}/{name}: {message}", file=doc.file, line=line, column=column, hint=hint)
 

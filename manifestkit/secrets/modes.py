@@ -24,6 +24,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
@@ -32,6 +33,7 @@ from manifestkit.redact import SecretStr
 from manifestkit.secrets import sops
 from manifestkit.secrets.backends import Resolved
 from manifestkit.secrets.refs import Ref, find_refs, substitute, to_avp, unparse
+from manifestkit.writer import OutFile
 
 SECRET_VERSION = "secret_version"   # Resource.extra key the checksum step reads
 RESOLVED = "resolved"               # Resource.extra flag: plaintext values from refs (see hygiene)
@@ -317,3 +319,58 @@ MODES: dict[str, Mode] = {
 
 def describe_ref(ref: Ref) -> str:
     return ref.raw or unparse(ref)
+
+
+# ------------------------------------------------------------------ sops: stable bytes across renders
+
+
+def _recipients(data: bytes) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(age recipients, PGP fingerprints) of a sops YAML document, or None if it is not one."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(data)
+    except yaml.YAMLError:
+        return None
+    meta = doc.get("sops") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    return (tuple(sorted(str(a.get("recipient")) for a in meta.get("age") or [])),
+            tuple(sorted(str(p.get("fp")) for p in meta.get("pgp") or [])))
+
+
+def same_sops_content(old: bytes, new: bytes, keys: sops.SopsKeys) -> bool:
+    """Whether two sops YAML documents hold the same content for the same recipients.
+
+    False whenever either cannot be opened (no key, tampered, not sops): then the new
+    file is written, which is always safe.
+    """
+    if old == new:
+        return True
+    recipients = _recipients(new)
+    if recipients is None or recipients != _recipients(old):
+        return False
+    try:
+        before = sops.decrypt_bytes(old, "yaml", keys, "<previous>")
+        after = sops.decrypt_bytes(new, "yaml", keys, "<new>")
+    except ManifestkitError:
+        return False
+    return bool(before.tree == after.tree)
+
+
+def keep_unchanged_sops(target: Path, files: Mapping[str, OutFile], keys: sops.SopsKeys) -> dict[str, OutFile]:
+    """``files`` where each sops-encrypted Secret whose content did not change since the last
+    render keeps the previous file's bytes, so `render --check` and git see no change.
+
+    sops seals every value with a fresh IV under a fresh data key; reusing the previous
+    file needs a key that opens it (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ageKeyFile, gpg).
+    """
+    out = dict(files)
+    for rel, new in files.items():
+        path = target / rel
+        if b"\nsops:\n" not in new.data or not path.is_file():
+            continue
+        old = path.read_bytes()
+        if same_sops_content(old, new.data, keys):
+            out[rel] = new._replace(data=old)
+    return out

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
-from manifestkit.model import Options, RenderContext, Resource
+from manifestkit.model import Options, Project, RenderContext, Resource
 from manifestkit.secrets import sops
 from manifestkit.secrets.backends import backend_context, resolve
 from manifestkit.secrets.mirror import mirror_secrets
-from manifestkit.secrets.modes import MODES, RESOLVED, ModeContext, Resolver, SecretJob
+from manifestkit.secrets.modes import MODES, RESOLVED, ModeContext, Resolver, SecretJob, keep_unchanged_sops
 from manifestkit.secrets.refs import Ref, find_refs, has_refs
 from manifestkit.secrets.vault import VaultReader, vault_config
 from manifestkit.secrets.vault_agent import deliver_in_pod
 from manifestkit.workloads import pod_template, with_pod_template
+from manifestkit.writer import OutFile
 
 ENV_SECRET_SUFFIX = "-env"
 RESOLVING = ("secret", "sops")
@@ -213,13 +214,13 @@ def _bad_refs(resource: Resource, job: SecretJob) -> list[Diagnostic]:
 # ------------------------------------------------------------------ backends
 
 
-def age_key_file(ctx: RenderContext) -> str | None:
+def age_key_file(project: Project) -> str | None:
     """``spec.secrets.sops.ageKeyFile``, relative to the project folder unless absolute or ``~``."""
-    configured = ((ctx.project.spec.get("secrets") or {}).get("sops") or {}).get("ageKeyFile")
+    configured = ((project.spec.get("secrets") or {}).get("sops") or {}).get("ageKeyFile")
     if not configured:
         return None
     text = str(configured)
-    return text if text.startswith("~") or Path(text).is_absolute() else str(ctx.project.root / text)
+    return text if text.startswith("~") or Path(text).is_absolute() else str(project.root / text)
 
 
 def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
@@ -228,7 +229,7 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     environ = ctx.options.environ
     secrets = ctx.project.spec.get("secrets") or {}
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
-    keys = sops.keys_from_env(environ, age_key_file(ctx)) if "sops" in schemes else sops.SopsKeys()
+    keys = sops.keys_from_env(environ, age_key_file(ctx.project)) if "sops" in schemes else sops.SopsKeys()
     backends = backend_context(ctx.project.root, environ, vault, keys)
     return lambda ref, origin: resolve(ref, backends._replace(origin=origin))
 
@@ -304,3 +305,16 @@ def warn_plaintext(target: Path, resources: Sequence[Resource], options: Options
           f"inside the git work tree {tree}: {shown}\n  hint: keep the output folder out of git, use "
           f"--secret-output sops, or pass --allow-plaintext-secrets", file=sys.stderr)
     return True
+
+
+def reuse_unchanged_sops(target: Path, files: Mapping[str, OutFile], project: Project,
+                         options: Options) -> dict[str, OutFile]:
+    """Keep the previous bytes of sops Secrets whose content did not change (see
+    :func:`~manifestkit.secrets.modes.keep_unchanged_sops`); needs a key that opens them."""
+    if not target.is_dir() or not any(b"\nsops:\n" in f.data for f in files.values()):
+        return dict(files)
+    try:
+        keys = sops.keys_from_env(options.environ, age_key_file(project))
+    except ManifestkitError:
+        return dict(files)
+    return keep_unchanged_sops(target, files, keys)

@@ -203,7 +203,8 @@ def app_user(pod: Mapping[str, Any], params: Mapping[str, Any]) -> int:
         f"cannot tell which user container {container.get('name')!r} runs as; the Vault agent must run as the "
         f"app's user to share its files",
         ("runAsUser",),
-        hint="set securityContext.runAsUser on the container or the pod, or `with: {runAsUser: N}`",
+        hint="set securityContext.runAsUser on the container or the pod, or runAsUser in `with:` "
+             "(spec.secrets.vaultAgent.runAsUser for secrets output vault-agent)",
     )
 
 
