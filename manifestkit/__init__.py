@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 # api imports the submodule manifestkit.validate first; binding the function after it
 # keeps `manifestkit.validate` the function, not the module.
-from manifestkit.api import load_project, render, validate, write  # noqa: E402
-from manifestkit.diagnostics import Diagnostic, ManifestkitError  # noqa: E402
+from manifestkit.api import load_project, render, validate, write
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 
 __all__ = ["Diagnostic", "ManifestkitError", "__version__", "load_project", "render", "validate", "write"]

@@ -234,6 +234,7 @@ def test_vault_agent_mode_follows_seed_000(tmp_path: Path) -> None:
     template = pod(objs)
     spec = template["spec"]
     assert spec["shareProcessNamespace"] is True
+    assert template["metadata"]["annotations"]["manifestkit.dev/patterns"] == "vault/agent"
     init = spec["initContainers"][-1]
     agent = next(c for c in spec["containers"] if c["name"] == "vault-agent")
     app = next(c for c in spec["containers"] if c["name"] == "web")
@@ -341,3 +342,28 @@ def test_sops_output_time_is_injectable() -> None:
     ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),
                       {}, datetime(2026, 1, 2, tzinfo=UTC))
     assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"
+
+
+def test_vault_agent_as_a_pattern_in_an_app(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = {"apiVersion": "manifestkit.dev/v1alpha1", "kind": "App", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "web", "image": "nginx:1.25"}],
+                     "patterns": [{"use": "vault/agent", "with": {
+                         "role": "web", "address": "http://vault:8200", "process": "nginx: master",
+                         "templates": [{"file": "config.json",
+                                        "template": '{{ with secret "secret/data/web" }}{{ .Data.data | toJSON }}{{ end }}'}]}}]}}
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(spec))
+    assert main(["render", str(tmp_path / "web.yaml"), "-o", "-"]) == 0
+    objs = {f"{o['kind']}/{o['metadata']['name']}": o for o in yaml.safe_load_all(capsys.readouterr().out)}
+    pod_spec = objs["Deployment/web"]["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod_spec["containers"]] == ["web", "vault-agent"]
+    assert pod_spec["containers"][0]["volumeMounts"] == [
+        {"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": True}]
+    assert 'destination = "/vault/secrets/config.json"' in objs["ConfigMap/web-vault-agent"]["data"]["agent.hcl"]
+
+
+@pytest.mark.parametrize("mode", ["vault-agent", "external-secret", "reference"])
+def test_secrets_without_refs_pass_through_unresolving_modes(mode: str, tmp_path: Path) -> None:
+    web = WEB.replace("  secrets:\n", "  secrets:\n    tls-literal: {type: kubernetes.io/tls, stringData: {tls.crt: C, tls.key: K}}\n")
+    objs = render(project(tmp_path, web), mode)
+    assert objs["Secret/tls-literal"]["stringData"] == {"tls.crt": "C", "tls.key": "K"}
+    assert "ExternalSecret/tls-literal" not in objs

@@ -31,6 +31,7 @@ from manifestkit.writer import OutFile
 
 ENV_SECRET_SUFFIX = "-env"
 RESOLVING = ("secret", "sops")
+PATTERNS_ANNOTATION = "manifestkit.dev/patterns"
 
 
 def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -54,6 +55,9 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
             out.append(resource)
             continue
         job, mode = job_of(resource), mode_of(resource, ctx)
+        if mode not in RESOLVING and not job.templates:
+            out.append(_settled(resource))      # nothing to leave unresolved: the Secret as written
+            continue
         if MODES[mode].in_pod:
             in_pod[(resource.namespace, resource.name)] = job
         try:
@@ -63,6 +67,10 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
     if problems:
         raise ManifestkitError(problems)
     return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
+
+
+def _settled(resource: Resource) -> Resource:
+    return resource._replace(extra={k: v for k, v in resource.extra.items() if k not in ("output", "mirror")})
 
 
 # ------------------------------------------------------------------ refs where they may not be
@@ -246,6 +254,15 @@ def _labelled(obj: Mapping[str, Any], owner: Resource) -> dict[str, Any]:
     return {**obj, "metadata": {**meta, "labels": {**labels, **(meta.get("labels") or {})}}}
 
 
+def _mark_pattern(template: Mapping[str, Any]) -> dict[str, Any]:
+    """Record ``vault/agent`` in ``manifestkit.dev/patterns``, as the pattern step does."""
+    meta = dict(template.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    applied = [p for p in annotations.get(PATTERNS_ANNOTATION, "").split(",") if p]
+    annotations[PATTERNS_ANNOTATION] = ",".join([*applied, "vault/agent"])
+    return {**template, "metadata": {**meta, "annotations": annotations}}
+
+
 def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], SecretJob],
                    settings: Mapping[str, Any]) -> list[Resource]:
     """Pods that use a ``vault-agent`` Secret get the Vault agent; an unused one is an error."""
@@ -267,7 +284,7 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
         if not names:
             out.append(resource)
             continue
-        out.append(resource.replace_obj(with_pod_template(resource.obj, new_template)))
+        out.append(resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template))))
         out.extend(Resource(_labelled(obj, resource), resource.app, resource.origin) for obj in objects)
     problems = problems or [Diagnostic(f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
                             f"mount the Secret, but no workload of this render mounts it",
