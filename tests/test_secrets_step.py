@@ -236,3 +236,12 @@ def test_sops_example_renders_without_server_or_env(capsys: pytest.CaptureFixtur
 def test_sops_example_key_is_marked_as_test_key() -> None:
     assert (EXAMPLES / "sops" / "age-test-key.txt").read_text().splitlines()[0] == \
         "# TEST KEY — never use for real secrets"
+
+
+def test_use_binary_comes_from_the_project(tmp_path: Path) -> None:
+    from manifestkit.model import Project
+    from manifestkit.secrets.step import sops_keys
+
+    project = Project("p", tmp_path, {"apps": [], "secrets": {"sops": {"useBinary": True}}}, (), {})
+    assert sops_keys(project, {}).use_binary is True
+    assert sops_keys(project._replace(spec={"apps": []}), {}).use_binary is False

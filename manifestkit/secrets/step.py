@@ -231,13 +231,21 @@ def age_key_file(project: Project) -> str | None:
     return text if text.startswith("~") or Path(text).is_absolute() else str(project.root / text)
 
 
+def sops_keys(project: Project, environ: Mapping[str, str]) -> sops.SopsKeys:
+    """Where sops data keys come from; ``spec.secrets.sops.useBinary: true`` hands decryption
+    to a `sops` binary on PATH instead (for key sources we do not read natively, e.g. cloud KMS)."""
+    config = (project.spec.get("secrets") or {}).get("sops") or {}
+    keys = sops.keys_from_env(environ, age_key_file(project))
+    return keys._replace(use_binary=bool(config.get("useBinary", False)))
+
+
 def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     """One backend context for the render; Vault and sops keys only set up when a ref needs them."""
     schemes = {ref.scheme for ref in needed}
     environ = ctx.options.environ
     secrets = ctx.project.spec.get("secrets") or {}
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
-    keys = sops.keys_from_env(environ, age_key_file(ctx.project)) if "sops" in schemes else sops.SopsKeys()
+    keys = sops_keys(ctx.project, environ) if "sops" in schemes else sops.SopsKeys()
     backends = backend_context(ctx.project.root, environ, vault, keys)
     return lambda ref, origin: resolve(ref, backends._replace(origin=origin))
 
@@ -331,7 +339,7 @@ def reuse_unchanged_sops(target: Path, files: Mapping[str, OutFile], project: Pr
     if not target.is_dir() or not any(b"\nsops:\n" in f.data for f in files.values()):
         return dict(files)
     try:
-        keys = sops.keys_from_env(options.environ, age_key_file(project))
+        keys = sops_keys(project, options.environ)
     except ManifestkitError:
         return dict(files)
     return keep_unchanged_sops(target, files, keys)
