@@ -6,27 +6,20 @@ import argparse
 import difflib
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from manifestkit import cmd_render
 from manifestkit.command import Command
 from manifestkit.emit.plain import SECRET_MODE
-from manifestkit.model import Options
 from manifestkit.writer import stale_files
 
 REDACTED_NOTE = "(Secret content not shown)\n"
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    args.check = True
-    options = Options(secret_output=args.secret_output, environ=environ, validate=not args.no_validate)
-    projects = cmd_render._load_all(args.paths)
-    fmt = args.format or projects[0].spec.get("output", {}).get("format", "plain")
-    emitted = cmd_render._emit(projects, args.env, fmt, options)
-    target = Path(args.output) if args.output else cmd_render._default_dir(projects[0])
+    job = cmd_render.plan(args, environ)
     changed = 0
-    for rel, out in sorted(emitted.files.items()):
-        path = target / rel
+    for rel, out in sorted(job.emitted.files.items()):
+        path = job.target / rel
         old = path.read_bytes() if path.is_file() else b""
         if old == out.data:
             continue
@@ -36,9 +29,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             continue
         sys.stdout.writelines(difflib.unified_diff(old.decode("utf-8", "replace").splitlines(True),
                                                    out.data.decode("utf-8").splitlines(True), str(path), str(path)))
-    for rel in stale_files(target, emitted.files, emitted.scope):
+    for rel in stale_files(job.target, job.emitted.files, job.emitted.scope):
         changed += 1
-        sys.stdout.write(f"--- {target / rel}\n+++ /dev/null\n(would be removed)\n")
+        sys.stdout.write(f"--- {job.target / rel}\n+++ /dev/null\n(would be removed)\n")
     return 1 if changed else 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
@@ -35,34 +36,63 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    options = Options(secret_output=args.secret_output, allow_plaintext_secrets=args.allow_plaintext_secrets,
-                      environ=environ, validate=not args.no_validate)
+class Plan(NamedTuple):
+    """What a render would write, computed without touching the output folder."""
+
+    target: Path
+    emitted: Emitted
+    resources: list[Resource]
+    options: Options
+
+
+def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
+    return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
+                   environ=environ, validate=not args.no_validate)
+
+
+def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
+    """Load, render every asked environment, emit: the files a render would write to the folder."""
+    options = options_of(args, environ)
     projects = _load_all(args.paths)
     project = projects[0]
-    fmt = args.format or project.spec.get("output", {}).get("format", "plain")
+    fmt = _format(args, project)
+    renders = _renders(projects, args.env, options)
+    target = Path(args.output) if args.output else _default_dir(project)
+    emitted = _emit(projects, fmt, options, renders)
+    emitted = emitted._replace(files=reuse_unchanged_sops(target, emitted.files, project, options))
+    return Plan(target, emitted, [r for env in renders.values() for r in env], options)
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.output == "-":
+        projects = _load_all(args.paths)
+        fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint="pass -o DIR")])
-        return _stream(projects, args.env, options)
-    renders = _renders(projects, args.env, options)
-    emitted = _emit(projects, args.env, fmt, options, renders)
-    target = Path(args.output) if args.output else _default_dir(project)
-    emitted = emitted._replace(files=reuse_unchanged_sops(target, emitted.files, project, options))
+        return _stream(projects, args.env, options_of(args, environ))
+    job = plan(args, environ)
     if args.check:
-        stale = check_tree(target, emitted.files, emitted.scope)
+        stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
         for line in stale:
             print(line)
         if stale:
-            print(f"manifestkit: {len(stale)} file(s) out of date in {target}; run `manifestkit render` to update",
+            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `manifestkit render` to update",
                   file=sys.stderr)
             return 1
         return 0
-    warn_plaintext(target, [r for env in renders.values() for r in env], options)
-    written = write_tree(target, emitted.files, emitted.scope)
-    print(f"manifestkit: wrote {len(written)} file(s) to {target}", file=sys.stderr)
+    warn_plaintext(job.target, job.resources, job.options)
+    written = write_tree(job.target, job.emitted.files, job.emitted.scope)
+    print(f"manifestkit: wrote {len(written)} file(s) to {job.target}", file=sys.stderr)
     return 0
+
+
+def _format(args: argparse.Namespace, project: Project) -> str:
+    fmt = str(args.format or project.spec.get("output", {}).get("format", "plain"))
+    if fmt not in EMITTERS:
+        raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
+                                           file=project.file, hint=did_you_mean(fmt, sorted(EMITTERS)))])
+    return fmt
 
 
 def _load_all(paths: list[str]) -> list[Project]:
@@ -101,13 +131,8 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
     return 0
 
 
-def _emit(projects: list[Project], env: str | None, fmt: str, options: Options,
-          renders: dict[str, list[Resource]] | None = None) -> Emitted:
-    if fmt not in EMITTERS:
-        raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
-                                           hint=did_you_mean(fmt, sorted(EMITTERS)))])
+def _emit(projects: list[Project], fmt: str, options: Options, renders: dict[str, list[Resource]]) -> Emitted:
     project = projects[0]
-    renders = renders if renders is not None else _renders(projects, env, options)
     job = EmitInput(project, renders, lambda e: render_env(project, e, options), options)
     return EMITTERS[fmt](job)
 
