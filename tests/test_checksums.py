@@ -275,3 +275,17 @@ def test_go_json_escapes_as_go_does(value: str) -> None:
     for char, escape in escapes.items():
         expected = expected.replace(char, escape)
     assert go_json({"b": value, "a": 1}) == expected
+
+
+def test_reloader_mode_annotates_the_workload_with_each_configmap_and_secret_it_reads() -> None:
+    pod = {"containers": [{"name": "c", "image": "i", "env": [
+               {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db-secret", "key": "pw"}}}]}],
+           "volumes": [{"name": "conf", "configMap": {"name": "web-config"}}]}
+    workload = Resource({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+                         "spec": {"template": {"metadata": {}, "spec": pod}}}, "app")
+    out = add_checksums([workload], _ctx({"mode": "reloader"}))
+    assert out[0].obj["metadata"]["annotations"] == {"configmap.reloader.stakater.com/reload": "web-config",
+                                                     "secret.reloader.stakater.com/reload": "db-secret"}
+    template = pod_template(out[0].obj)
+    assert template is not None and ANNOTATION not in (template["metadata"].get("annotations") or {})
+    assert workload.obj["metadata"] == {"name": "web", "namespace": "ns"}   # the input is not changed

@@ -30,6 +30,15 @@ from manifestkit.emit.helm_values import (
     template_text,
     values_expr,
 )
+from manifestkit.emit.sops_layouts import (
+    SECRETS_VALUES,
+    HelmSecrets,
+    helm_secrets,
+    layout_of,
+    secrets_file_name,
+    split_secret_versions,
+    with_data_template,
+)
 from manifestkit.model import Resource
 from manifestkit.templating import render_builtin
 from manifestkit.workloads import POD_TEMPLATE_PATHS
@@ -52,9 +61,10 @@ def emit_helm(job: EmitInput) -> Emitted:
     umbrella = bool((job.project.spec.get("output") or {}).get("umbrella"))
     files: dict[str, OutFile] = {}
     env_values: dict[str, dict[str, Any]] = {env: {} for env in job.renders}
+    plan = _secrets_plan(job)
     for app in sorted({r.app or project for rs in versions.values() for r in rs}):
         mine = {v: [r for r in rs if (r.app or project) == app] for v, rs in versions.items()}
-        chart, diffs = chart_files(app, mine, versions, key)
+        chart, diffs = chart_files(app, mine, versions, key, plan)
         if umbrella:
             chart = {rel: out for rel, out in chart.items() if not rel.startswith("values-")}
             for env, diff in diffs.items():
@@ -80,25 +90,48 @@ def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) ->
     return files
 
 
+def _secrets_plan(job: EmitInput) -> HelmSecrets | None:
+    """``spec.secrets.sops.layout: helm-secrets``: sops Secrets' values move to sealed values files."""
+    if layout_of(job.project) != "helm-secrets":
+        return None
+    from manifestkit.secrets.sops import SopsKeys
+    from manifestkit.secrets.step import sops_keys
+
+    try:
+        keys = sops_keys(job.project, job.options.environ)
+    except ManifestkitError:
+        keys = SopsKeys()   # opening a Secret then fails with a hint naming the key settings
+    return helm_secrets(job.project, keys, job.options.environ.get("GNUPGHOME") or None)
+
+
 def _key(job: EmitInput) -> bytes | None:
     settings = job.project.spec.get("checksums") or {}
     return checksums.hmac_key(settings.get("hmacKeyEnv"), job.options.environ, job.project.file) \
         if settings.get("hmacKeyEnv") else None
 
 
-def chart_files(app: str, mine: Versions, everything: Versions,
-                key: bytes | None) -> tuple[dict[str, OutFile], dict[str, dict[str, Any]]]:
-    """Every file of one app's chart, and each environment's values changes."""
+def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | None,
+                secrets: HelmSecrets | None = None) -> tuple[dict[str, OutFile], dict[str, dict[str, Any]]]:
+    """Every file of one app's chart, and each environment's values changes; with
+    ``secrets`` (helm-secrets layout) sops Secrets read their values from sealed values files."""
     names = list(mine)
     values: list[dict[str, Any]] = [{} for _ in names]
+    sealed: list[dict[str, Any]] = [{} for _ in names]
     files: dict[str, OutFile] = {}
     for obj_key in _object_keys(mine):
         versions = [_find(mine[v], obj_key) for v in names]
+        split = split_secret_versions(versions, secrets) if secrets is not None else None
+        if split is not None:
+            versions = split[0]
+            sealed = [{**s, obj_key[1]: v} if v else s for s, v in zip(sealed, split[1], strict=True)]
         text, found = object_template(app, obj_key, versions, [everything[v] for v in names], key)
+        text = with_data_template(text, obj_key[1]) if split is not None else text
         values = [_merge_checked(a, b, f"{app}: {obj_key[0]}/{obj_key[1]}") for a, b in zip(values, found, strict=True)]
         kind, name = obj_key
         mode = SECRET_MODE if kind == "Secret" else 0o644
         files[f"templates/{kind.lower()}-{name}.yaml"] = OutFile(text.encode("utf-8"), mode)
+    if secrets is not None and any(sealed):
+        files.update({secrets_file_name(name): secrets.seal({SECRETS_VALUES: s}) for name, s in zip(names, sealed, strict=True)})
     base_values = values[0]
     files["values.yaml"] = _yaml(base_values)
     diffs = {name: values_diff(base_values, env_values) for name, env_values in zip(names[1:], values[1:], strict=True)}

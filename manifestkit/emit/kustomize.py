@@ -8,7 +8,9 @@ what the transformers will not do ("unfeatured" objects), because Kustomize appl
 object, it yields the environment's object; otherwise its changes go into the patches.
 Objects new in an environment are resources of the overlay; objects an environment drops
 are removed with a ``$patch: delete`` patch. Never the deprecated ``commonLabels``,
-``patchesStrategicMerge``, ``vars`` or ``bases``.
+``patchesStrategicMerge``, ``vars`` or ``bases``. With ``spec.secrets.sops.layout: ksops``
+the sops Secrets are left out of the base and each overlay generates its own through a
+KSOPS generator (:mod:`manifestkit.emit.sops_layouts`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import jsonpatch
 from manifestkit.build import CLUSTER_SCOPED
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.emit.plain import object_file, object_path
+from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
 from manifestkit.model import Resource
 from manifestkit.overlay import rewrite_image, settings_of
 from manifestkit.writer import OutFile
@@ -48,28 +51,41 @@ class Features(NamedTuple):
 
 
 def emit_kustomize(job: EmitInput) -> Emitted:
-    base = job.render(None)
+    generated = is_sops_secret if layout_of(job.project) == "ksops" else _never
+    base = [r for r in job.render(None) if not generated(r)]   # ksops: each overlay generates its own
     files: dict[str, OutFile] = {f"base/{object_path(r)}": object_file(r) for r in base}
     files["base/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": [object_path(r) for r in base]})
     for env, resources in sorted(job.renders.items()):
         environment = job.project.environments.get(env)
         settings = settings_of(environment)
-        files.update({f"overlays/{env}/{rel}": out for rel, out in overlay_files(base, resources, settings.images).items()})
+        overlay = overlay_files(base, resources, settings.images, generated)
+        files.update({f"overlays/{env}/{rel}": out for rel, out in overlay.items()})
     return Emitted(files, ["base", *(f"overlays/{env}" for env in sorted(job.renders))])
 
 
+def _never(resource: Resource) -> bool:
+    return False
+
+
 def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
-                  image_rules: Sequence[Mapping[str, str]] = ()) -> dict[str, OutFile]:
-    """The files of one overlay: kustomization.yaml and the objects new in this environment."""
+                  image_rules: Sequence[Mapping[str, str]] = (),
+                  generated: Callable[[Resource], bool] = _never) -> dict[str, OutFile]:
+    """The files of one overlay: kustomization.yaml and the objects new in this environment;
+    new objects that are ``generated`` (ksops Secrets) go to a KSOPS generator instead."""
     base_by = _by_key(base)
     env_by = _by_key(env)
     features = choose_features(base_by, env_by, image_rules)
     files: dict[str, OutFile] = {}
     resources = ["../../base"]
     patches: list[Obj] = []
+    secrets: list[str] = []
     for key, resource in env_by.items():
         before = base_by.get(key)
         wanted = unfeature(resource.obj, before.obj if before else None, features)
+        if before is None and generated(resource):
+            secrets.append(f"{KSOPS_DIR}/{object_path(resource)}")
+            files[secrets[-1]] = object_file(resource)
+            continue
         if before is None:
             rel = f"resources/{object_path(resource)}"
             files[rel] = object_file(resource.replace_obj(wanted))
@@ -79,12 +95,16 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
         if ops:
             patches.append({"target": target(before.obj), "patch": dump(ops)})
     patches.extend(_delete_patch(base_by[key].obj) for key in base_by if key not in env_by)
-    files["kustomization.yaml"] = _yaml(kustomization(resources, features, patches))
+    if secrets:
+        files[KSOPS_FILE] = ksops_file(secrets)
+    files["kustomization.yaml"] = _yaml(kustomization(resources, features, patches, [KSOPS_FILE] if secrets else []))
     return files
 
 
-def kustomization(resources: list[str], features: Features, patches: list[Obj]) -> Obj:
+def kustomization(resources: list[str], features: Features, patches: list[Obj], generators: Sequence[str] = ()) -> Obj:
     out: Obj = {**KUSTOMIZATION, "resources": resources}
+    if generators:
+        out["generators"] = list(generators)
     if features.namespace:
         out["namespace"] = features.namespace
     if features.labels:
