@@ -116,8 +116,9 @@ def test_secrets_follow_the_secret_output_mode_and_are_private(tmp_path: Path) -
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         obj = yaml.safe_load(path.read_text())
         assert rendered[("Secret", obj["metadata"]["namespace"], obj["metadata"]["name"])] == obj
-    encrypted = render_dir(project, "kustomize", tmp_path / "sops", Options(secret_output="sops", validate=False))
-    files = list(encrypted.glob("base/**/secret-*.yaml"))
+    encrypted = render_dir(project, "kustomize", tmp_path / "sops", Options(secret_output="sops"))
+    assert list(encrypted.glob("base/**/secret-*.yaml")) == [], "sealed Secrets are per environment, never in the base"
+    files = list(encrypted.glob("overlays/*/resources/**/secret-*.yaml"))
     assert files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

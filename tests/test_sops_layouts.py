@@ -217,7 +217,11 @@ def test_flux_is_the_default_layout_and_keeps_encrypted_secrets_as_resources(tmp
                      sops_options(keys))
     assert not list(out.rglob(KSOPS_FILE))
     base = yaml.safe_load((out / "base" / "kustomization.yaml").read_text())
-    assert "web/secret-web-tokens.yaml" in base["resources"]
+    assert "web/secret-web-tokens.yaml" not in base["resources"], "each environment has its own ciphertext"
+    for env in ("dev", "prod"):
+        overlay = yaml.safe_load((out / "overlays" / env / "kustomization.yaml").read_text())
+        secret = next(r for r in overlay["resources"] if r.endswith("/secret-web-tokens.yaml"))
+        assert "ENC[AES256_GCM" in (out / "overlays" / env / secret).read_text()
 
 
 def test_an_unknown_layout_is_refused_by_the_schema(tmp_path: Path, keys: Keys) -> None:
@@ -295,7 +299,7 @@ def test_helm_secrets_without_a_key_that_opens_the_secrets_is_an_error_with_a_hi
     assert "SOPS_AGE_KEY" in caught.value.diagnostics[0].hint
 
 
-@pytest.mark.parametrize(("layout", "fmt"), [("ksops", "kustomize"), ("helm-secrets", "helm")])
+@pytest.mark.parametrize(("layout", "fmt"), [("flux", "kustomize"), ("ksops", "kustomize"), ("flux", "helm"), ("helm-secrets", "helm")])
 def test_render_twice_gives_the_same_bytes_and_check_passes(layout: str, fmt: str, tmp_path: Path, keys: Keys,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_files(tmp_path / "project", project_files(keys.recipient, layout))

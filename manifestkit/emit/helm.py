@@ -34,7 +34,7 @@ from manifestkit.emit.sops_layouts import (
     SECRETS_VALUES,
     HelmSecrets,
     helm_secrets,
-    layout_of,
+    is_sops_secret,
     secrets_file_name,
     split_secret_versions,
     with_data_template,
@@ -91,8 +91,10 @@ def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) ->
 
 
 def _secrets_plan(job: EmitInput) -> HelmSecrets | None:
-    """``spec.secrets.sops.layout: helm-secrets``: sops Secrets' values move to sealed values files."""
-    if layout_of(job.project) != "helm-secrets":
+    """sops Secrets' values move to sealed values files (the helm-secrets layout), whatever
+    ``spec.secrets.sops.layout`` says: Helm itself cannot apply sops ciphertext, and a chart
+    whose per-environment values held fresh ciphertext would change on every render."""
+    if not any(is_sops_secret(r) for resources in job.renders.values() for r in resources):
         return None
     from manifestkit.secrets.sops import SopsKeys
     from manifestkit.secrets.step import sops_keys

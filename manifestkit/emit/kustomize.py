@@ -51,14 +51,16 @@ class Features(NamedTuple):
 
 
 def emit_kustomize(job: EmitInput) -> Emitted:
-    generated = is_sops_secret if layout_of(job.project) == "ksops" else _never
-    base = [r for r in job.render(None) if not generated(r)]   # ksops: each overlay generates its own
+    # sops Secrets never sit in the base: each environment has its own ciphertext, and a
+    # patch over ciphertext (or a transformer over a sealed object) would break its MAC.
+    ksops = layout_of(job.project) == "ksops"
+    base = [r for r in job.render(None) if not is_sops_secret(r)]
     files: dict[str, OutFile] = {f"base/{object_path(r)}": object_file(r) for r in base}
     files["base/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": [object_path(r) for r in base]})
     for env, resources in sorted(job.renders.items()):
         environment = job.project.environments.get(env)
         settings = settings_of(environment)
-        overlay = overlay_files(base, resources, settings.images, generated)
+        overlay = overlay_files(base, resources, settings.images, is_sops_secret, ksops)
         files.update({f"overlays/{env}/{rel}": out for rel, out in overlay.items()})
     return Emitted(files, ["base", *(f"overlays/{env}" for env in sorted(job.renders))])
 
@@ -69,9 +71,11 @@ def _never(resource: Resource) -> bool:
 
 def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
                   image_rules: Sequence[Mapping[str, str]] = (),
-                  generated: Callable[[Resource], bool] = _never) -> dict[str, OutFile]:
-    """The files of one overlay: kustomization.yaml and the objects new in this environment;
-    new objects that are ``generated`` (ksops Secrets) go to a KSOPS generator instead."""
+                  sealed: Callable[[Resource], bool] = _never, ksops: bool = False) -> dict[str, OutFile]:
+    """The files of one overlay: kustomization.yaml and the objects new in this environment.
+    ``sealed`` objects (sops Secrets) are written exactly as rendered — the overlay's
+    transformers then set only what they already hold, so the MAC stays valid — as
+    resources (Flux decrypts them) or, with ``ksops``, through a KSOPS generator."""
     base_by = _by_key(base)
     env_by = _by_key(env)
     features = choose_features(base_by, env_by, image_rules)
@@ -82,9 +86,10 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
     for key, resource in env_by.items():
         before = base_by.get(key)
         wanted = unfeature(resource.obj, before.obj if before else None, features)
-        if before is None and generated(resource):
-            secrets.append(f"{KSOPS_DIR}/{object_path(resource)}")
-            files[secrets[-1]] = object_file(resource)
+        if before is None and sealed(resource):
+            rel = f"{KSOPS_DIR if ksops else 'resources'}/{object_path(resource)}"
+            files[rel] = object_file(resource)
+            (secrets if ksops else resources).append(rel)
             continue
         if before is None:
             rel = f"resources/{object_path(resource)}"
