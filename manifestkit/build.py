@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from manifestkit.base import base_workload
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.merge import merge
 from manifestkit.model import MANAGED_BY, App, RenderContext, Resource
 from manifestkit.overlay import REPLICATED, rewrite_image
@@ -42,16 +42,7 @@ CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "C
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Pipeline step: add every app's objects to ``resources``."""
-    out = list(resources)
-    problems: list[Diagnostic] = []
-    for app in ctx.apps.values():
-        try:
-            out.extend(build_app(app, ctx))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
-    return out
+    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx))]
 
 
 def selector_labels(app: App) -> dict[str, str]:

@@ -8,8 +8,11 @@ of a file in one run.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 ERROR = "error"
 WARNING = "warning"
@@ -61,6 +64,21 @@ class FindingsError(ManifestkitError):
     """Rendered output is invalid (exit code 1): e.g. Kubernetes schema errors."""
 
     exit_code = 1
+
+
+def gather(items: Iterable[T], each: Callable[[T], Iterable[R]]) -> list[R]:
+    """``each`` over every item, concatenated; the ManifestkitErrors of all items are
+    collected and raised together, so one run reports every mistake."""
+    out: list[R] = []
+    problems: list[Diagnostic] = []
+    for item in items:
+        try:
+            out.extend(each(item))
+        except ManifestkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ManifestkitError(problems)
+    return out
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -10,7 +10,7 @@ import glob
 import os
 from pathlib import Path
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.resources import data_dir
@@ -100,17 +100,9 @@ def _project(target: Path, doc: Document) -> Project:
 
 
 def _apps(docs: list[tuple[Document, Path]]) -> tuple[App, ...]:
-    apps: list[App] = []
-    problems: list[Diagnostic] = []
-    for doc, root in docs:
-        try:
-            apps.append(_app(doc, root))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
-    _unique_apps(tuple(apps))
-    return tuple(apps)
+    apps = tuple(gather(docs, lambda pair: [_app(*pair)]))
+    _unique_apps(apps)
+    return apps
 
 
 def _unique_apps(apps: tuple[App, ...]) -> None:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.model import RenderContext, Resource
 
 MIRROR = "mirror"
@@ -62,16 +62,4 @@ def mirrored(resource: Resource, namespaces: Sequence[str]) -> list[Resource]:
 def mirror_secrets(resources: Sequence[Resource], ctx: RenderContext) -> list[Resource]:
     """Every Secret that asks to be mirrored, with its copies; other resources unchanged."""
     namespaces = project_namespaces(ctx)
-    out: list[Resource] = []
-    problems: list[Diagnostic] = []
-    for resource in resources:
-        if resource.kind != "Secret" or not resource.extra.get(MIRROR):
-            out.append(resource)
-            continue
-        try:
-            out.extend(mirrored(resource, namespaces))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
-    return out
+    return gather(resources, lambda r: mirrored(r, namespaces) if r.kind == "Secret" and r.extra.get(MIRROR) else [r])
