@@ -217,10 +217,29 @@ def _needs_quotes_for_block(value: str) -> bool:
         ord(ch) < 32 and ch not in "\n\t" for ch in value)
 
 
+# Plain words that no YAML 1.1 implicit resolver claims: they need no resolver lookup.
+_PLAIN_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*\Z")
+_RESERVED_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _MkDumper(_Dumper):  # type: ignore[misc]
-    pass
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # The emitter asks this twice per scalar (a hot path). Only a scalar that may be read
+        # implicitly needs the regex lookup, and most of ours are plain words no resolver claims.
+        if kind is yaml.ScalarNode:
+            if implicit[0] and not (_PLAIN_WORD.match(value) and value.lower() not in _RESERVED_WORDS):
+                return super().resolve(kind, value, implicit)
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
 
 
+# go-yaml v2 (kubectl, Helm) reads y/Y/n/N as booleans (YAML 1.1); PyYAML does not, so
+# it would write them bare. Claim them for bool here so they are always quoted.
+_MkDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+# ...and `1e3` as a float (PyYAML's YAML 1.1 floats need a dot).
+_MkDumper.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+                                list("-+0123456789"))
 _MkDumper.add_representer(str, _str_representer)
 # SecretStr and other str subclasses dump as plain strings.
 _MkDumper.add_multi_representer(str, _str_representer)
