@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from manifestkit.command import Command
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
@@ -96,16 +96,7 @@ def _format(args: argparse.Namespace, project: Project) -> str:
 
 
 def _load_all(paths: list[str]) -> list[Project]:
-    projects: list[Project] = []
-    problems: list[Diagnostic] = []
-    for path in paths:
-        try:
-            projects.append(load_project(path))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
-    return projects
+    return gather(paths, lambda path: [load_project(path)])
 
 
 def _default_dir(project: Project) -> Path:

@@ -142,6 +142,16 @@ def keyed(objects: Any) -> dict[ObjKey, Any]:
     return out
 
 
+def helm_objects(chart: Path, values: dict[str, Any]) -> dict[ObjKey, Any]:
+    """The objects real Helm (helm-python-sdk) renders from ``chart`` with ``values``."""
+    import helm_python  # a test extra: the callers skip when it is absent
+
+    with helm_python.Chart.load(str(chart)) as loaded:
+        rendered = loaded.render(values, name=chart.name, namespace="default")
+    return keyed(obj for name, text in sorted(rendered.items()) if name.endswith((".yaml", ".yml"))
+                 for obj in yaml.safe_load_all(text))
+
+
 def differences(got: dict[ObjKey, Any], want: dict[ObjKey, Any]) -> list[str]:
     """Readable differences, empty when equal."""
     out = [f"missing: {k}" for k in sorted(set(want) - set(got))]

@@ -16,7 +16,7 @@ from manifestkit.emit.helm_values import differing, template_text, values_expr
 from manifestkit.loader import load_project
 from manifestkit.model import Options
 
-from ._formats import PATTERNED_FILES, case_id, differences, env_cases, keyed, plain_objects, render_dir, write_files
+from ._formats import PATTERNED_FILES, case_id, differences, env_cases, helm_objects, plain_objects, render_dir, write_files
 
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install -e '.[test]')")
 SHOP = Path(__file__).parents[1] / "examples" / "shop"
@@ -29,13 +29,6 @@ def charts(out: Path) -> list[Path]:
 def env_values(chart: Path, env: str) -> dict[str, Any]:
     values: dict[str, Any] = yaml.safe_load((chart / f"values-{env}.yaml").read_text()) or {}
     return values
-
-
-def helm_objects(chart: Path, values: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
-    with helm.Chart.load(str(chart)) as loaded:
-        rendered = loaded.render(values, name=chart.name, namespace="default")
-    return keyed(obj for name, text in sorted(rendered.items()) if name.endswith((".yaml", ".yml"))
-                 for obj in yaml.safe_load_all(text))
 
 
 def helm_render(out: Path, env: str) -> dict[tuple[str, str, str], Any]:

@@ -35,7 +35,7 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Project
 from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, to_yaml
 
-from ._formats import differences, keyed, plain_objects, render_dir, write_files
+from ._formats import differences, helm_objects, keyed, plain_objects, render_dir, write_files
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (see README: test tools)")
@@ -241,13 +241,6 @@ def merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for key, value in b.items():
         out[key] = merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
     return out
-
-
-def helm_objects(chart: Path, values: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
-    with helm.Chart.load(str(chart)) as loaded:
-        rendered = loaded.render(values, name=chart.name, namespace="default")
-    return keyed(obj for name, text in sorted(rendered.items()) if name.endswith((".yaml", ".yml"))
-                 for obj in yaml.safe_load_all(text))
 
 
 def lint_errors(chart: Path, values: dict[str, Any]) -> list[str]:
