@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from manifestkit.base import base_workload
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.merge import merge
 from manifestkit.model import MANAGED_BY, App, RenderContext, Resource
 from manifestkit.overlay import REPLICATED, rewrite_image
@@ -237,12 +237,6 @@ def _config_maps(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> lis
     return out
 
 
-def _rel(path: Path) -> str:
-    import os
-
-    return os.path.relpath(path)
-
-
 def _string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -265,10 +259,10 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     path = (app.root / value)
     root = ctx.project.root
     if not _inside(root, path):
-        raise ManifestkitError([app.doc.diagnostic(at, f"{value!r} is outside the project folder {_rel(root)}/",
+        raise ManifestkitError([app.doc.diagnostic(at, f"{value!r} is outside the project folder {display_path(root)}/",
                                       hint="keep config files and templates inside the project")])
     if not path.is_file():
-        raise ManifestkitError([app.doc.diagnostic(at, f"{kind} {value!r} not found", hint=f"the path is relative to {_rel(app.root)}/")])
+        raise ManifestkitError([app.doc.diagnostic(at, f"{kind} {value!r} not found", hint=f"the path is relative to {display_path(app.root)}/")])
     if kind == "file":
         raw = path.read_bytes()
         try:
@@ -282,7 +276,7 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     except Exception as exc:
         message, line = describe_error(exc)
         used_at = app.doc.position(at)[0]
-        raise ManifestkitError([Diagnostic(f"{message} (used by {app.file}:{used_at})", file=_rel(path), line=line,
+        raise ManifestkitError([Diagnostic(f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
                                            hint="template variables are `values`, `app`, `env` and `project`")]) from None
 
 

@@ -8,6 +8,7 @@ of a file in one run.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, TypeVar
 
@@ -88,6 +89,14 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 def error(message: str, **where: object) -> ManifestkitError:
     """Shortcut: one diagnostic wrapped in an exception ready to raise."""
     return ManifestkitError([Diagnostic(message, **where)])  # type: ignore[arg-type]
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages show it: relative to the working directory when it can be."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

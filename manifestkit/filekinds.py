@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from manifestkit.diagnostics import Diagnostic, did_you_mean
 from manifestkit.model import API_VERSION
 from manifestkit.resources import load_schema
-from manifestkit.yamlio import Document
+from manifestkit.yamlio import Document, format_path
 
 KINDS = ("Project", "App", "Overlay")
 
@@ -85,7 +85,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
         allowed = sorted(schema.get("properties", {}))
         for key in instance:
             if key not in allowed:
-                yield doc.diagnostic([*path, key], f"unknown field {key!r}" + (f" in {_where(path)}" if path else ""),
+                yield doc.diagnostic([*path, key], f"unknown field {key!r}" + (f" in {format_path(path)}" if path else ""),
                                      hint=did_you_mean(key, allowed) or f"expected one of: {', '.join(allowed)}")
         return
     if error.validator == "required":
@@ -109,15 +109,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
                              hint=f"try {_suggest_name(str(instance))!r}")
         return
     if error.validator == "propertyNames":
-        yield doc.diagnostic(path, f"invalid name {error.instance!r} in {_where(path)}: use {_NAME_RULE}")
+        yield doc.diagnostic(path, f"invalid name {error.instance!r} in {format_path(path)}: use {_NAME_RULE}")
         return
     yield doc.diagnostic(path, error.message)
-
-
-def _where(path: list[Any]) -> str:
-    from manifestkit.yamlio import format_path
-
-    return format_path(path)
 
 
 def _type_name(value: Any) -> str:

@@ -10,7 +10,7 @@ import glob
 import os
 from pathlib import Path
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.resources import data_dir
@@ -25,22 +25,14 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     target = Path(path)
     if target.is_dir():
         target = target / PROJECT_FILE
-    docs = load_file(str(target), _display(target))
+    docs = load_file(str(target), display_path(target))
     problems = [d for doc in docs for d in check_kind(doc, ("Project", "App"))]
     if problems or not docs:
-        raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=_display(target),
+        raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=display_path(target),
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
         return _project_of_apps(target, docs)
     return _project(target, docs[0])
-
-
-def _display(path: Path) -> str:
-    """Paths in messages are relative to the working directory when that is shorter."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def _checked(docs: list[Document]) -> list[Document]:
@@ -58,14 +50,14 @@ def _app(doc: Document, root: Path) -> App:
         path = (root / spec["base"]).resolve()
         if not path.is_file():
             raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
-                                                   hint=f"the path is relative to the App file's folder {_display(root)}/")])
-        base = tuple(load_file(str(path), _display(path)))
+                                                   hint=f"the path is relative to the App file's folder {display_path(root)}/")])
+        base = tuple(load_file(str(path), display_path(path)))
     return App(meta["name"], meta.get("namespace"), spec, doc, root, base)
 
 
 def _project_of_apps(target: Path, docs: list[Document]) -> Project:
     apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)])
-    return Project(apps[0].name, target.parent.resolve(), {"apps": [target.name]}, apps, {}, _display(target))
+    return Project(apps[0].name, target.parent.resolve(), {"apps": [target.name]}, apps, {}, display_path(target))
 
 
 def _project(target: Path, doc: Document) -> Project:
@@ -78,10 +70,10 @@ def _project(target: Path, doc: Document) -> Project:
         matches = sorted(glob.glob(str(root / pattern), recursive=True))
         if not matches:
             problems.append(doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
-                                           hint=f"paths are relative to {_display(root)}/"))
+                                           hint=f"paths are relative to {display_path(root)}/"))
         for match in matches:
             try:
-                app_docs.extend((d, Path(match).parent.resolve()) for d in _checked(load_file(match, _display(Path(match)))))
+                app_docs.extend((d, Path(match).parent.resolve()) for d in _checked(load_file(match, display_path(Path(match)))))
             except ManifestkitError as exc:
                 problems.extend(exc.diagnostics)
     environments: dict[str, Environment] = {}
@@ -96,7 +88,7 @@ def _project(target: Path, doc: Document) -> Project:
     if problems:
         raise ManifestkitError(problems)
     apps = _apps(app_docs)
-    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, _display(target))
+    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, display_path(target))
 
 
 def _apps(docs: list[tuple[Document, Path]]) -> tuple[App, ...]:
@@ -125,13 +117,13 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
     path = _overlay_path(ref, base)
     key = str(path)
     if key in stack:
-        cycle = " -> ".join([*(_display(Path(s)) for s in stack[stack.index(key):]), _display(path)])
+        cycle = " -> ".join([*(display_path(Path(s)) for s in stack[stack.index(key):]), display_path(path)])
         raise ManifestkitError([named_in.diagnostic(where, f"overlays extend each other in a cycle: {cycle}",
                                                     hint="remove one `extends` entry to break the cycle")])
     if not path.is_file():
         hint = f"built-in overlays: {', '.join(builtin_overlays())}" if ref.startswith(BUILTIN_PREFIX) else "paths are relative to the file that names them"
         raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
-    docs = _checked(load_file(key, _display(path)))
+    docs = _checked(load_file(key, display_path(path)))
     problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]
     if problems:
         raise ManifestkitError(problems)

@@ -15,6 +15,7 @@ from typing import Any
 from manifestkit.build import build_objects
 from manifestkit.checksums import add_checksums
 from manifestkit.compose import compose_patterns
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.kubecheck import check_objects
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
@@ -62,8 +63,6 @@ def sort_resources(resources: Sequence[Resource]) -> list[Resource]:
 
 def environments(project: Project, env: str | None) -> list[str]:
     """The environments to render: the one asked for (checked) or all of them."""
-    from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
-
     names = project.env_names()
     if env is None:
         return names
@@ -83,8 +82,6 @@ def render(project_or_path: Project | str | os.PathLike[str], env: str | None = 
     project = project_or_path if isinstance(project_or_path, Project) else load_project(project_or_path)
     names = environments(project, env)
     if env is None and len(names) > 1:
-        from manifestkit.diagnostics import Diagnostic, ManifestkitError
-
         raise ManifestkitError([Diagnostic(f"the project has several environments ({', '.join(names)}); pass env=...",
                                            file=project.file)])
     options = Options(secret_output=secret_output, environ=dict(environ if environ is not None else os.environ),
