@@ -8,6 +8,7 @@ of a file in one run.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, TypeVar
@@ -97,6 +98,18 @@ def display_path(path: str | os.PathLike[str]) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def type_name(value: object) -> str:
+    """What a message calls a YAML value's type: "a mapping", "a list", "a string", ..."""
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def short_value(value: object) -> str:
+    """A value as JSON, cut to 40 characters for a one-line message."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

@@ -8,7 +8,6 @@ a misspelled field or value, the closest valid one.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import jsonschema
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 
-from manifestkit.diagnostics import Diagnostic, did_you_mean
+from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
 from manifestkit.model import API_VERSION
 from manifestkit.resources import load_schema
 from manifestkit.yamlio import Document, format_path
@@ -42,7 +41,7 @@ def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnos
     """Is this a manifestkit document of one of ``expected`` kinds? Diagnostics if not."""
     data = doc.data
     if not isinstance(data, dict):
-        return [doc.diagnostic((), f"expected a mapping with apiVersion, kind, metadata and spec, found {_type_name(data)}")]
+        return [doc.diagnostic((), f"expected a mapping with apiVersion, kind, metadata and spec, found {type_name(data)}")]
     kind = data.get("kind")
     if data.get("apiVersion") != API_VERSION or kind not in expected:
         found = f"apiVersion {data.get('apiVersion')!r}, kind {kind!r}"
@@ -100,7 +99,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     if error.validator == "type":
         raw = error.validator_value
         expected = [str(t) for t in raw] if isinstance(raw, list) else [str(raw)]
-        found = _type_name(instance) if instance is None else f"{_type_name(instance)} {_short(instance)}"
+        found = type_name(instance) if instance is None else f"{type_name(instance)} {short_value(instance)}"
         yield doc.diagnostic(path, f"found {found}; expected {' or '.join(_json_type(t) for t in expected)}",
                              hint=_type_hint(instance, expected))
         return
@@ -114,19 +113,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     yield doc.diagnostic(path, error.message)
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
-
-
 def _json_type(name: str) -> str:
     return {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
             "number": "a number", "boolean": "a boolean", "null": "null"}.get(name, name)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _type_hint(value: Any, expected: list[str]) -> str:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jsonschema_rs
 import yaml
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, short_value, type_name
 from manifestkit.model import DEFAULT_KUBE_VERSION
 
 _BASE_URI = "https://manifestkit.invalid/api/"
@@ -153,7 +153,7 @@ def _explain(error: Any) -> Iterator[SchemaError]:
         return
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
         expected = " or ".join(t for t in kind.types if t != "null")
-        yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; expected {expected}")
+        yield SchemaError(path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {expected}")
         return
     if isinstance(kind, (jsonschema_rs.ValidationErrorKind.OneOfNotValid, jsonschema_rs.ValidationErrorKind.AnyOf)):
         branches = [branch for branch in kind.context if branch]
@@ -161,19 +161,9 @@ def _explain(error: Any) -> Iterator[SchemaError]:
             # int-or-string and friends: say which types would do
             kinds: list[Any] = [b[0].kind for b in branches]
             types = [t for k in kinds for t in k.types if t != "null"]
-            yield SchemaError(path, f"found {_type_name(error.instance)} {_short(error.instance)}; expected {' or '.join(types)}")
+            yield SchemaError(path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {' or '.join(types)}")
             return
     yield SchemaError(path, error.message)
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ---------------------------------------------------------------- extra schemas
