@@ -498,13 +498,11 @@ def test_name_renames_the_helper_container() -> None:
 
 
 def test_pod_field_and_annotation_conflicts_name_both_values() -> None:
-    from manifestkit.patterns.apply import Conflicts, apply_output
+    from manifestkit.patterns.apply import merge
     from manifestkit.patterns.model import PatternOutput
     pod = {"metadata": {"annotations": {"prometheus.io/port": "8080"}},
            "spec": {"shareProcessNamespace": False, "containers": [{"name": "x", "image": "x:1"}]}}
     out = PatternOutput(pod_fields={"shareProcessNamespace": True}, annotations={"prometheus.io/port": "9114"})
-    with pytest.raises(Conflicts) as caught:
-        apply_output(pod, None, out, "vault/agent")
-    assert caught.value.messages == [
+    assert merge(pod, None, out, "vault/agent").conflicts == (
         "vault/agent sets pod field shareProcessNamespace to True, but the pod already sets it to False",
-        "vault/agent sets pod annotation prometheus.io/port='9114', but the pod already has prometheus.io/port='8080'"]
+        "vault/agent sets pod annotation prometheus.io/port='9114', but the pod already has prometheus.io/port='8080'")

@@ -1,4 +1,4 @@
-"""The pattern registry: every built-in pattern by `<role>/<name>`, as one literal dict.
+"""The pattern registry: every built-in pattern by `<role>/<name>`, built from one list of records.
 
 A pattern is a function over one pod template returning data (PatternOutput); the one
 merge function in :mod:`manifestkit.patterns.apply` applies it. Users add patterns as YAML
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.patterns import adapters, ambassadors, generic, inits, sidecars
-from manifestkit.patterns.model import Pattern, PatternError, PatternInput, PatternOutput
+from manifestkit.patterns.model import ROLES, Pattern, PatternError, PatternInput, PatternOutput, by_name
 
 VAULT_AGENT_MODULE = "manifestkit.secrets.vault_agent"
 
@@ -40,24 +40,23 @@ def vault_agent(inp: PatternInput) -> PatternOutput:
     return result
 
 
-PATTERNS: dict[str, Pattern] = {
-    "sidecar": Pattern("sidecar", "generic", generic.running_helper, repeatable=True),
-    "ambassador": Pattern("ambassador", "generic", generic.running_helper, repeatable=True),
-    "adapter": Pattern("adapter", "generic", generic.running_helper, repeatable=True),
-    "init": Pattern("init", "generic", generic.init_helper, repeatable=True, long_running=False),
-    "sidecar/log-tailer": Pattern("sidecar/log-tailer", "sidecar-log-tailer", sidecars.log_tailer),
-    "sidecar/envoy": Pattern("sidecar/envoy", "sidecar-envoy", sidecars.envoy),
-    "sidecar/config-reloader": Pattern("sidecar/config-reloader", "sidecar-config-reloader", sidecars.config_reloader),
-    "sidecar/redis-cache": Pattern("sidecar/redis-cache", "sidecar-redis-cache", sidecars.redis_cache),
-    "ambassador/tls-proxy": Pattern("ambassador/tls-proxy", "ambassador-tls-proxy", ambassadors.tls_proxy),
-    "ambassador/tunnel": Pattern("ambassador/tunnel", "ambassador-tunnel", ambassadors.tunnel),
-    "adapter/prometheus-exporter": Pattern("adapter/prometheus-exporter", "adapter-prometheus-exporter",
-                                           adapters.prometheus_exporter),
-    "init/sysctl": Pattern("init/sysctl", "init-sysctl", inits.sysctl, long_running=False),
-    "init/fetch": Pattern("init/fetch", "init-fetch", inits.fetch, long_running=False),
-    "init/migrate": Pattern("init/migrate", "init-migrate", inits.migrate, long_running=False),
-    "init/wait-for": Pattern("init/wait-for", "init-wait-for", inits.wait_for, repeatable=True, long_running=False),
-    "vault/agent": Pattern("vault/agent", vault_agent_schema, vault_agent),
-}
+# Each built-in's name is written once, in its record; the generic patterns are named after their roles.
+PATTERNS: dict[str, Pattern] = by_name(
+    *(Pattern(name=name, schema="generic", repeatable=True,
+              apply=generic.running_helper if role.long_running else generic.init_helper)
+      for name, role in ROLES.items() if role.user),
+    Pattern(name="sidecar/log-tailer", apply=sidecars.log_tailer),
+    Pattern(name="sidecar/envoy", apply=sidecars.envoy),
+    Pattern(name="sidecar/config-reloader", apply=sidecars.config_reloader),
+    Pattern(name="sidecar/redis-cache", apply=sidecars.redis_cache),
+    Pattern(name="ambassador/tls-proxy", apply=ambassadors.tls_proxy),
+    Pattern(name="ambassador/tunnel", apply=ambassadors.tunnel),
+    Pattern(name="adapter/prometheus-exporter", apply=adapters.prometheus_exporter),
+    Pattern(name="init/sysctl", apply=inits.sysctl),
+    Pattern(name="init/fetch", apply=inits.fetch),
+    Pattern(name="init/migrate", apply=inits.migrate),
+    Pattern(name="init/wait-for", apply=inits.wait_for, repeatable=True),
+    Pattern(name="vault/agent", schema=vault_agent_schema, apply=vault_agent),
+)
 
 __all__ = ["PATTERNS", "Pattern", "PatternError", "PatternInput", "PatternOutput"]

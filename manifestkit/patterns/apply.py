@@ -18,7 +18,7 @@ PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
 class Conflicts(Exception):
-    """The output of a pattern clashes with the pod; one message per clash."""
+    """Raised only by :func:`apply_output`, for callers that want the clashes as an exception."""
 
     def __init__(self, messages: list[str]) -> None:
         super().__init__("; ".join(messages))
@@ -29,11 +29,13 @@ class Merged(NamedTuple):
     pod: Obj
     service: Obj | None
     owners: Mapping[str, str]      # container name -> the pattern that added it
+    conflicts: tuple[str, ...] = ()    # one message per clash, naming both sides; empty when the merge is clean
 
 
-def apply_output(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: PatternOutput, who: str,
-                 owners: Mapping[str, str] = {}) -> Merged:
-    """``pod`` (a template: metadata + spec) and ``service`` with ``out`` of pattern ``who`` merged in."""
+def merge(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: PatternOutput, who: str,
+          owners: Mapping[str, str] = {}) -> Merged:
+    """``pod`` (a template: metadata + spec) and ``service`` with ``out`` of pattern ``who`` merged in,
+    and every clash found on the way; the caller decides what a clash means."""
     problems: list[str] = []
     original = dict(pod.get("spec", {}))
     private_names = {p["name"] for c in _all_containers(original) for p in _ports(c)
@@ -47,9 +49,16 @@ def apply_output(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out:
     metadata = _add_annotations(dict(pod.get("metadata", {})), out.annotations, who, problems)
     problems.extend(check_init_probes({"initContainers": list(out.init_containers)}, new_owners))
     new_service = _merge_service(service, {*out.private_ports, *private_names}, out, who, problems)
-    if problems:
-        raise Conflicts(problems)
-    return Merged({**pod, "metadata": metadata, "spec": spec}, new_service, new_owners)
+    return Merged({**pod, "metadata": metadata, "spec": spec}, new_service, new_owners, tuple(problems))
+
+
+def apply_output(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: PatternOutput, who: str,
+                 owners: Mapping[str, str] = {}) -> Merged:
+    """:func:`merge`, raising :class:`Conflicts` when it found any (kept for callers outside patterns/)."""
+    merged = merge(pod, service, out, who, owners)
+    if merged.conflicts:
+        raise Conflicts(list(merged.conflicts))
+    return merged
 
 
 def describe(name: str, owners: Mapping[str, str]) -> str:

@@ -1,6 +1,6 @@
 """Apply a list of pattern uses to one pod template (and its Service): look each pattern
 up, check its `with:` against its schema, call it, make it native when asked, and merge
-its output with :func:`manifestkit.patterns.apply.apply_output`.
+its output with :func:`manifestkit.patterns.apply.merge`.
 
 Shared by the pipeline step (:mod:`manifestkit.compose`) and `manifestkit inject`.
 Problems are returned as located-by-index values; the callers turn them into Diagnostics.
@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
-from manifestkit.patterns.apply import Conflicts, apply_output
-from manifestkit.patterns.model import Obj, Pattern, PatternError, PatternInput, PatternOutput
+from manifestkit.patterns.apply import merge
+from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
 from manifestkit.resources import load_schema
 
 ANNOTATION = "manifestkit.dev/patterns"
 NATIVE_SINCE = (1, 29)   # https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
+_LONG_RUNNING = ", ".join(name for name, role in ROLES.items() if role.user and role.long_running)
 
 
 class Use(NamedTuple):
@@ -82,15 +83,15 @@ def apply_patterns(pod: Mapping[str, Any], service: Mapping[str, Any] | None, us
             params = checked_params(pattern, use.params)
             output = _run(pattern, use, PatternInput(target.name, target.namespace, params, current, svc, target.kube_version),
                           target)
-            merged = apply_output(current, svc, output, pattern.name, owners)
+            merged = merge(current, svc, output, pattern.name, owners)
         except PatternProblems as exc:
             problems.extend(p._replace(entry=index) for p in exc.problems)
             continue
         except PatternError as exc:
             problems.append(Problem(index, ("with", *exc.path), f"{use.use}: {exc.message}", exc.hint))
             continue
-        except Conflicts as exc:
-            problems.extend(Problem(index, (), message) for message in exc.messages)
+        if merged.conflicts:
+            problems.extend(Problem(index, (), message) for message in merged.conflicts)
             continue
         current, svc, owners = merged.pod, merged.service, merged.owners
         objects.extend(output.objects)
@@ -131,7 +132,7 @@ def lookup(name: str, registry: Mapping[str, Pattern]) -> Pattern:
 
 def schema_of(pattern: Pattern) -> Mapping[str, Any]:
     if isinstance(pattern.schema, str):
-        return load_schema(f"patterns/{pattern.schema}")
+        return load_schema(f"patterns/{pattern.schema or pattern.name.replace('/', '-')}")
     return pattern.schema() if callable(pattern.schema) else pattern.schema
 
 
@@ -181,7 +182,7 @@ def _native(pattern: Pattern, output: PatternOutput, kube_version: str) -> Patte
     """Long-running helpers become native sidecars: init containers with restartPolicy: Always."""
     if not pattern.long_running:
         raise PatternProblems([Problem(0, ("native",), f"{pattern.name} runs to completion before the app; "
-                                       "`native: true` applies only to long-running helpers (sidecar, ambassador, adapter)")])
+                                       f"`native: true` applies only to long-running helpers ({_LONG_RUNNING})")])
     if _version(kube_version) < NATIVE_SINCE:
         raise PatternProblems([Problem(0, ("native",), f"native sidecars need Kubernetes 1.29 or newer; the target is {kube_version}",
                                        "set kubernetesVersion to \"1.29\" or newer, or drop `native: true`")])

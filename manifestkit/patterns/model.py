@@ -4,12 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 Obj = dict[str, Any]
-ROLES = ("sidecar", "ambassador", "adapter", "init", "vault")
-# Roles whose helpers keep running beside the app (may become native sidecars).
-LONG_RUNNING_ROLES = ("sidecar", "ambassador", "adapter", "vault")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """What the first part of a pattern name (`<role>/<name>`) implies."""
+
+    long_running: bool    # helpers run beside the app (may become native sidecars); else run to completion before it
+    user: bool = True     # users may add patterns of this role, and it has a generic pattern of its own name
+
+
+# The one home of the roles; user-pattern names, the generic patterns and `native:` read it.
+ROLES: dict[str, Role] = {
+    "sidecar": Role(long_running=True),
+    "ambassador": Role(long_running=True),
+    "adapter": Role(long_running=True),
+    "init": Role(long_running=False),
+    "vault": Role(long_running=True, user=False),
+}
+USER_ROLES = tuple(name for name, role in ROLES.items() if role.user)
 
 
 class PatternInput(NamedTuple):
@@ -24,7 +41,7 @@ class PatternInput(NamedTuple):
 
 
 class PatternOutput(NamedTuple):
-    """What a pattern adds; :func:`manifestkit.patterns.apply.apply_output` merges it."""
+    """What a pattern adds; :func:`manifestkit.patterns.apply.merge` merges it."""
 
     containers: tuple[Obj, ...] = ()
     init_containers: tuple[Obj, ...] = ()
@@ -47,16 +64,29 @@ class PatternError(Exception):
         self.hint = hint
 
 
-class Pattern(NamedTuple):
-    """A registry entry. ``schema`` is a file stem under schemas/patterns/, a schema itself,
-    or a function returning one (for patterns whose module is loaded only when used)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pattern:
+    """A registry entry; the registry is built from ``name``, so a name is written once.
+
+    ``schema`` is a file stem under schemas/patterns/ (empty: the name with `/` as `-`,
+    e.g. `sidecar-envoy`), a schema itself, or a function returning one.
+    """
 
     name: str
-    schema: str | Mapping[str, Any] | Callable[[], Mapping[str, Any]]
     apply: Callable[[PatternInput], PatternOutput]
+    schema: str | Mapping[str, Any] | Callable[[], Mapping[str, Any]] = ""
     repeatable: bool = False
-    long_running: bool = True
 
     @property
     def role(self) -> str:
         return self.name.split("/", 1)[0]
+
+    @property
+    def long_running(self) -> bool:
+        role = ROLES.get(self.role)
+        return role is None or role.long_running
+
+
+def by_name(*patterns: Pattern) -> dict[str, Pattern]:
+    """The registry of ``patterns``, keyed by their names."""
+    return {pattern.name: pattern for pattern in patterns}

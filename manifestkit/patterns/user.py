@@ -8,6 +8,7 @@ built-in name.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping
@@ -17,14 +18,15 @@ from typing import Any
 
 import jinja2
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, one_of
 from manifestkit.patterns import PATTERNS
-from manifestkit.patterns.model import Pattern, PatternError, PatternInput, PatternOutput
+from manifestkit.patterns.model import ROLES, USER_ROLES, Pattern, PatternError, PatternInput, PatternOutput
 from manifestkit.templating import describe_error, environment
 from manifestkit.yamlio import Document, load_documents, load_file
 
 ENTRY_POINT_GROUP = "manifestkit.patterns"
-USER_NAME = re.compile(r"^(sidecar|ambassador|adapter|init)/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+USER_NAME = re.compile(rf"^({'|'.join(USER_ROLES)})/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+NAME_EXPECTED = f"is not <role>/<name> with role one of {one_of(USER_ROLES)}"
 TEMPLATE_KEYS = frozenset({"container", "volumes", "servicePorts", "mounts", "annotations"})
 
 
@@ -53,14 +55,13 @@ def entry_point_patterns() -> list[tuple[Pattern, str]]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         where = f"entry point {ep.name} = {ep.value}"
         if not USER_NAME.match(ep.name):
-            raise ManifestkitError([Diagnostic(f"pattern name {ep.name!r} is not <role>/<name> with role one of "
-                                               "adapter, ambassador, init, sidecar", file=where)])
+            raise ManifestkitError([Diagnostic(f"pattern name {ep.name!r} {NAME_EXPECTED}", file=where)])
         obj = ep.load()
         if isinstance(obj, Pattern):
-            out.append((obj._replace(name=ep.name), where))
+            out.append((dataclasses.replace(obj, name=ep.name), where))
         else:
-            out.append((Pattern(ep.name, getattr(obj, "schema", {"type": "object"}), obj,
-                                bool(getattr(obj, "repeatable", False)), not ep.name.startswith("init/")), where))
+            out.append((Pattern(name=ep.name, apply=obj, schema=getattr(obj, "schema", {"type": "object"}),
+                                repeatable=bool(getattr(obj, "repeatable", False))), where))
     return out
 
 
@@ -70,11 +71,17 @@ def entry_point_patterns() -> list[tuple[Pattern, str]]:
 def folder_patterns(folder: Path) -> list[tuple[Pattern, str]]:
     if not folder.is_dir():
         return []
-    return [(_file_pattern(str(path), str(folder)), str(path)) for path in sorted(folder.rglob("*.yaml"))]
+    return [(_file_pattern(_stamp(path), str(path), str(folder)), str(path)) for path in sorted(folder.rglob("*.yaml"))]
 
 
-@functools.cache
-def _file_pattern(file: str, folder: str) -> Pattern:
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """What the cache of pattern files is keyed by, so an edited file is read again."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _file_pattern(stamp: tuple[str, int, int], file: str, folder: str) -> Pattern:
     docs = load_file(file)
     if len(docs) != 1 or not isinstance(docs[0].data, Mapping):
         raise ManifestkitError([Diagnostic("a pattern file holds one YAML document (kind: Pattern)", file=file)])
@@ -82,8 +89,8 @@ def _file_pattern(file: str, folder: str) -> Pattern:
     spec = _checked_spec(doc)
     name = doc.data["metadata"]["name"]
     apply = functools.partial(_render_pattern, doc, folder, name)
-    return Pattern(name, spec.get("parameters", {"type": "object"}), apply, bool(spec.get("repeatable", False)),
-                   not name.startswith("init/"))
+    return Pattern(name=name, apply=apply, schema=spec.get("parameters", {"type": "object"}),
+                   repeatable=bool(spec.get("repeatable", False)))
 
 
 def _checked_spec(doc: Document) -> Mapping[str, Any]:
@@ -93,8 +100,7 @@ def _checked_spec(doc: Document) -> Mapping[str, Any]:
         problems.append(doc.diagnostic(("kind",), f"found kind {data.get('kind')!r}; expected 'Pattern'"))
     name = (data.get("metadata") or {}).get("name")
     if not isinstance(name, str) or not USER_NAME.match(name):
-        problems.append(doc.diagnostic(("metadata", "name"), f"pattern name {name!r} is not <role>/<name> "
-                                       "with role one of adapter, ambassador, init, sidecar"))
+        problems.append(doc.diagnostic(("metadata", "name"), f"pattern name {name!r} {NAME_EXPECTED}"))
     spec = data.get("spec") or {}
     if not isinstance(spec.get("template"), str):
         problems.append(doc.diagnostic(("spec",), "spec.template is missing; expected a Jinja2 template "
@@ -122,7 +128,7 @@ def _render_pattern(doc: Document, folder: str, name: str, inp: PatternInput) ->
         raise PatternError(f"the template of {doc.file} rendered keys {', '.join(sorted(data)) or 'nothing'}; "
                            f"expected container and optionally {', '.join(sorted(TEMPLATE_KEYS - {'container'}))}")
     container = dict(data["container"])
-    running = () if name.startswith("init/") else (container,)
+    running = (container,) if ROLES[name.split("/", 1)[0]].long_running else ()
     return PatternOutput(containers=running, init_containers=() if running else (container,),
                          volumes=tuple(data.get("volumes") or ()), service_ports=tuple(data.get("servicePorts") or ()),
                          mounts={k: tuple(v) for k, v in (data.get("mounts") or {}).items()},
