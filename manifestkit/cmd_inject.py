@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from manifestkit.command import Command
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.model import DEFAULT_KUBE_VERSION
 from manifestkit.patterns.engine import PatternProblems, Use, checked_params, lookup
 from manifestkit.patterns.inject import Change, inject
@@ -40,8 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     known = registry(Path(args.patterns_dir))
-    uses = [parse_pattern(text, known) for text in args.pattern]
-    documents = [doc for file in args.files for doc in _read(file)]
+    uses = gather(args.pattern, lambda text: [parse_pattern(text, known)])
+    documents = gather(args.files, _read)
     changes = inject(documents, uses, args.kube_version, known)
     text = patch_lines(changes) if args.emit == "patch" else dump_all(c.after for c in changes)
     if args.output:

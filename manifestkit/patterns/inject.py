@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.patterns.engine import PatternProblems, Target, Use, applied_patterns, apply_patterns
 from manifestkit.patterns.model import Obj, Pattern
 from manifestkit.workloads import pod_template, with_pod_template
@@ -30,16 +30,21 @@ def inject(documents: Sequence[Document], uses: Sequence[Use], kube_version: str
            registry: Mapping[str, Pattern]) -> list[Change]:
     """Every object of ``documents`` (in order) with the patterns applied, generated objects after their workload."""
     current: list[Any] = [doc.data for doc in documents]
-    generated: dict[int, list[Obj]] = {}
-    problems: list[Diagnostic] = []
-    for index, doc in enumerate(documents):
+    taken = {_key(obj): i for i, obj in enumerate(current) if isinstance(obj, Mapping)}
+
+    def one(index: int) -> list[tuple[int, Obj]]:
         try:
-            generated[index] = _inject_one(current, index, uses, kube_version, registry)
+            objs = _inject_one(current, index, uses, kube_version, registry)
         except PatternProblems as exc:
-            problems.extend(_where(doc, p.message, p.hint) for p in exc.problems)
-    problems.extend(_clashes(current, generated, documents))
-    if problems:
-        raise ManifestkitError(problems)
+            raise ManifestkitError([_where(documents[index], p.message, p.hint) for p in exc.problems]) from None
+        clashes = _clashes(index, objs, taken, documents)
+        if clashes:
+            raise ManifestkitError(clashes)
+        return [(index, obj) for obj in objs]
+
+    generated: dict[int, list[Obj]] = {}
+    for index, obj in gather(range(len(documents)), one):
+        generated.setdefault(index, []).append(obj)
     out: list[Change] = []
     for index, doc in enumerate(documents):
         out.append(Change(doc.data, current[index]))
@@ -85,17 +90,17 @@ def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 
-def _clashes(current: Sequence[Any], generated: Mapping[int, list[Obj]], documents: Sequence[Document]) -> list[Diagnostic]:
-    taken = {_key(obj): i for i, obj in enumerate(current) if isinstance(obj, Mapping)}
+def _clashes(index: int, objs: Sequence[Obj], taken: dict[tuple[str, str, str], int],
+             documents: Sequence[Document]) -> list[Diagnostic]:
+    """Objects generated for ``documents[index]`` that another document (or an earlier generated one) has; each taken."""
     problems = []
-    for index, objs in generated.items():
-        for obj in objs:
-            kind, _, name = _key(obj)
-            if _key(obj) in taken:
-                other = documents[taken[_key(obj)]]
-                problems.append(_where(documents[index], f"a pattern generates {kind} {name!r}, but "
-                                       f"{other.file} already has one"))
-            taken[_key(obj)] = index
+    for obj in objs:
+        kind, _, name = _key(obj)
+        if _key(obj) in taken:
+            other = documents[taken[_key(obj)]]
+            problems.append(_where(documents[index], f"a pattern generates {kind} {name!r}, but "
+                                   f"{other.file} already has one"))
+        taken[_key(obj)] = index
     return problems
 
 
