@@ -6,8 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 
 from manifestkit import __version__
@@ -15,8 +13,7 @@ from manifestkit.cmd_diff import COMMAND as DIFF
 from manifestkit.cmd_inject import COMMAND as INJECT
 from manifestkit.cmd_render import COMMAND as RENDER
 from manifestkit.cmd_validate import COMMAND as VALIDATE
-from manifestkit.command import Command
-from manifestkit.diagnostics import ManifestkitError
+from manifestkit.command import Command, guarded
 
 COMMANDS: dict[str, Command] = {
     "render": RENDER,
@@ -25,6 +22,8 @@ COMMANDS: dict[str, Command] = {
     "diff": DIFF,
 }
 
+VERBOSE_HELP = "log each render step with its duration and object count"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -32,32 +31,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn app specs or existing manifests into complete, validated Kubernetes YAML.",
     )
     parser.add_argument("--version", action="version", version=f"manifestkit {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    # Also accepted after the subcommand; SUPPRESS keeps an absent one from resetting the first.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
-        command.configure(sub.add_parser(name, help=command.help, description=command.help))
+        command.configure(sub.add_parser(name, help=command.help, description=command.help, parents=[common]))
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """Warnings always, and with ``-v`` one line per step; configured here only, never by a library call."""
+    logging.basicConfig(format="manifestkit: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("manifestkit").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="manifestkit: %(levelname)s: %(message)s", stream=sys.stderr)
-    try:
-        return COMMANDS[args.command].run(args, dict(os.environ))
-    except ManifestkitError as exc:
-        for diagnostic in exc.diagnostics:
-            print(diagnostic.format(), file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        fd, log_path = tempfile.mkstemp(prefix="manifestkit-crash-", suffix=".log")
-        with os.fdopen(fd, "w") as log:
-            log.write(traceback.format_exc())
-        print(f"manifestkit: internal error; details in {log_path}; please report it", file=sys.stderr)
-        return 3
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    return guarded(lambda: COMMANDS[args.command].run(args, dict(os.environ)))
 
 
 if __name__ == "__main__":

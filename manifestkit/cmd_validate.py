@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from manifestkit import kubeschema
-from manifestkit.command import Command
-from manifestkit.diagnostics import ManifestkitError
+from manifestkit.command import Command, guarded
 from manifestkit.lint import RULES, load_config
 from manifestkit.report import REPORTERS, ReportOptions, use_color
 from manifestkit.validate import Options, at_or_above, default_config, load_previous, validate_paths
@@ -79,12 +78,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     parser = argparse.ArgumentParser(prog="manifestkit validate", description=HELP)
     configure(parser)
     args = parser.parse_args(argv)
-    try:
-        return run(args, {} if environ is None else environ)
-    except ManifestkitError as exc:
-        for diagnostic in exc.diagnostics:
-            print(diagnostic.format(), file=sys.stderr)
-        return exc.exit_code
+    return guarded(lambda: run(args, {} if environ is None else environ))
 
 
 if __name__ == "__main__":

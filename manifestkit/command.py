@@ -1,10 +1,19 @@
-"""The record every CLI command module exports as ``COMMAND``."""
+"""The record every CLI command module exports as ``COMMAND``, and the one handler that turns a run's errors into exit codes."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
+
+from manifestkit.diagnostics import ManifestkitError
+
+INTERRUPTED = 130
+UNEXPECTED = 3
 
 
 class Command(NamedTuple):
@@ -17,3 +26,25 @@ class Command(NamedTuple):
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Mapping[str, str]], int]
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """``run()``'s exit code; its errors become one too, never a traceback on the terminal.
+
+    ManifestkitError: every located diagnostic on stderr, exit 2 (FindingsError: 1).
+    Anything else is a bug: the traceback goes to a log file, stderr names it, exit 3.
+    """
+    try:
+        return run()
+    except ManifestkitError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception:
+        fd, log_path = tempfile.mkstemp(prefix="manifestkit-crash-", suffix=".log")
+        with os.fdopen(fd, "w") as log:
+            log.write(traceback.format_exc())
+        print(f"manifestkit: internal error; details in {log_path}; please report it", file=sys.stderr)
+        return UNEXPECTED

@@ -8,7 +8,9 @@ Each step is a function ``(resources, ctx) -> resources`` that does not change i
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -51,9 +53,14 @@ def render_env(project: Project, env: str | None, options: Options | None = None
                steps: Sequence[Step] = STEPS) -> list[Resource]:
     """Every object of one environment, in a stable order."""
     ctx = context(project, env, options or Options())
+    log = logging.getLogger(__name__)
     resources: list[Resource] = []
     for step in steps:
+        started = time.perf_counter()
         resources = step(resources, ctx)
+        # Names and counts only: an object's content may hold a resolved secret.
+        log.info("%s: step %s: %d object(s) in %.1f ms", ctx.env, getattr(step, "__name__", repr(step)),
+                 len(resources), (time.perf_counter() - started) * 1000)
     return sort_resources(resources)
 
 

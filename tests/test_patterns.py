@@ -24,6 +24,7 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 from manifestkit.patterns import PATTERNS
 from manifestkit.patterns.engine import PatternProblems, Target, Use, apply_patterns
+from manifestkit.patterns.model import ROLES, USER_ROLES
 from manifestkit.patterns.user import registry
 from manifestkit.pipeline import render_env
 from manifestkit.workloads import pod_template
@@ -419,6 +420,27 @@ def test_user_yaml_pattern_parameters_are_checked(tmp_path: Path, monkeypatch: p
         "expected one of: every, port\n  hint: did you mean 'every'?"]
 
 
+def test_edited_user_pattern_is_read_again(tmp_path: Path) -> None:
+    """A library user or a watch loop renders the pattern file as it is now, not as it was first read."""
+    folder = project(tmp_path, "1.30", USER_APP)
+    (folder / "patterns").mkdir()
+    file = folder / "patterns" / "heartbeat.yaml"
+    file.write_text(USER_PATTERN, encoding="utf-8")
+
+    def image() -> str:
+        pod = pod_template(objects(folder)["Deployment/web"]) or {}
+        return str(containers(pod["spec"])["heartbeat"]["image"])
+
+    assert image() == "busybox:1.36"
+    file.write_text(USER_PATTERN.replace("busybox:1.36", "busybox:1.37.0"), encoding="utf-8")
+    assert image() == "busybox:1.37.0"
+    # Same size, same second: the nanosecond mtime still tells the edit apart.
+    stat = file.stat()
+    file.write_text(USER_PATTERN.replace("busybox:1.36", "busybox:1.38.0"), encoding="utf-8")
+    os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert image() == "busybox:1.38.0"
+
+
 def test_user_pattern_may_not_shadow_a_builtin(tmp_path: Path) -> None:
     (tmp_path / "envoy.yaml").write_text(USER_PATTERN.replace("sidecar/heartbeat", "sidecar/envoy"), encoding="utf-8")
     with pytest.raises(ManifestkitError) as caught:
@@ -506,3 +528,28 @@ def test_pod_field_and_annotation_conflicts_name_both_values() -> None:
     assert merge(pod, None, out, "vault/agent").conflicts == (
         "vault/agent sets pod field shareProcessNamespace to True, but the pod already sets it to False",
         "vault/agent sets pod annotation prometheus.io/port='9114', but the pod already has prometheus.io/port='8080'")
+
+
+# ---------------------------------------------------------------- one home for each fact
+
+
+def test_registry_is_keyed_by_each_pattern_name() -> None:
+    assert all(name == pattern.name for name, pattern in PATTERNS.items())
+    assert {pattern.role for pattern in PATTERNS.values()} <= set(ROLES)
+
+
+def test_every_role_users_may_extend_has_its_generic_pattern() -> None:
+    assert [name for name in PATTERNS if "/" not in name] == list(USER_ROLES)
+    assert [PATTERNS[name].long_running for name in USER_ROLES] == [ROLES[name].long_running for name in USER_ROLES]
+
+
+def test_long_running_follows_the_role() -> None:
+    assert sorted(name for name, p in PATTERNS.items() if not p.long_running) == [
+        "init", "init/fetch", "init/migrate", "init/sysctl", "init/wait-for"]
+
+
+def test_every_schema_file_belongs_to_a_pattern() -> None:
+    stems = {p.schema or name.replace("/", "-") for name, p in PATTERNS.items() if isinstance(p.schema, str)}
+    files = {path.name.removesuffix(".schema.json") for path in (ROOT / "schemas" / "patterns").glob("*.schema.json")}
+    assert stems <= files
+    assert files - stems <= {"vault-agent"}   # its move under patterns/ is another branch
