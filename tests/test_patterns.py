@@ -553,3 +553,11 @@ def test_every_schema_file_belongs_to_a_pattern() -> None:
     files = {path.name.removesuffix(".schema.json") for path in (ROOT / "schemas" / "patterns").glob("*.schema.json")}
     assert stems <= files
     assert files - stems <= {"vault-agent"}   # its move under patterns/ is another branch
+
+
+def test_the_docs_describe_exactly_the_builtins() -> None:
+    """docs/patterns.md has a section per built-in; the names come from the registry, the docs follow them."""
+    headings = [line for line in (ROOT / "docs" / "patterns.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("### `")]
+    documented = {name for line in headings for name in line.split("`")[1::2]}
+    assert documented == set(PATTERNS)
