@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -90,3 +93,14 @@ def test_validate_on_its_own_uses_the_same_handler(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(cmd_validate, "run", boom)
     assert cmd_validate.main([]) == 3
     assert capsys.readouterr().err.startswith("manifestkit: internal error; details in ")
+
+
+def test_verbose_lines_go_to_stderr() -> None:
+    """In a real process (no pytest log capture) the lines reach stderr, stdout stays the YAML."""
+    done = subprocess.run([sys.executable, "-m", "manifestkit", "render", ES, "-o", "-", "-v"],
+                          capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    names = [m[1] for line in done.stderr.splitlines()
+             if (m := re.match(r"manifestkit: INFO: default: step (\w+): \d+ object\(s\) in ", line))]
+    assert names == STEPS
+    assert done.stdout.startswith("apiVersion: ")
