@@ -3,7 +3,6 @@ opened sops Secrets), and the sealing of the values files they return."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,7 +59,7 @@ def _hmac_key(project: Project, options: Options) -> bytes | None:
 
 
 def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
-    """The decrypted Secret as plain data (no ``sops`` block); a key that opens it is needed."""
+    """The decrypted Secret (every string a SecretStr, no ``sops`` block); a key that opens it is needed."""
     try:
         doc = sops.decrypt_bytes(sops.to_yaml(resource.obj).encode("utf-8"), "yaml", keys, resource.ref())
     except ManifestkitError as exc:
@@ -70,8 +69,7 @@ def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
             f"values file: {first.message}",
             hint="set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or spec.secrets.sops.ageKeyFile (or gpg's GNUPGHOME) "
                  "to a key of the recipients, or use spec.secrets.sops.layout: flux")]) from None
-    # The JSON round trip turns SecretStr into str: these values go only into the sealed values file.
-    return dict(json.loads(json.dumps(doc.tree)))
+    return dict(doc.tree)
 
 
 def sealed_values(values: Mapping[str, Any], settings: Mapping[str, Any], gnupghome: str | None) -> OutFile:

@@ -161,3 +161,14 @@ def test_plain_and_kustomize_never_read_sops_keys(tmp_path: Path, keys: Keys) ->
     options = Options(environ={**SECRET_VALUES, "SOPS_AGE_KEY_FILE": str(bad)})
     for fmt in ("plain", "kustomize"):
         assert (render_dir(project, fmt, tmp_path / fmt, options) / ".").is_dir()
+
+
+def test_opened_secrets_and_values_to_seal_never_print_their_values(tmp_path: Path, keys: Keys) -> None:
+    project = make_project(tmp_path, keys, "helm-secrets")
+    options = Options(environ=environ(keys))
+    renders = {env: pipeline.render_env(project, env, options) for env in project.env_names()}
+    job = render_plan.emit_input(project, EMITTERS["helm"], renders, options)
+    emitted = EMITTERS["helm"].emit(job)
+    assert job.opened and emitted.to_seal
+    shown = repr(job) + repr(emitted)
+    assert [v for v in SECRET_VALUES.values() if v in shown] == []

@@ -18,6 +18,7 @@ from typing import Any
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit.sops_layouts import is_sops_secret
 from manifestkit.model import Resource
+from manifestkit.redact import SecretStr
 
 SECRETS_VALUES = "secrets"                      # the .Values key holding every Secret's values
 DATA_PLACEHOLDER = "__mk_secret_data__"
@@ -29,17 +30,18 @@ def secrets_file_name(version: str) -> str:
 
 
 def secret_values(secret: Mapping[str, Any]) -> dict[str, str]:
-    """A decrypted Secret's values as text (``data`` base64-decoded, ``stringData`` as is)."""
+    """A decrypted Secret's values as text (``data`` base64-decoded, ``stringData`` as is), each a
+    :class:`~manifestkit.redact.SecretStr` so no repr or test diff shows it."""
     name = str(secret.get("metadata", {}).get("name", ""))
     out = {}
     for key, value in (secret.get("data") or {}).items():
         try:
-            out[str(key)] = base64.b64decode(str(value), validate=True).decode("utf-8")
+            out[str(key)] = SecretStr(base64.b64decode(str(value), validate=True).decode("utf-8"))
         except (binascii.Error, UnicodeDecodeError):
             raise ManifestkitError([Diagnostic(
                 f"helm-secrets layout: Secret {name!r} key {key!r} is not UTF-8 text, which a values file "
                 f"cannot hold for b64enc", hint="use spec.secrets.sops.layout: flux for binary Secrets")]) from None
-    out.update({str(k): str(v) for k, v in (secret.get("stringData") or {}).items()})
+    out.update({str(k): SecretStr(v) for k, v in (secret.get("stringData") or {}).items()})
     return dict(sorted(out.items()))
 
 
@@ -47,7 +49,8 @@ def secret_skeleton(secret: Mapping[str, Any]) -> dict[str, Any]:
     """The Secret as the chart's template sees it: no values, ``data`` a placeholder that
     :func:`with_data_template` turns into the loop over ``.Values.secrets.<name>``."""
     obj = {k: v for k, v in secret.items() if k not in ("data", "stringData", "sops")}
-    return {**obj, "data": DATA_PLACEHOLDER}
+    # The JSON round trip turns the decrypted SecretStr fields (metadata…) into plain str for the template.
+    return {**json.loads(json.dumps(obj)), "data": DATA_PLACEHOLDER}
 
 
 def data_template(name: str) -> list[str]:
