@@ -8,7 +8,7 @@ from typing import Any
 
 from manifestkit.checksums import hmac_key
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.emit import EmitInput, Emitted, Format, SecretKey
+from manifestkit.emit import BASE, EmitInput, Emitted, Format, SecretKey
 from manifestkit.emit.sops_layouts import is_sops_secret
 from manifestkit.model import Options, Project, Resource
 from manifestkit.overlay import settings_of
@@ -17,11 +17,11 @@ from manifestkit.secrets import sops
 from manifestkit.secrets.step import sops_keys
 from manifestkit.writer import OutFile
 
-BASE = ""      # the version name of the base render in EmitInput.opened
-
 
 def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options) -> EmitInput:
-    """The data ``fmt``'s emitter reads; the base render and the opened Secrets only when it needs them."""
+    """The data ``fmt``'s emitter reads: the base render only when it needs it, and the sops
+    Secrets opened (with the project's keys) only for a format that opens them and when an
+    environment has one."""
     base = render_env(project, None, options) if fmt.needs_base else []
     opened: dict[SecretKey, Mapping[str, Any]] = {}
     if fmt.opens_sops and any(is_sops_secret(r) for rs in renders.values() for r in rs):

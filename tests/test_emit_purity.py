@@ -172,3 +172,14 @@ def test_opened_secrets_and_values_to_seal_never_print_their_values(tmp_path: Pa
     assert job.opened and emitted.to_seal
     shown = repr(job) + repr(emitted)
     assert [v for v in SECRET_VALUES.values() if v in shown] == []
+
+
+def test_a_sops_secret_the_plan_did_not_open_is_an_error_not_ciphertext_in_a_chart() -> None:
+    from manifestkit.emit.helm import chart_files
+    from manifestkit.model import Resource
+
+    secret = Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+                       "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, "app")
+    with pytest.raises(ManifestkitError) as caught:
+        chart_files("app", {"": [secret]}, {"": [secret]}, None, {("", "app", "a", "other"): {}})
+    assert caught.value.diagnostics == [Diagnostic("helm-secrets layout: app: Secret/s was not opened by the render plan")]

@@ -9,7 +9,8 @@ from typing import Any
 from manifestkit.model import Project, Resource
 from manifestkit.writer import OutFile
 
-SecretKey = tuple[str, str | None, str, str]      # (version, app, namespace, name); version "" = the base render
+BASE = ""                                         # the version name of the base render (no overlays)
+SecretKey = tuple[str, str | None, str, str]      # (version, app, namespace, name) of a sops Secret
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,14 +35,15 @@ class Emitted:
     to_seal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)   # path → values the caller sops-encrypts
 
 
+Emitter = Callable[[EmitInput], Emitted]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Format:
     """One ``--format``: its emitter and what the render plan computes for it."""
 
-    emit: Callable[[EmitInput], Emitted]
+    emit: Emitter
     needs_base: bool = False          # reads EmitInput.base
     needs_hmac_key: bool = False      # reads EmitInput.hmac_key
     opens_sops: bool = False          # reads EmitInput.opened (and may return Emitted.to_seal)
 
-
-Emitter = Callable[[EmitInput], Emitted]

@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.emit import EmitInput, Emitted, SecretKey
+from manifestkit.emit import BASE, EmitInput, Emitted, SecretKey
 from manifestkit.emit.helm_objects import merge, object_template
 from manifestkit.emit.helm_schema import SCHEMA, schema_of, values_diff
 from manifestkit.emit.helm_secrets import SECRETS_VALUES, secrets_file_name, split_secret_versions, with_data_template
 from manifestkit.emit.helm_values import MISSING
-from manifestkit.emit.sops_layouts import is_sops_secret
+from manifestkit.emit.plain import SECRET_MODE
 from manifestkit.model import Resource
 from manifestkit.templating import render_builtin
 from manifestkit.writer import OutFile
 from manifestkit.yamlio import dump
 
-BASE = ""                      # the version name of the base render (values.yaml)
 CHART_VERSION = "0.1.0"
-SECRET_MODE = 0o600
 
 Versions = dict[str, list[Resource]]     # version name → the chart's objects in that render
 
@@ -51,7 +49,10 @@ def emit_helm(job: EmitInput) -> Emitted:
     files: dict[str, OutFile] = {}
     to_seal: dict[str, dict[str, Any]] = {}
     env_values: dict[str, dict[str, Any]] = {env: {} for env in job.renders}
-    opened = job.opened if uses_helm_secrets(job.renders) else None
+    # sops Secrets' values move to sealed values files (the helm-secrets layout), whatever
+    # spec.secrets.sops.layout says: Helm itself cannot apply sops ciphertext, and a chart
+    # whose per-environment values held fresh ciphertext would change on every render.
+    opened = job.opened or None
     for app in sorted({r.app or project for rs in versions.values() for r in rs}):
         mine = {v: [r for r in rs if (r.app or project) == app] for v, rs in versions.items()}
         chart = chart_files(app, mine, versions, job.hmac_key, opened)
@@ -66,13 +67,6 @@ def emit_helm(job: EmitInput) -> Emitted:
     if umbrella:
         files.update({f"charts/{project}/{rel}": out for rel, out in umbrella_files(project, env_values).items()})
     return Emitted(files=files, scope=["charts"], to_seal=to_seal)
-
-
-def uses_helm_secrets(renders: Mapping[str, Sequence[Resource]]) -> bool:
-    """sops Secrets' values move to sealed values files (the helm-secrets layout), whatever
-    ``spec.secrets.sops.layout`` says: Helm itself cannot apply sops ciphertext, and a chart
-    whose per-environment values held fresh ciphertext would change on every render."""
-    return any(is_sops_secret(r) for resources in renders.values() for r in resources)
 
 
 def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) -> dict[str, OutFile]:
