@@ -11,11 +11,12 @@ from typing import Any
 
 from manifestkit.base import base_workload
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
+from manifestkit.images import rewrite_image
 from manifestkit.merge import merge
 from manifestkit.model import MANAGED_BY, App, RenderContext, Resource
-from manifestkit.overlay import REPLICATED, rewrite_image
+from manifestkit.overlay import REPLICATED
 from manifestkit.templating import describe_error, render_file
-from manifestkit.workloads import API_VERSIONS, pod_template, with_pod_template
+from manifestkit.workloads import API_VERSIONS, CLUSTER_SCOPED, pod_template, with_pod_template
 
 # App spec fields that belong to the workload object's spec, by kind
 WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {
@@ -35,9 +36,6 @@ POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "
               "readinessGates", "resourceClaims", "restartPolicy", "runtimeClassName", "schedulerName",
               "schedulingGates", "securityContext", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain",
               "terminationGracePeriodSeconds", "tolerations", "topologySpreadConstraints")
-CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-                            "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
-                            "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService"})
 
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:

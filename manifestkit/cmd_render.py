@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
-from manifestkit.emit import EmitInput, Emitted
+from manifestkit.emit import Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
+from manifestkit.render_plan import emit
 from manifestkit.secrets.step import reuse_unchanged_sops, warn_plaintext
 from manifestkit.writer import check_tree, write_tree
 
@@ -58,8 +60,8 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     fmt = _format(args, project)
     renders = _renders(projects, args.env, options)
     target = Path(args.output) if args.output else _default_dir(project)
-    emitted = _emit(projects, fmt, options, renders)
-    emitted = emitted._replace(files=reuse_unchanged_sops(target, emitted.files, project, options))
+    emitted = emit(project, EMITTERS[fmt], renders, options)
+    emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
     return Plan(target, emitted, [r for env in renders.values() for r in env], options)
 
 
@@ -120,12 +122,6 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
                                            hint=f"add --env {names[0]}")])
     sys.stdout.write(stream(next(iter(renders.values()))))
     return 0
-
-
-def _emit(projects: list[Project], fmt: str, options: Options, renders: dict[str, list[Resource]]) -> Emitted:
-    project = projects[0]
-    job = EmitInput(project, renders, lambda e: render_env(project, e, options), options)
-    return EMITTERS[fmt](job)
 
 
 COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure, run)

@@ -6,7 +6,7 @@ labels, PodDisruptionBudget) that the build step applies to objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.base import seed_from_base
@@ -118,27 +118,3 @@ def _expand(patch: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
                 expanded.append(item)
         out[key] = expanded
     return out
-
-
-def split_image(image: str) -> tuple[str, str, str]:
-    """``repo[:tag][@digest]`` → (repo, tag, digest); a port in the registry is not a tag."""
-    name, _, digest = image.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:], digest
-    return name, "", digest
-
-
-def rewrite_image(image: str, rules: Sequence[Mapping[str, str]]) -> str:
-    """Kustomize's `images` transformer: match by name, change name, tag or digest."""
-    repo, tag, digest = split_image(image)
-    for rule in rules:
-        if rule["name"] != repo:
-            continue
-        repo = rule.get("newName", repo)
-        if "digest" in rule:
-            return f"{repo}@{rule['digest']}"
-        tag = rule.get("newTag", tag)
-        return f"{repo}:{tag}" if tag else (f"{repo}@{digest}" if digest else repo)
-    return image

@@ -16,6 +16,11 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": (),
 }
 
+# Kinds that live outside namespaces (no metadata.namespace).
+CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+                            "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
+                            "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService"})
+
 API_VERSIONS: dict[str, str] = {
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",

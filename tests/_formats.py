@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from manifestkit.emit import EmitInput
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project
 from manifestkit.pipeline import render_env
+from manifestkit.render_plan import emit
 from manifestkit.writer import write_tree
 
 from .conftest import EXAMPLES
@@ -118,7 +118,7 @@ def case_id(case: tuple[Path, str]) -> str:
 def render_dir(project: Project, fmt: str, out: Path, options: Options = DEFAULT_OPTIONS) -> Path:
     """``project`` written in ``fmt`` to ``out`` (what `manifestkit render -f FMT -o OUT` does)."""
     renders = {env: render_env(project, env if project.environments else None, options) for env in project.env_names()}
-    emitted = EMITTERS[fmt](EmitInput(project, renders, lambda e: render_env(project, e, options), options))
+    emitted = emit(project, EMITTERS[fmt], renders, options)
     if out.exists():
         shutil.rmtree(out)
     write_tree(out, emitted.files, emitted.scope)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from manifestkit.checksums import ANNOTATION
-from manifestkit.emit.helm import Hole, schema_of, values_diff
-from manifestkit.emit.helm_values import differing, template_text, values_expr
+from manifestkit.emit.helm_schema import schema_of, values_diff
+from manifestkit.emit.helm_values import Hole, differing, template_text, values_expr
 from manifestkit.loader import load_project
 from manifestkit.model import Options
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from manifestkit.emit.kustomize import Features, apply_features, choose_features, overlay_files
+from manifestkit.emit.kustomize import overlay_files
+from manifestkit.emit.kustomize_features import Features, apply_features, choose_features
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 

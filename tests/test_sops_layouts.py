@@ -22,15 +22,8 @@ import yaml
 
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
-from manifestkit.emit.sops_layouts import (
-    DATA_PLACEHOLDER,
-    KSOPS_FILE,
-    data_template,
-    ksops_generator,
-    secret_skeleton,
-    secret_values,
-    with_data_template,
-)
+from manifestkit.emit.helm_secrets import DATA_PLACEHOLDER, data_template, secret_skeleton, secret_values, with_data_template
+from manifestkit.emit.sops_layouts import KSOPS_FILE, ksops_generator
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project
 from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, to_yaml

@@ -1,79 +1,72 @@
-"""`--format helm`: one chart per app under ``charts/<app>/``.
+"""`--format helm`: one chart per app under ``charts/<app>/`` (or subcharts of an umbrella).
 
 values.yaml holds the base render's values (no overlays), ``values-<env>.yaml`` only what an
 environment changes (``null`` removes), values.schema.json (draft-07) is derived from all
-of them. Templates are the rendered objects with holes (see :mod:`helm_values`); the
-config checksum is computed inside the chart with ``toJson | sha256sum`` over the config
-data as rendered, the same computation as :mod:`manifestkit.checksums`, so
-``helm template -f values-<env>.yaml`` gives the plain render of that environment.
+of them (:mod:`helm_schema`). Templates are the rendered objects with holes (see
+:mod:`helm_objects` and :mod:`helm_values`); the config checksum is computed inside the
+chart with ``toJson | sha256sum`` over the config data as rendered, the same computation
+as :mod:`manifestkit.checksums`, so ``helm template -f values-<env>.yaml`` gives the plain
+render of that environment.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from manifestkit import checksums
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.emit import EmitInput, Emitted
-from manifestkit.emit.helm_values import (
-    MISSING,
-    Hole,
-    container_paths,
-    differing,
-    get_path,
-    hole_values,
-    named_paths,
-    quote,
-    set_path,
-    template_text,
-    values_expr,
-)
-from manifestkit.emit.sops_layouts import (
-    SECRETS_VALUES,
-    HelmSecrets,
-    helm_secrets,
-    is_sops_secret,
-    secrets_file_name,
-    split_secret_versions,
-    with_data_template,
-)
+from manifestkit.emit import BASE, EmitInput, Emitted, SecretKey
+from manifestkit.emit.helm_objects import merge, object_template
+from manifestkit.emit.helm_schema import SCHEMA, schema_of, values_diff
+from manifestkit.emit.helm_secrets import SECRETS_VALUES, secrets_file_name, split_secret_versions, with_data_template
+from manifestkit.emit.helm_values import MISSING
+from manifestkit.emit.plain import SECRET_MODE
 from manifestkit.model import Resource
 from manifestkit.templating import render_builtin
-from manifestkit.workloads import POD_TEMPLATE_PATHS
 from manifestkit.writer import OutFile
 from manifestkit.yamlio import dump
 
-BASE = ""                      # the version name of the base render (values.yaml)
 CHART_VERSION = "0.1.0"
-SCHEMA = "http://json-schema.org/draft-07/schema#"
-SECRET_MODE = 0o600
-NEUTRAL = "\0named"            # stands in for a named hole while looking for differences
 
 Versions = dict[str, list[Resource]]     # version name → the chart's objects in that render
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chart:
+    """One app's chart: its files, each environment's values changes, and the values files to seal."""
+
+    files: dict[str, OutFile]
+    diffs: dict[str, dict[str, Any]]
+    to_seal: dict[str, dict[str, Any]]
+
+
 def emit_helm(job: EmitInput) -> Emitted:
-    versions: dict[str, list[Resource]] = {BASE: job.render(None), **dict(sorted(job.renders.items()))}
-    key = _key(job)
+    versions: dict[str, list[Resource]] = {BASE: list(job.base), **dict(sorted(job.renders.items()))}
     project = job.project.name
     umbrella = bool((job.project.spec.get("output") or {}).get("umbrella"))
     files: dict[str, OutFile] = {}
+    to_seal: dict[str, dict[str, Any]] = {}
     env_values: dict[str, dict[str, Any]] = {env: {} for env in job.renders}
-    plan = _secrets_plan(job)
+    # sops Secrets' values move to sealed values files (the helm-secrets layout), whatever
+    # spec.secrets.sops.layout says: Helm itself cannot apply sops ciphertext, and a chart
+    # whose per-environment values held fresh ciphertext would change on every render.
+    opened = job.opened or None
     for app in sorted({r.app or project for rs in versions.values() for r in rs}):
         mine = {v: [r for r in rs if (r.app or project) == app] for v, rs in versions.items()}
-        chart, diffs = chart_files(app, mine, versions, key, plan)
+        chart = chart_files(app, mine, versions, job.hmac_key, opened)
+        chart_out = chart.files
         if umbrella:
-            chart = {rel: out for rel, out in chart.items() if not rel.startswith("values-")}
-            for env, diff in diffs.items():
+            chart_out = {rel: out for rel, out in chart_out.items() if not rel.startswith("values-")}
+            for env, diff in chart.diffs.items():
                 env_values[env][app] = diff
         prefix = f"charts/{project}/charts/{app}" if umbrella else f"charts/{app}"
-        files.update({f"{prefix}/{rel}": out for rel, out in chart.items()})
+        files.update({f"{prefix}/{rel}": out for rel, out in chart_out.items()})
+        to_seal.update({f"{prefix}/{rel}": values for rel, values in chart.to_seal.items()})
     if umbrella:
         files.update({f"charts/{project}/{rel}": out for rel, out in umbrella_files(project, env_values).items()})
-    return Emitted(files, ["charts"])
+    return Emitted(files=files, scope=["charts"], to_seal=to_seal)
 
 
 def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) -> dict[str, OutFile]:
@@ -90,39 +83,20 @@ def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) ->
     return files
 
 
-def _secrets_plan(job: EmitInput) -> HelmSecrets | None:
-    """sops Secrets' values move to sealed values files (the helm-secrets layout), whatever
-    ``spec.secrets.sops.layout`` says: Helm itself cannot apply sops ciphertext, and a chart
-    whose per-environment values held fresh ciphertext would change on every render."""
-    if not any(is_sops_secret(r) for resources in job.renders.values() for r in resources):
-        return None
-    from manifestkit.secrets.sops import SopsKeys
-    from manifestkit.secrets.step import sops_keys
-
-    try:
-        keys = sops_keys(job.project, job.options.environ)
-    except ManifestkitError:
-        keys = SopsKeys()   # opening a Secret then fails with a hint naming the key settings
-    return helm_secrets(job.project, keys, job.options.environ.get("GNUPGHOME") or None)
-
-
-def _key(job: EmitInput) -> bytes | None:
-    settings = job.project.spec.get("checksums") or {}
-    return checksums.hmac_key(settings.get("hmacKeyEnv"), job.options.environ, job.project.file) \
-        if settings.get("hmacKeyEnv") else None
-
-
 def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | None,
-                secrets: HelmSecrets | None = None) -> tuple[dict[str, OutFile], dict[str, dict[str, Any]]]:
-    """Every file of one app's chart, and each environment's values changes; with
-    ``secrets`` (helm-secrets layout) sops Secrets read their values from sealed values files."""
+                opened: Mapping[SecretKey, Mapping[str, Any]] | None = None) -> Chart:
+    """Every file of one app's chart, and each environment's values changes; with ``opened``
+    (the helm-secrets layout: the decrypted sops Secrets) sops Secrets read their values from
+    sealed values files, returned as ``to_seal``."""
     names = list(mine)
     values: list[dict[str, Any]] = [{} for _ in names]
     sealed: list[dict[str, Any]] = [{} for _ in names]
     files: dict[str, OutFile] = {}
     for obj_key in _object_keys(mine):
         versions = [_find(mine[v], obj_key) for v in names]
-        split = split_secret_versions(versions, secrets) if secrets is not None else None
+        split = None if opened is None else split_secret_versions(
+            versions, [_opened(opened, name, v) for name, v in zip(names, versions, strict=True)],
+            f"{app}: {obj_key[0]}/{obj_key[1]}")
         if split is not None:
             versions = split[0]
             sealed = [{**s, obj_key[1]: v} if v else s for s, v in zip(sealed, split[1], strict=True)]
@@ -132,8 +106,8 @@ def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | Non
         kind, name = obj_key
         mode = SECRET_MODE if kind == "Secret" else 0o644
         files[f"templates/{kind.lower()}-{name}.yaml"] = OutFile(text.encode("utf-8"), mode)
-    if secrets is not None and any(sealed):
-        files.update({secrets_file_name(name): secrets.seal({SECRETS_VALUES: s}) for name, s in zip(names, sealed, strict=True)})
+    to_seal = {secrets_file_name(name): {SECRETS_VALUES: s} for name, s in zip(names, sealed, strict=True)} \
+        if opened is not None and any(sealed) else {}
     base_values = values[0]
     files["values.yaml"] = _yaml(base_values)
     diffs = {name: values_diff(base_values, env_values) for name, env_values in zip(names[1:], values[1:], strict=True)}
@@ -143,172 +117,18 @@ def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | Non
     context = {"chart": app, "objects": [f"{k}/{n}" for k, n in _object_keys(mine)]}
     files["templates/_helpers.tpl"] = OutFile(render_builtin("helm/_helpers.tpl", context).encode("utf-8"))
     files["templates/NOTES.txt"] = OutFile(render_builtin("helm/NOTES.txt", context).encode("utf-8"))
-    return files, diffs
+    return Chart(files=files, diffs=diffs, to_seal=to_seal)
+
+
+def _opened(opened: Mapping[SecretKey, Mapping[str, Any]], version: str, found: Any) -> Mapping[str, Any] | None:
+    if not isinstance(found, Resource):
+        return None
+    return opened.get((version, found.app, found.namespace, found.name))
 
 
 def chart_metadata(app: str) -> dict[str, Any]:
     return {"apiVersion": "v2", "name": app, "description": f"{app}, generated by manifestkit",
             "type": "application", "version": CHART_VERSION}
-
-
-# ------------------------------------------------------------------ one object
-
-def object_template(chart: str, obj_key: tuple[str, str], versions: Sequence[Any],
-                    renders: Sequence[Sequence[Resource]], key: bytes | None) -> tuple[str, list[dict[str, Any]]]:
-    """The template text of one object and, per version, the values it needs."""
-    kind, name = obj_key
-    objs = [v.obj if isinstance(v, Resource) else MISSING for v in versions]
-    present = [o for o in objs if o is not MISSING]
-    check = _checksum_refs(present, renders, objs)
-    stripped = [_without_checksum(o) if check is not None else o for o in present]
-    holes = _named_holes(stripped, check, chart, obj_key)
-    neutral = [_neutralize(o, holes) for o in stripped]
-    for path in differing(neutral):
-        where = ("overrides", f"{kind}/{name}", *readable(path, neutral[0]))
-        holes.append(Hole(path, values_expr(where), where, _is_block(neutral, path)))
-    skeleton = stripped[0]
-    versioned = [_without_checksum(o) if check is not None and o is not MISSING else o for o in objs]
-    found = hole_values(versioned, holes)
-    text = template_text(skeleton, holes)
-    if len(present) < len(objs):
-        flag = f"{kind}/{name}"
-        text = f"{{{{- if dig {quote(flag)} false (.Values.enabled | default dict) }}}}\n{text}{{{{- end }}}}\n"
-        found = [set_path(v, ("enabled", flag), o is not MISSING) for v, o in zip(found, objs, strict=True)]
-    if check is not None:
-        found = [_merge(v, _external_entries(check, render, o, key)) if o is not MISSING else v
-                 for v, render, o in zip(found, renders, objs, strict=True)]
-    return text, found
-
-
-def readable(path: tuple[str, ...], obj: Any) -> tuple[str, ...]:
-    """``path`` with list indexes replaced by the item's name (``containers.0`` → ``containers.web``)."""
-    out: list[str] = []
-    for part in path:
-        if isinstance(obj, list):
-            obj = obj[int(part)]
-            out.append(str(obj["name"]) if isinstance(obj, Mapping) and "name" in obj else part)
-        else:
-            obj = obj.get(part, MISSING) if isinstance(obj, Mapping) else MISSING
-            out.append(part)
-    return tuple(out)
-
-
-def _named_holes(objs: Sequence[Any], check: list[tuple[str, str]] | None, chart: str,
-                 obj_key: tuple[str, str]) -> list[Hole]:
-    paths = {**named_paths(objs[0]), **container_paths(objs)}
-    holes = [Hole(p, values_expr(v), v, _is_block(objs, p)) for p, v in paths.items()
-             if all(isinstance(get_path(o, p[:-1]), (Mapping, list)) for o in objs)]
-    tpl = POD_TEMPLATE_PATHS.get(obj_key[0])
-    if tpl:
-        path = (*tpl, "metadata", "annotations")
-        expr = values_expr(("podAnnotations",))
-        if check is not None:
-            entries = " ".join(f"{quote(f'{k}/{n}')} {_entry_expr(k, n)}" for k, n in check)
-            expr = (f"(merge (dict {quote(checksums.ANNOTATION)} (include {quote(chart + '.configChecksum')} "
-                    f"(dict {entries}))) ({expr} | default dict))")
-        holes.append(Hole(path, expr, ("podAnnotations",), True))
-    return holes
-
-
-def _entry_expr(kind: str, name: str) -> str:
-    if kind == "ConfigMap":
-        return f"({values_expr(('configMaps', name))} | default dict)"
-    return values_expr(("configChecksums", f"{kind}/{name}"))
-
-
-def _checksum_refs(present: Sequence[Any], renders: Sequence[Sequence[Resource]],
-                   objs: Sequence[Any]) -> list[tuple[str, str]] | None:
-    """The configs the chart hashes, when every version carries the checksum over the same ones."""
-    if not all(_annotations(o).get(checksums.ANNOTATION) for o in present):
-        return None
-    found = {tuple(_used(o, render)) for o, render in zip(objs, renders, strict=True) if o is not MISSING}
-    return list(found.pop()) if len(found) == 1 else None
-
-
-def _used(obj: Mapping[str, Any], render: Sequence[Resource]) -> list[tuple[str, str]]:
-    namespace = obj.get("metadata", {}).get("namespace") or ""
-    have = {(r.kind, r.namespace, r.name) for r in render}
-    return [(k, n) for k, n in checksums.referenced(obj) if (k, namespace, n) in have]
-
-
-def _external_entries(check: Sequence[tuple[str, str]], render: Sequence[Resource], obj: Mapping[str, Any],
-                      key: bytes | None) -> dict[str, Any]:
-    """Values for what a chart cannot hash from its own values: Secret tokens."""
-    namespace = obj.get("metadata", {}).get("namespace") or ""
-    by = {(r.kind, r.namespace, r.name): r for r in render}
-    return {"configChecksums": {f"{k}/{n}": checksums.secret_token(by[(k, namespace, n)], key)
-                                for k, n in check if k != "ConfigMap"}} if any(k != "ConfigMap" for k, _ in check) else {}
-
-
-def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    tpl = POD_TEMPLATE_PATHS.get(str(obj.get("kind")))
-    found = get_path(obj, (*tpl, "metadata", "annotations")) if tpl else MISSING
-    return found if isinstance(found, Mapping) else {}
-
-
-def _without_checksum(obj: Mapping[str, Any]) -> Any:
-    tpl = POD_TEMPLATE_PATHS[str(obj["kind"])]
-    annotations = {k: v for k, v in _annotations(obj).items() if k != checksums.ANNOTATION}
-    meta = {k: v for k, v in get_path(obj, (*tpl, "metadata")).items() if k != "annotations"}
-    if annotations:
-        meta["annotations"] = annotations
-    return set_path(obj, (*tpl, "metadata"), meta)
-
-
-def _neutralize(obj: Any, holes: Sequence[Hole]) -> Any:
-    for hole in holes:
-        if isinstance(get_path(obj, hole.path[:-1]), (Mapping, list)):
-            obj = set_path(obj, hole.path, NEUTRAL)
-    return obj
-
-
-def _is_block(objs: Sequence[Any], path: tuple[str, ...]) -> bool:
-    found = [get_path(o, path) for o in objs]
-    found = [f for f in found if f is not MISSING]
-    return bool(found) and all(isinstance(f, (Mapping, list)) for f in found)
-
-
-# ------------------------------------------------------------------ values
-
-def values_diff(base: Mapping[str, Any], env: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``env`` changes in ``base`` as Helm coalesces values: maps deeply, ``null`` deletes."""
-    out: dict[str, Any] = {}
-    for key in sorted(set(base) | set(env), key=list({**base, **env}).index):
-        if key not in env:
-            out[key] = None
-        elif key not in base:
-            out[key] = env[key]
-        elif isinstance(base[key], Mapping) and isinstance(env[key], Mapping):
-            inner = values_diff(base[key], env[key])
-            if inner:
-                out[key] = inner
-        elif base[key] != env[key]:
-            out[key] = env[key]
-    return out
-
-
-def schema_of(values: Sequence[Any]) -> dict[str, Any]:
-    """A draft-07 schema every one of ``values`` (one per version) satisfies."""
-    return {"$schema": SCHEMA, **_schema(list(values))}
-
-
-def _schema(samples: list[Any]) -> dict[str, Any]:
-    samples = [s for s in samples if s is not None]
-    types = sorted({_type(s) for s in samples})
-    out: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
-    maps = [s for s in samples if isinstance(s, Mapping)]
-    if maps:
-        keys = list(dict.fromkeys(k for m in maps for k in m))
-        out["properties"] = {k: _schema([m[k] for m in maps if k in m]) for k in keys}
-    return out
-
-
-def _type(value: Any) -> str:
-    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-                       (Mapping, "object"), (list, "array")):
-        if isinstance(value, kind):
-            return name
-    return "null"
 
 
 # ------------------------------------------------------------------ helpers
@@ -321,13 +141,6 @@ def _find(resources: Sequence[Resource], obj_key: tuple[str, str]) -> Resource |
     return next((r for r in resources if (r.kind, r.name) == obj_key), MISSING)
 
 
-def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = _merge(out[key], value) if isinstance(out.get(key), Mapping) and isinstance(value, Mapping) else value
-    return out
-
-
 def _merge_checked(a: Mapping[str, Any], b: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Values of two objects together; one value path with two different values (e.g. two
     namespaces in one chart) would render one object wrong, so it is an error."""
@@ -338,7 +151,7 @@ def _merge_checked(a: Mapping[str, Any], b: Mapping[str, Any], where: str) -> di
             raise ManifestkitError([Diagnostic(
                 f"helm output: value {key!r} of {where} differs from another object's in the same chart",
                 hint="give the app's objects one namespace, or use --format plain or kustomize")])
-    return _merge(a, b)
+    return merge(a, b)
 
 
 def _yaml(obj: Mapping[str, Any]) -> OutFile:

@@ -30,4 +30,4 @@ def stream(resources: Iterable[Resource]) -> str:
 
 def emit_plain(job: EmitInput) -> Emitted:
     files = {f"{env}/{object_path(r)}": object_file(r) for env, resources in job.renders.items() for r in resources}
-    return Emitted(files, sorted(job.renders))
+    return Emitted(files=files, scope=sorted(job.renders))
