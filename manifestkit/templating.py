@@ -114,7 +114,7 @@ class _RootLoader(jinja2.FileSystemLoader):
         root = os.path.realpath(self.searchpath[0])
         real = os.path.realpath(filename)
         if os.path.commonpath([root, real]) != root:
-            raise jinja2.TemplateNotFound(template, f"{template!r} resolves outside the project folder (symlink to {real})")
+            raise jinja2.TemplateNotFound(template, f"{template!r} resolves outside the project folder (a symlink)")
         return source, filename, uptodate
 
 
@@ -142,7 +142,9 @@ def render_builtin(name: str, context: Mapping[str, Any]) -> str:
 def describe_error(exc: Exception) -> tuple[str, int]:
     """A one-line message and the template line for a Jinja2 error."""
     if isinstance(exc, jinja2.TemplateNotFound):
-        return f"template {exc.name!r} not found under the project folder", 0
+        found_outside = exc.message and exc.message != exc.name
+        return (f"template {exc.message}" if found_outside else f"template {exc.name!r} not found under the project folder",
+                _traceback_line(exc))
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template syntax error: {exc.message}", exc.lineno or 0
     if isinstance(exc, jinja2.UndefinedError):

@@ -144,7 +144,7 @@ class _Builder:
         if len(path) >= MAX_DEPTH:
             if not self.too_deep:
                 self.too_deep = True
-                self._error(node, path, f"YAML nesting is deeper than {MAX_DEPTH} levels",
+                self._error(node, path[:6], f"YAML nesting is deeper than {MAX_DEPTH} levels (below this key)",
                             "no Kubernetes object nests this deep; check the indentation or flatten the data")
             return None
         if isinstance(node, yaml.MappingNode):

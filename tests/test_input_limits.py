@@ -54,8 +54,8 @@ def test_a_big_file_without_aliases_is_not_a_bomb() -> None:
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("a: " + "[" * 400 + "]" * 400 + "\n", "1:103: YAML nesting is deeper than 100 levels"),
-    ("".join("  " * i + f"k{i}:\n" for i in range(400)), "101:201: YAML nesting is deeper than 100 levels"),
+    ("a: " + "[" * 400 + "]" * 400 + "\n", "1:103: YAML nesting is deeper than 100 levels (below this key)"),
+    ("".join("  " * i + f"k{i}:\n" for i in range(400)), "101:201: YAML nesting is deeper than 100 levels (below this key)"),
     ("a: &a [*a]\n", "1:1: a YAML alias refers to a node that contains it (a recursive structure)"),
     ("a: !!int two\n", "1:4: cannot read value: 'two' is not a valid !!int"),
     ("a: !!bool maybe\n", "1:4: cannot read value: 'maybe' is not a valid !!bool"),
