@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests._fuzz import run_case  # noqa: E402
+from tests._fuzz import run_case
 
 
 def main() -> int:
