@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
+from manifestkit.paths import inside, outside_message, project_root
 from manifestkit.resources import data_dir
 from manifestkit.yamlio import Document, load_file
 
@@ -20,8 +22,10 @@ PROJECT_FILE = "manifestkit.yaml"
 BUILTIN_PREFIX = "builtin:"
 
 
-def load_project(path: str | os.PathLike[str]) -> Project:
-    """A Project from a folder or a manifestkit.yaml, or a one-app Project from an App file."""
+def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Project:
+    """A Project from a folder or a manifestkit.yaml, or a one-app Project from an App file.
+
+    With ``restricted`` (the default) every path the project names must stay inside its folder."""
     target = Path(path)
     if target.is_dir():
         target = target / PROJECT_FILE
@@ -31,8 +35,8 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=display_path(target),
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
-        return _project_of_apps(target, docs)
-    return _project(target, docs[0])
+        return _project_of_apps(target, docs, restricted)
+    return _project(target, docs[0], restricted)
 
 
 def _checked(docs: list[Document]) -> list[Document]:
@@ -42,12 +46,14 @@ def _checked(docs: list[Document]) -> list[Document]:
     return docs
 
 
-def _app(doc: Document, root: Path) -> App:
+def _app(doc: Document, root: Path, project: Path | None) -> App:
     meta = doc.data["metadata"]
     spec = doc.data["spec"]
     base: tuple[Document, ...] = ()
     if "base" in spec:
         path = (root / spec["base"]).resolve()
+        if project is not None and not inside(project, path):
+            raise ManifestkitError([doc.diagnostic(("spec", "base"), *outside_message(spec["base"], project))])
         if not path.is_file():
             raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
                                                    hint=f"the path is relative to the App file's folder {display_path(root)}/")])
@@ -55,14 +61,16 @@ def _app(doc: Document, root: Path) -> App:
     return App(meta["name"], meta.get("namespace"), spec, doc, root, base)
 
 
-def _project_of_apps(target: Path, docs: list[Document]) -> Project:
-    apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)])
-    return Project(apps[0].name, target.parent.resolve(), {"apps": [target.name]}, apps, {}, display_path(target))
+def _project_of_apps(target: Path, docs: list[Document], restricted: bool) -> Project:
+    root = project_root(target.parent)
+    apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)], root if restricted else None)
+    return Project(apps[0].name, root, {"apps": [target.name]}, apps, {}, display_path(target), restricted)
 
 
-def _project(target: Path, doc: Document) -> Project:
+def _project(target: Path, doc: Document, restricted: bool) -> Project:
     _checked([doc])
     root = target.parent.resolve()
+    confine = root if restricted else None
     spec = doc.data["spec"]
     problems: list[Diagnostic] = []
     app_docs: list[tuple[Document, Path]] = []
@@ -71,6 +79,9 @@ def _project(target: Path, doc: Document) -> Project:
         if not matches:
             problems.append(doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
                                            hint=f"paths are relative to {display_path(root)}/"))
+        if confine is not None and any(not inside(confine, Path(match)) for match in matches):
+            problems.append(doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root)))
+            continue
         for match in matches:
             try:
                 app_docs.extend((d, Path(match).parent.resolve()) for d in _checked(load_file(match, display_path(Path(match)))))
@@ -81,18 +92,19 @@ def _project(target: Path, doc: Document) -> Project:
         overlays: list[Overlay] = []
         for index, ref in enumerate(env_spec.get("overlays", [])):
             try:
-                overlays.extend(load_overlay_chain(ref, root, doc, ("spec", "environments", env_name, "overlays", index)))
+                overlays.extend(load_overlay_chain(ref, root, doc, ("spec", "environments", env_name, "overlays", index),
+                                                   confine=confine))
             except ManifestkitError as exc:
                 problems.extend(exc.diagnostics)
         environments[env_name] = Environment(env_name, tuple(overlays), tuple(env_spec.get("namespaces", [])))
     if problems:
         raise ManifestkitError(problems)
-    apps = _apps(app_docs)
-    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, display_path(target))
+    apps = _apps(app_docs, confine)
+    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, display_path(target), restricted)
 
 
-def _apps(docs: list[tuple[Document, Path]]) -> tuple[App, ...]:
-    apps = tuple(gather(docs, lambda pair: [_app(*pair)]))
+def _apps(docs: list[tuple[Document, Path]], confine: Path | None) -> tuple[App, ...]:
+    apps = tuple(gather(docs, lambda pair: [_app(*pair, confine)]))
     _unique_apps(apps)
     return apps
 
@@ -112,9 +124,15 @@ def _unique_apps(apps: tuple[App, ...]) -> None:
 
 
 def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[str | int, ...],
-                       stack: tuple[str, ...] = ()) -> list[Overlay]:
-    """The overlay ``ref`` preceded by everything it extends, parents first."""
+                       stack: tuple[str, ...] = (), confine: Path | None = None) -> list[Overlay]:
+    """The overlay ``ref`` preceded by everything it extends, parents first; with ``confine``,
+    every overlay file must resolve inside that folder."""
     path = _overlay_path(ref, base)
+    if path is None:
+        raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found",
+                                                    hint=f"built-in overlays: {', '.join(builtin_overlays())}")])
+    if confine is not None and not ref.startswith(BUILTIN_PREFIX) and not inside(confine, path):
+        raise ManifestkitError([named_in.diagnostic(where, *outside_message(ref, confine))])
     key = str(path)
     if key in stack:
         cycle = " -> ".join([*(display_path(Path(s)) for s in stack[stack.index(key):]), display_path(path)])
@@ -124,20 +142,26 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
         hint = f"built-in overlays: {', '.join(builtin_overlays())}" if ref.startswith(BUILTIN_PREFIX) else "paths are relative to the file that names them"
         raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
     docs = _checked(load_file(key, display_path(path)))
+    if not docs:
+        raise ManifestkitError([Diagnostic("the overlay file holds no document", file=display_path(path), line=1, column=1,
+                                           hint="write an `apiVersion: manifestkit.dev/v1alpha1`, `kind: Overlay` document, "
+                                                "or remove the file from the environment's overlays")])
     problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]
     if problems:
         raise ManifestkitError(problems)
     doc = docs[0]
     chain: list[Overlay] = []
     for index, parent in enumerate(doc.data["spec"].get("extends", [])):
-        chain.extend(load_overlay_chain(parent, path.parent, doc, ("spec", "extends", index), (*stack, key)))
+        chain.extend(load_overlay_chain(parent, path.parent, doc, ("spec", "extends", index), (*stack, key), confine))
     chain.append(Overlay(doc.data["metadata"]["name"], doc.data["spec"], doc, path.parent))
     return chain
 
 
-def _overlay_path(ref: str, base: Path) -> Path:
+def _overlay_path(ref: str, base: Path) -> Path | None:
     if ref.startswith(BUILTIN_PREFIX):
-        return data_dir("overlays") / f"{ref[len(BUILTIN_PREFIX):]}.yaml"
+        name = ref[len(BUILTIN_PREFIX):]
+        # A built-in is a name, never a path: `builtin:../x` must not reach outside the package.
+        return data_dir("overlays") / f"{name}.yaml" if re.fullmatch(r"[a-z0-9][a-z0-9-]*", name) else None
     return (base / ref).resolve()
 
 

@@ -49,6 +49,7 @@ class Project(NamedTuple):
     apps: tuple[App, ...]
     environments: Mapping[str, Environment]
     file: str = ""
+    restricted: bool = True         # every path the project names must stay inside `root` (--load-restrictor)
 
     @property
     def kube_version(self) -> str:

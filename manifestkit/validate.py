@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from manifestkit import kubeschema, yamlio
 from manifestkit.diagnostics import ERROR, INFO, SEVERITY_RANK, WARNING, Diagnostic, ManifestkitError, sort_diagnostics
 from manifestkit.lint import RULES, LintConfig, LintContext, find_config, lint_object
@@ -217,24 +215,9 @@ def _yaml_finding(d: Diagnostic, strict: bool) -> Diagnostic:
 
 
 def _lenient_units(text: str, file: str) -> list[Unit]:
-    """The documents of a file the strict loader refused, positions kept where possible.
-
-    Uses the loader's own node builder, which records a problem (here: already reported)
-    and goes on; a syntax error ends the file at the last complete document.
-    """
-    builder = yamlio._Builder(file)
-    units: list[Unit] = []
-    try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=yamlio._Loader)):
-            if node is None or builder.expanded_size(node) > yamlio.MAX_EXPANDED_NODES:
-                continue
-            builder.positions = {}
-            data = builder.build(node, ())
-            if data is not None:
-                units.extend(_units_of_document(Document(data, file, builder.positions, index)))
-    except yaml.YAMLError:
-        pass
-    return units
+    """The documents of a file the strict loader refused (its problems are already reported)."""
+    documents, _ = yamlio.load_documents_lenient(text, file)
+    return [unit for document in documents for unit in _units_of_document(document)]
 
 
 def validate_paths(paths: Sequence[str], opts: Options, stdin: str = "") -> Outcome:

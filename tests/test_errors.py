@@ -16,6 +16,7 @@ APP_HEAD = "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: we
 GOOD_CONTAINER = "  containers:\n    - name: web\n      image: nginx:1.25\n"
 PROJECT = ("apiVersion: manifestkit.dev/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec:\n"
            "  apps: [apps/*.yaml]\n  environments:\n    dev: {overlays: [overlays/dev.yaml]}\n")
+OUTSIDE = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: web, image: x}]}}}\n"
 OVERLAY = "apiVersion: manifestkit.dev/v1alpha1\nkind: Overlay\nmetadata: {name: %s}\nspec:\n  labels: {env: x}\n"
 
 
@@ -74,6 +75,29 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
     "many-errors-one-file": ({"app.yaml": APP_HEAD + "  replicas: -1\n  workload: Job2\n  containers:\n"
                                           "    - name: web\n      imagee: nginx\n"}, []),
     "bad-file-missing": ({}, ["nothing-here.yaml"]),
+    # The load restrictor (issue 11): nothing a project names may resolve outside it, symlinks followed.
+    # A value "-> TARGET" makes a symlink.
+    "base-outside-project": ({"app.yaml": APP_HEAD + "  base: ../outside.yaml\n", "../outside.yaml": OUTSIDE}, []),
+    "base-symlink-outside": ({"app.yaml": APP_HEAD + "  base: web.yaml\n", "web.yaml": "-> ../outside.yaml",
+                              "../outside.yaml": OUTSIDE}, []),
+    "overlay-symlink-outside": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                                 "overlays/dev.yaml": "-> ../../evil.yaml", "../evil.yaml": OVERLAY % "evil"}, []),
+    "extends-outside-project": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                                 "overlays/dev.yaml": OVERLAY % "dev" + "  extends: [../../evil.yaml]\n",
+                                 "../evil.yaml": OVERLAY % "evil"}, []),
+    "builtin-overlay-path": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                              "overlays/dev.yaml": OVERLAY % "dev" + "  extends: ['builtin:../../../evil']\n"}, []),
+    "apps-glob-outside": ({"manifestkit.yaml": PROJECT.replace("apps/*.yaml", "../*.yaml"),
+                           "overlays/dev.yaml": OVERLAY % "dev", "../other.yaml": APP_HEAD + GOOD_CONTAINER}, []),
+    "template-include-symlink": ({"app.yaml": APP_HEAD + GOOD_CONTAINER + "  configMaps:\n    cfg:\n      files:\n"
+                                              "        app.conf: {template: app.conf.j2}\n",
+                                  "app.conf.j2": "{% include 'inc.j2' %}\n", "inc.j2": "-> ../secret.txt",
+                                  "../secret.txt": "not for the project\n"}, []),
+    "overlay-empty": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                       "overlays/dev.yaml": "# to do\n"}, []),
+    "deep-nesting": ({"app.yaml": APP_HEAD + GOOD_CONTAINER + "  values: " + "[" * 400 + "]" * 400 + "\n"}, []),
+    "bad-tag": ({"app.yaml": APP_HEAD + "  replicas: !!int two\n" + GOOD_CONTAINER}, []),
+    "nul-character": ({"app.yaml": APP_HEAD + GOOD_CONTAINER + "      args: [a\x00b]\n"}, []),
 }
 
 
@@ -81,7 +105,10 @@ def _write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if text.startswith("-> "):
+            path.symlink_to(text[3:])
+        else:
+            path.write_text(text, encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
