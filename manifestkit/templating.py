@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from manifestkit.resources import data_dir
+from manifestkit.package_data import data_dir
 
 
 @functools.cache

@@ -19,13 +19,13 @@ import pytest
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.emit.plain import stream
-from manifestkit.kubeschema import check_object
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 from manifestkit.patterns import PATTERNS
 from manifestkit.patterns.engine import PatternProblems, Target, Use, apply_patterns
 from manifestkit.patterns.user import registry
 from manifestkit.pipeline import render_env
+from manifestkit.schema_errors import check_object
 from manifestkit.workloads import pod_template
 
 ROOT = Path(__file__).resolve().parents[1]

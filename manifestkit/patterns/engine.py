@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
+from manifestkit.package_data import load_schema
 from manifestkit.patterns.apply import Conflicts, apply_output
 from manifestkit.patterns.model import Obj, Pattern, PatternError, PatternInput, PatternOutput
-from manifestkit.resources import load_schema
 
 ANNOTATION = "manifestkit.dev/patterns"
 NATIVE_SINCE = (1, 29)   # https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
