@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from manifestkit.build import build_objects
+from manifestkit.build_step import build_objects
 from manifestkit.checksums import add_checksums
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.loader import load_project

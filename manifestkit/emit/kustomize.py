@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import jsonpatch
 
-from manifestkit.build import CLUSTER_SCOPED
+from manifestkit.build_base import CLUSTER_SCOPED
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.emit.plain import object_file, object_path
 from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
