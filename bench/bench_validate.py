@@ -19,7 +19,7 @@ from typing import Any
 
 import kubernetes_validate
 
-from manifestkit.validate import validate
+from manifestkit.validation import validate
 from manifestkit.yamlio import dump_all
 
 KUBE_VERSION = "1.30"

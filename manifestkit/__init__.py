@@ -10,8 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# api imports the submodule manifestkit.validate first; binding the function after it
-# keeps `manifestkit.validate` the function, not the module.
+# `manifestkit.validate` is the library function; the module behind it is manifestkit.validation.
 from manifestkit.api import load_project, render, validate, write
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 

@@ -12,7 +12,7 @@ from manifestkit.emit.plain import object_file, object_path
 from manifestkit.loader import load_project
 from manifestkit.model import Resource
 from manifestkit.pipeline import render
-from manifestkit.validate import validate as _validate
+from manifestkit.validation import validate as _validate
 from manifestkit.writer import write_tree
 
 __all__ = ["load_project", "render", "validate", "write"]

@@ -10,11 +10,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from manifestkit import kubeschema
+from manifestkit import kube_schemas
 from manifestkit.command import Command, guarded
+from manifestkit.custom_schemas import load_extra_schemas
 from manifestkit.lint import RULES, load_config
 from manifestkit.report import REPORTERS, ReportOptions, use_color
-from manifestkit.validate import Options, at_or_above, default_config, load_previous, validate_paths
+from manifestkit.validation import at_or_above, default_config, load_previous, validate_paths
+from manifestkit.validation_checks import Options
 
 HELP = "check Kubernetes YAML against its schema and manifestkit's lint rules (MKnnn)"
 
@@ -27,8 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", default=["-"],
                         help="files or folders (searched for *.yaml, *.yml, *.json); - reads stdin (the default)")
     parser.add_argument("-k", "--kube-version", metavar="X.Y",
-                        help=f"Kubernetes version of the schemas ({kubeschema.kube_versions()[0]} to "
-                             f"{kubeschema.kube_versions()[-1]}; default {kubeschema.default_kube_version()})")
+                        help=f"Kubernetes version of the schemas ({kube_schemas.kube_versions()[0]} to "
+                             f"{kube_schemas.kube_versions()[-1]}; default {kube_schemas.default_kube_version()})")
     parser.add_argument("--strict", action="store_true", help="report unknown fields and duplicate keys as errors")
     parser.add_argument("--schemas", metavar="DIR", action="append", default=[], type=Path,
                         help="folder of JSON Schemas or CRD manifests for custom resources (repeatable)")
@@ -54,14 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = load_config(args.config, RULES) if args.config else default_config(Path.cwd())
     options = Options(
-        kube_version=args.kube_version or kubeschema.default_kube_version(),
+        kube_version=args.kube_version or kube_schemas.default_kube_version(),
         strict=args.strict,
-        schemas=kubeschema.load_extra_schemas(args.schemas) if args.schemas else None,
+        schemas=load_extra_schemas(args.schemas) if args.schemas else None,
         ignore_missing_schemas=args.ignore_missing_schemas,
         skip=args.skip, reject=args.reject, all_documents=args.all_documents,
         config=config, previous=load_previous(args.previous) if args.previous else {},
         lint=not args.no_lint)
-    kubeschema.normalize_version(options.kube_version or "")
+    kube_schemas.normalize_version(options.kube_version or "")
     stdin = sys.stdin.read() if "-" in args.paths else ""
     outcome = validate_paths(args.paths, options, stdin)
     report = ReportOptions(summary=args.summary, fail_on=args.fail_on,

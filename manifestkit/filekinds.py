@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
 from manifestkit.model import API_VERSION
-from manifestkit.resources import load_schema
+from manifestkit.package_data import load_schema
 from manifestkit.yamlio import Document, format_path
 
 KINDS = ("Project", "App", "Overlay")

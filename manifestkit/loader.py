@@ -14,8 +14,8 @@ from pathlib import Path
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
+from manifestkit.package_data import data_dir
 from manifestkit.paths import inside, outside_message, project_root
-from manifestkit.resources import data_dir
 from manifestkit.yamlio import Document, load_file
 
 PROJECT_FILE = "manifestkit.yaml"

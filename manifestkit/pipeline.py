@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from manifestkit.build import build_objects
+from manifestkit.build_step import build_objects
 from manifestkit.checksums import add_checksums
-from manifestkit.compose import compose_patterns
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
-from manifestkit.kubecheck import check_objects
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
 from manifestkit.overlay import apply_overlays, settings_of
+from manifestkit.pattern_step import compose_patterns
+from manifestkit.schema_step import check_objects
 from manifestkit.secrets.step import resolve_secrets
 
 Step = Callable[[list[Resource], RenderContext], list[Resource]]

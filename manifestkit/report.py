@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from manifestkit import __version__
 from manifestkit.diagnostics import SEVERITY_RANK, Diagnostic
 from manifestkit.lint import RULES
-from manifestkit.validate import Outcome
+from manifestkit.validation_checks import Outcome
 
 DOCS_URL = "https://github.com/manifestkit/manifestkit/blob/main/docs/rules.md"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -14,7 +14,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from manifestkit.resources import data_dir
+from manifestkit.package_data import data_dir
 
 # A ConfigMap holds at most 1 MiB, so no file manifestkit renders needs more; the same bound
 # caps any string, list or number of characters one expression may build.

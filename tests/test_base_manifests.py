@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from manifestkit import render
-from manifestkit.kubeschema import check_object
+from manifestkit.schema_errors import check_object
 from manifestkit.workloads import pod_template
 
 from .conftest import EXAMPLES, corpora

@@ -12,7 +12,8 @@ from manifestkit.diagnostics import ManifestkitError
 from manifestkit.lint import RULES, LintConfig, LintContext, Settings, lint_object, load_config, parse_config
 from manifestkit.lint.refs import is_kv2_path
 from manifestkit.lint.workload_rules import image_problem, probe_never_fails, selector_matches
-from manifestkit.validate import Options, validate, validate_paths
+from manifestkit.validation import validate, validate_paths
+from manifestkit.validation_checks import Options
 from manifestkit.yamlio import load_documents
 
 ROOT = Path(__file__).resolve().parents[1]

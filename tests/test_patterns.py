@@ -19,7 +19,6 @@ import pytest
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.emit.plain import stream
-from manifestkit.kubeschema import check_object
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 from manifestkit.patterns import PATTERNS
@@ -27,6 +26,7 @@ from manifestkit.patterns.engine import PatternProblems, Target, Use, apply_patt
 from manifestkit.patterns.model import ROLES, USER_ROLES
 from manifestkit.patterns.user import registry
 from manifestkit.pipeline import render_env
+from manifestkit.schema_errors import check_object
 from manifestkit.workloads import pod_template
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ import pytest
 
 from manifestkit.cli import main
 from manifestkit.report import ReportOptions, text, use_color
-from manifestkit.validate import Options, validate_paths
+from manifestkit.validation import validate_paths
+from manifestkit.validation_checks import Options
 
 GOOD = """\
 apiVersion: v1

@@ -2,7 +2,7 @@
 up, check its `with:` against its schema, call it, make it native when asked, and merge
 its output with :func:`manifestkit.patterns.apply.merge`.
 
-Shared by the pipeline step (:mod:`manifestkit.compose`) and `manifestkit inject`.
+Shared by the pipeline step (:mod:`manifestkit.pattern_step`) and `manifestkit inject`.
 Problems are returned as located-by-index values; the callers turn them into Diagnostics.
 """
 
@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
+from manifestkit.package_data import load_schema
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
-from manifestkit.resources import load_schema
 
 ANNOTATION = "manifestkit.dev/patterns"
 NATIVE_SINCE = (1, 29)   # https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/

@@ -12,10 +12,13 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import ValidationError as KVError
 
-from manifestkit import kubeschema
+from manifestkit import kube_schemas
+from manifestkit.cli import main
+from manifestkit.custom_schemas import load_extra_schemas
 from manifestkit.diagnostics import ManifestkitError
-from manifestkit.kubeschema import SchemaError, check_object, load_extra_schemas
-from manifestkit.validate import Options, validate, validate_paths
+from manifestkit.schema_errors import SchemaError, check_object
+from manifestkit.validation import validate, validate_paths
+from manifestkit.validation_checks import Options
 
 DEMO = Path(__file__).resolve().parents[1].parent / "shared/corpora/microservices-demo/kubernetes-manifests"
 
@@ -40,12 +43,12 @@ def broken() -> dict[str, Any]:
 def test_versions_are_the_shipped_ones() -> None:
     shipped = sorted({kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()},
                      key=lambda v: tuple(map(int, v.split("."))))
-    assert kubeschema.kube_versions() == shipped
-    assert kubeschema.kube_versions()[0] == "1.25"
-    assert kubeschema.default_kube_version() in shipped
+    assert kube_schemas.kube_versions() == shipped
+    assert kube_schemas.kube_versions()[0] == "1.25"
+    assert kube_schemas.default_kube_version() in shipped
 
 
-@pytest.mark.parametrize("version", kubeschema.kube_versions())
+@pytest.mark.parametrize("version", kube_schemas.kube_versions())
 def test_every_shipped_version_checks_a_deployment(version: str) -> None:
     assert check_object(DEPLOYMENT, version) == []
     assert check_object(broken(), version)
@@ -55,12 +58,12 @@ def test_unknown_version_lists_the_shipped_ones() -> None:
     with pytest.raises(ManifestkitError) as exc:
         check_object(DEPLOYMENT, "1.99")
     assert str(exc.value) == ("<input>: error: unknown Kubernetes version '1.99'; expected one of: "
-                              + ", ".join(kubeschema.kube_versions()))
+                              + ", ".join(kube_schemas.kube_versions()))
 
 
 @pytest.mark.parametrize("spelling", ["1.30", "v1.30", "1.30.4", "v1.30.0"])
 def test_version_spellings(spelling: str) -> None:
-    assert kubeschema.normalize_version(spelling) == "1.30"
+    assert kube_schemas.normalize_version(spelling) == "1.30"
 
 
 def test_every_error_is_reported_with_its_path() -> None:
@@ -90,11 +93,11 @@ def test_no_schema_is_none() -> None:
 
 
 def test_schemas_are_compiled_once() -> None:
-    kubeschema._builtin_validator.cache_clear()
+    kube_schemas._builtin_validator.cache_clear()
     for _ in range(50):
         check_object(DEPLOYMENT, "1.31", strict=True)
         check_object(broken(), "1.31", strict=True)
-    info = kubeschema._builtin_validator.cache_info()
+    info = kube_schemas._builtin_validator.cache_info()
     assert (info.misses, info.hits) == (1, 99)
 
 
@@ -166,7 +169,7 @@ def test_microservices_demo_has_no_schema_errors() -> None:
 
 
 @pytest.mark.skipif(not DEMO.is_dir(), reason=f"corpus {DEMO} is absent")
-@pytest.mark.parametrize("version", kubeschema.kube_versions())
+@pytest.mark.parametrize("version", kube_schemas.kube_versions())
 def test_microservices_demo_every_version_agrees_with_kubernetes_validate(version: str) -> None:
     from manifestkit.yamlio import load_file
 
@@ -187,11 +190,46 @@ def test_int_or_string_errors_say_what_would_do() -> None:
 
 
 def test_top_level_validate_is_the_library_function() -> None:
-    import manifestkit
-    import manifestkit.validate as module  # the submodule must not shadow the re-exported function
+    import types
 
-    assert callable(manifestkit.validate)
-    assert module is not None
+    import manifestkit
+    import manifestkit.validation  # the module has its own name, so it never shadows the function
+
+    assert isinstance(manifestkit.validation, types.ModuleType)
+    assert callable(manifestkit.validate) and not isinstance(manifestkit.validate, types.ModuleType)
     findings = manifestkit.validate([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}}], kube_version="1.30", strict=True)
     assert {d.rule for d in findings} == {"MK007", "MK011", "MK012", "MK013"}
+
+
+DUPLICATE_KEY_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget}
+  names: {kind: Gadget}
+"""
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 8))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (DUPLICATE_KEY_CRD, "schemas/bad.yaml:7:3: error: spec.names: duplicate key 'names' (first defined on line 6)\n"
+                        "  hint: remove one of the two; YAML keeps only the last and the other is silently lost\n"),
+    (ALIAS_BOMB, "schemas/bad.yaml:1:1: error: YAML aliases expand to more than 1,000,000 nodes\n"
+                 "  hint: this looks like an alias bomb ('billion laughs'); write the values out or use fewer nested aliases\n"),
+], ids=["duplicate-key", "alias-bomb"])
+def test_yaml_schema_files_go_through_the_guarded_loader(text: str, expected: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "bad.yaml").write_text(text)
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    code = main(["validate", "--schemas", "schemas", "cm.yaml"])
+    assert (code, capsys.readouterr().err) == (2, expected)
+    with pytest.raises(ManifestkitError) as exc:
+        load_extra_schemas([Path("schemas")])
+    assert exc.value.exit_code == 2

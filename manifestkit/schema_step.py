@@ -1,4 +1,4 @@
-"""The validate step of a render: every object against the Kubernetes schema of the
+"""The schema step of a render: every object against the Kubernetes schema of the
 project's `kubernetesVersion` (strict), before anything is written.
 
 Each error names the object and the field path; all errors of all objects are reported
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, FindingsError
-from manifestkit.kubeschema import check_object
 from manifestkit.model import RenderContext, Resource
+from manifestkit.schema_errors import check_object
 from manifestkit.workloads import POD_TEMPLATE_PATHS
 from manifestkit.yamlio import format_path
 

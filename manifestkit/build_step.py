@@ -1,0 +1,49 @@
+"""The build step: merged App specs → Kubernetes objects, one family per module.
+
+The workload and its pod spec are :mod:`~manifestkit.build_workload`, Service,
+ServiceAccount and PodDisruptionBudget :mod:`~manifestkit.build_service`, ConfigMaps and
+Secrets :mod:`~manifestkit.build_config`, the objects of a `base:` manifest
+:mod:`~manifestkit.build_base`; their shared labels and metadata :mod:`~manifestkit.build_meta`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from manifestkit.build_base import base_objects
+from manifestkit.build_config import config_maps, secrets
+from manifestkit.build_meta import common_labels
+from manifestkit.build_service import pdb, service, service_account
+from manifestkit.build_workload import check_images, workload
+from manifestkit.diagnostics import gather
+from manifestkit.model import App, RenderContext, Resource
+
+
+def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
+    """Pipeline step: add every app's objects to ``resources``."""
+    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx))]
+
+
+def build_app(app: App, ctx: RenderContext) -> list[Resource]:
+    """One App's objects: its base objects or its workload, then Service, ServiceAccount, ConfigMaps, Secrets, PDB."""
+    origin = f"{app.file}:{app.doc.position(('metadata', 'name'))[0]}"
+    labels = common_labels(app, ctx)
+    objects: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
+    if app.base:
+        base = base_objects(app, ctx)
+    else:
+        base = []
+        check_images(app)
+        objects.append((workload(app, ctx, labels), {}))
+    if app.spec.get("service") is not None and "service" in app.spec:
+        objects.append((service(app, ctx, labels), {}))
+    sa = service_account(app, ctx, labels)
+    if sa:
+        objects.append((sa, {}))
+    objects.extend((cm, {}) for cm in config_maps(app, ctx, labels))
+    objects.extend(secrets(app, ctx, labels))
+    budget = pdb(app, ctx, labels)
+    if budget:
+        objects.append((budget, {}))
+    return [*base, *(Resource(obj, app.name, origin, None, extra) for obj, extra in objects)]

@@ -1,0 +1,61 @@
+"""The schema checker: every schema error of one Kubernetes object, each with its path.
+
+Unlike ``kubernetes_validate.validate`` every error of an object is reported, each with
+its instance path and a message that says what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+import jsonschema_rs
+
+from manifestkit.custom_schemas import SchemaSet
+from manifestkit.diagnostics import short_value, type_name
+from manifestkit.kube_schemas import validator
+
+
+class SchemaError(NamedTuple):
+    """One violation: where in the object (instance path) and what is wrong."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+def check_object(obj: Mapping[str, Any], kube_version: str, strict: bool = True,
+                 extra: SchemaSet | None = None) -> list[SchemaError] | None:
+    """Every schema error of ``obj`` sorted by path; ``[]`` when valid, ``None`` when no schema exists."""
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return None
+    compiled = validator(api_version, kind, kube_version, strict, extra)
+    if compiled is None:
+        return None
+    errors = {e for error in compiled.iter_errors(obj) for e in _explain(error)}
+    return sorted(errors, key=lambda e: (tuple(str(p) for p in e.path), e.message))
+
+
+def _explain(error: Any) -> Iterator[SchemaError]:
+    path = tuple(error.instance_path)
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        for name in kind.unexpected:
+            yield SchemaError((*path, name), f"unknown field {name!r}")
+        return
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        yield SchemaError(path, f"missing required field {kind.property!r}")
+        return
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
+        expected = " or ".join(t for t in kind.types if t != "null")
+        yield SchemaError(path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {expected}")
+        return
+    if isinstance(kind, (jsonschema_rs.ValidationErrorKind.OneOfNotValid, jsonschema_rs.ValidationErrorKind.AnyOf)):
+        branches = [branch for branch in kind.context if branch]
+        if branches and all(len(b) == 1 and isinstance(b[0].kind, jsonschema_rs.ValidationErrorKind.Type) for b in branches):
+            # int-or-string and friends: say which types would do
+            kinds: list[Any] = [b[0].kind for b in branches]
+            types = [t for k in kinds for t in k.types if t != "null"]
+            yield SchemaError(path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {' or '.join(types)}")
+            return
+    yield SchemaError(path, error.message)
