@@ -11,11 +11,11 @@ from typing import Any
 
 from manifestkit.base import base_workload
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
+from manifestkit.kinds import CONTAINER_LISTS, KINDS, has_label_selector, is_cluster_scoped, is_replicated, pod_template, runs_to_completion, with_pod_template
 from manifestkit.merge import merge
 from manifestkit.model import MANAGED_BY, App, RenderContext, Resource
-from manifestkit.overlay import REPLICATED, rewrite_image
+from manifestkit.overlay import rewrite_image
 from manifestkit.templating import describe_error, render_file
-from manifestkit.workloads import API_VERSIONS, pod_template, with_pod_template
 
 # App spec fields that belong to the workload object's spec, by kind
 WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {
@@ -35,9 +35,6 @@ POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "
               "readinessGates", "resourceClaims", "restartPolicy", "runtimeClassName", "schedulerName",
               "schedulingGates", "securityContext", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain",
               "terminationGracePeriodSeconds", "tolerations", "topologySpreadConstraints")
-CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-                            "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
-                            "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService"})
 
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -96,7 +93,7 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
 def _check_images(app: App) -> None:
     problems = [app.doc.diagnostic(("spec", key, i), f"container {c.get('name')!r} has no image",
                                    hint="add `image: <repository>:<tag>`")
-                for key in ("initContainers", "containers") for i, c in enumerate(app.spec.get(key) or [])
+                for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
     if not app.spec.get("containers"):
         problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
@@ -113,11 +110,11 @@ def _pod_spec(app: App, ctx: RenderContext) -> dict[str, Any]:
     for key in POD_FIELDS:
         if key in spec and key != "serviceAccountName":
             pod[key] = spec[key]
-    for key in ("initContainers", "containers"):
+    for key in CONTAINER_LISTS:
         if key in pod:
             pod[key] = [_container(c, ctx) for c in pod[key]]
     kind = spec.get("workload", "Deployment")
-    if kind in ("Job", "CronJob") and "restartPolicy" not in pod:
+    if runs_to_completion(kind) and "restartPolicy" not in pod:
         pod["restartPolicy"] = "Never"   # Jobs accept only Never or OnFailure
     return pod
 
@@ -136,12 +133,12 @@ def _workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[s
         pod_meta["annotations"] = dict(app.spec["podAnnotations"])
     template = {"metadata": pod_meta, "spec": _pod_spec(app, ctx)}
     spec: dict[str, Any] = {}
-    if kind in REPLICATED:
+    if is_replicated(kind):
         spec["replicas"] = app.spec.get("replicas", 1)
     if kind == "StatefulSet":
         spec["serviceName"] = app.spec.get("serviceName", _service_name(app))
     if kind != "CronJob":
-        if kind != "Job":
+        if has_label_selector(kind):
             spec["selector"] = {"matchLabels": selector_labels(app)}
         for key in WORKLOAD_FIELDS.get(kind, ()):
             if key in app.spec and key not in spec:
@@ -153,7 +150,7 @@ def _workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[s
                 spec[key] = app.spec[key]
         job = {key: app.spec[key] for key in JOB_FIELDS if key in app.spec}
         spec["jobTemplate"] = {"spec": {**job, "template": template}}
-    return {"apiVersion": API_VERSIONS[kind], "kind": kind,
+    return {"apiVersion": KINDS[kind].api_version, "kind": kind,
             "metadata": _metadata(app.name, app, ctx, labels, app.spec.get("annotations")), "spec": spec}
 
 
@@ -303,7 +300,7 @@ def _secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tu
 def _pdb(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[str, Any] | None:
     pdb = ctx.settings.pdb
     kind = app.spec.get("workload", "Deployment")
-    if not pdb or kind not in REPLICATED or int(app.spec.get("replicas", 1)) < 2:
+    if not pdb or not is_replicated(kind) or int(app.spec.get("replicas", 1)) < 2:
         return None
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": _metadata(app.name, app, ctx, labels),
@@ -330,7 +327,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
     template = pod_template(obj) or {}
     pod = dict(template.get("spec", {}))
     for key in POD_FIELDS:
-        if key in ("initContainers", "containers"):
+        if key in CONTAINER_LISTS:
             if key in app.spec:
                 pod[key] = [_container(c, ctx) for c in app.spec[key]]
         elif key in app.spec:
@@ -345,7 +342,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
         new_template["metadata"] = meta
     new_template["spec"] = pod
     result = with_pod_template(obj, new_template)
-    if "replicas" in app.spec and obj["kind"] in REPLICATED and app.spec["replicas"] != obj["spec"].get("replicas"):
+    if "replicas" in app.spec and is_replicated(obj["kind"]) and app.spec["replicas"] != obj["spec"].get("replicas"):
         result["spec"] = {**result["spec"], "replicas": app.spec["replicas"]}
     return result
 
@@ -353,7 +350,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
 def _env_metadata(obj: Mapping[str, Any], app: App, ctx: RenderContext, workload: bool) -> Mapping[str, Any]:
     """The environment's namespace, labels and annotations on a base object (only what is set)."""
     settings = ctx.settings
-    namespace = app.namespace if obj["kind"] not in CLUSTER_SCOPED else None
+    namespace = app.namespace if not is_cluster_scoped(obj["kind"]) else None
     if not (namespace or settings.labels or settings.annotations):
         return obj
     meta = dict(obj.get("metadata", {}))

@@ -16,6 +16,7 @@ from manifestkit.build import build_objects
 from manifestkit.checksums import add_checksums
 from manifestkit.compose import compose_patterns
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.kinds import KIND_ORDER
 from manifestkit.kubecheck import check_objects
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
@@ -32,11 +33,6 @@ STEPS: tuple[Step, ...] = (
     check_objects,
 )
 
-# Order of kinds in a stream: what others depend on first (as Helm installs them).
-KIND_ORDER = ("Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "SealedSecret", "ExternalSecret",
-              "SecretStore", "ConfigMap", "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role",
-              "RoleBinding", "Service", "DaemonSet", "Deployment", "StatefulSet", "Job", "CronJob",
-              "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress")
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
 

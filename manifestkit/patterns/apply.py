@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+from manifestkit.kinds import CONTAINER_LISTS, EPHEMERAL_CONTAINERS, PROBES, containers
 from manifestkit.patterns.model import Obj, PatternOutput
-
-PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
 class Conflicts(Exception):
@@ -65,9 +64,9 @@ def running(spec: Mapping[str, Any]) -> Iterator[Obj]:
     yield from spec.get("containers") or []
 
 
-def _all_containers(spec: Mapping[str, Any]) -> Iterator[Obj]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
+def _all_containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for _, _, container in containers(spec, (*CONTAINER_LISTS, EPHEMERAL_CONTAINERS)):
+        yield container
 
 
 # ---------------------------------------------------------------- containers
