@@ -18,15 +18,7 @@ from manifestkit.overlay import rewrite_image
 from manifestkit.templating import describe_error, render_file
 
 # App spec fields that belong to the workload object's spec, by kind
-WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("minReadySeconds", "progressDeadlineSeconds", "revisionHistoryLimit", "strategy"),
-    "StatefulSet": ("serviceName", "podManagementPolicy", "updateStrategy", "minReadySeconds",
-                    "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy", "volumeClaimTemplates"),
-    "DaemonSet": ("minReadySeconds", "revisionHistoryLimit", "updateStrategy"),
-    "Job": ("backoffLimit", "completions", "parallelism", "ttlSecondsAfterFinished", "completionMode"),
-    "CronJob": ("schedule", "timeZone", "concurrencyPolicy", "suspend", "successfulJobsHistoryLimit",
-                "failedJobsHistoryLimit", "startingDeadlineSeconds"),
-}
+WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {name: kind.app_fields for name, kind in KINDS.items() if kind.app_fields is not None}
 JOB_FIELDS = WORKLOAD_FIELDS["Job"]
 POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "activeDeadlineSeconds", "affinity",
               "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "enableServiceLinks", "ephemeralContainers",
