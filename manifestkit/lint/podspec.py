@@ -81,7 +81,7 @@ def containers(spec_path: Path, spec: Mapping[str, Any]) -> Iterator[Container]:
 def pod_annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """The object's annotations merged with its pod template's (the template wins)."""
     own = as_map(as_map(obj.get("metadata")).get("annotations"))
-    if obj.get("kind") == "Pod":
+    if not kinds.template_path(obj.get("kind")):   # a Pod is its own template
         return own
     return {**own, **as_map(pod_metadata(obj)[1].get("annotations"))}
 
