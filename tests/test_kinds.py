@@ -14,8 +14,13 @@ import pytest
 
 import manifestkit
 from manifestkit import kinds
+from manifestkit.emit.helm_values import named_paths
+from manifestkit.emit.kustomize import Features, apply_features
 from manifestkit.kinds import KINDS, PROBES, Kind
 from manifestkit.kubeschema import _schema_root, default_kube_version, kube_versions, schema_file
+from manifestkit.lint import podspec
+from manifestkit.model import Overlay
+from manifestkit.overlay import apply_overlay
 
 PACKAGE = Path(manifestkit.__file__).parent
 SCHEMAS = PACKAGE.parent / "schemas"
@@ -177,7 +182,7 @@ def test_pod_template(obj: Mapping[str, Any], template: Mapping[str, Any] | None
 
 
 def test_with_pod_template_copies_only_along_the_path() -> None:
-    obj = {"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {}}}}}
+    obj: dict[str, Any] = {"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {}}}}}
     new = kinds.with_pod_template(obj, {"spec": {"containers": []}})
     assert new == {"kind": "CronJob", "metadata": {"name": "c"},
                    "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"spec": {"containers": []}}}}}}
@@ -197,6 +202,34 @@ def test_workloads_are_the_kinds_that_run_pods() -> None:
     assert not kinds.is_workload({"kind": "Deployment", "spec": None})
 
 
+# ---------------------------------------------------------------- every step reads the same facts
+
+POD_KINDS = [name for name, kind in KINDS.items() if kind.pod_template is not None]
+
+
+@pytest.mark.parametrize("name", POD_KINDS)
+def test_lint_and_the_pattern_step_find_the_same_pod(name: str) -> None:
+    template: dict[str, Any] = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]}}
+    obj = kinds.with_pod_template({"kind": name, "metadata": {"name": "web"}}, template)
+    assert {k: v for k, v in (kinds.pod_template(obj) or {}).items() if k != "kind"} == template   # a Pod is its own template
+    assert podspec.pod_spec(obj) == (kinds.pod_spec_path(name), template["spec"])
+    assert podspec.pod_metadata(obj)[1] == template["metadata"]
+    found = podspec.pod_spec(obj)
+    assert found is not None
+    assert [(c.path, c.init) for c in podspec.containers(*found)] == [
+        ((*found[0], key, index), key == "initContainers") for key, index, _ in kinds.containers(template["spec"])]
+
+
+@pytest.mark.parametrize("name", POD_KINDS)
+def test_overlay_kustomize_and_helm_agree_on_replicas(name: str) -> None:
+    replicated = KINDS[name].replicated
+    overlay = Overlay("o", {"replicas": 3}, None, Path())  # type: ignore[arg-type]
+    assert ("replicas" in apply_overlay({"workload": name}, "web", overlay)) == replicated
+    obj = kinds.with_pod_template({"kind": name, "metadata": {"name": "web"}, "spec": {"replicas": 1}}, {"spec": {}})
+    assert (apply_features(obj, Features(replicas={"web": 3})).get("spec", {}).get("replicas") == 3) == replicated
+    assert (("spec", "replicas") in named_paths(obj)) == replicated
+
+
 # ---------------------------------------------------------------- one home
 
 WORKLOAD_NAMES = frozenset(name for name, kind in KINDS.items() if kind.pod_template is not None)
@@ -214,7 +247,7 @@ def _spelled_sets(tree: ast.AST) -> Iterator[tuple[int, list[str]]]:
         names = [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
         for family in (WORKLOAD_NAMES, PROBE_NAMES):
             spelled = [name for name in names if name in family]
-            if len(spelled) >= 2:
+            if len(spelled) >= 2 and isinstance(node, ast.expr):
                 yield node.lineno, spelled
 
 
