@@ -89,7 +89,9 @@ STARTUP_PROBE = "startupProbe"
 PROBES = (LIVENESS_PROBE, READINESS_PROBE, STARTUP_PROBE)
 
 # The container lists of a pod spec, init containers first (they start first).
-CONTAINER_LISTS = ("initContainers", "containers")
+INIT_CONTAINERS = "initContainers"
+APP_CONTAINERS = "containers"
+CONTAINER_LISTS = (INIT_CONTAINERS, APP_CONTAINERS)
 EPHEMERAL_CONTAINERS = "ephemeralContainers"
 
 # The order objects are written in a stream: what others depend on comes first (like Helm's install order).
@@ -196,4 +198,4 @@ def is_native_sidecar(key: str, container: Mapping[str, Any]) -> bool:
 
     https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
     """
-    return key == CONTAINER_LISTS[0] and container.get("restartPolicy") == "Always"
+    return key == INIT_CONTAINERS and container.get("restartPolicy") == "Always"
