@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.diagnostics import ManifestkitError
+from manifestkit.kinds import CONTAINER_LISTS, is_workload, pod_template
 from manifestkit.merge import merge
 from manifestkit.model import App
-from manifestkit.workloads import is_workload, pod_template
 from manifestkit.yamlio import Document
 
 
@@ -40,7 +40,7 @@ def seed_from_base(app: App) -> dict[str, Any]:
     template = pod_template(doc.data) or {}
     pod = template.get("spec", {})
     seeded: dict[str, Any] = {"workload": doc.data["kind"]}
-    for key in ("initContainers", "containers"):
+    for key in CONTAINER_LISTS:
         if key in pod:
             seeded[key] = pod[key]
     if "replicas" in doc.data["spec"]:

@@ -7,10 +7,9 @@ from typing import Any
 
 from manifestkit.base import base_workload
 from manifestkit.build_workload import POD_FIELDS, container
+from manifestkit.kinds import CONTAINER_LISTS, is_cluster_scoped, is_replicated, pod_template, with_pod_template
 from manifestkit.merge import merge
 from manifestkit.model import App, RenderContext, Resource
-from manifestkit.overlay import REPLICATED
-from manifestkit.workloads import CLUSTER_SCOPED, pod_template, with_pod_template
 
 
 def base_objects(app: App, ctx: RenderContext) -> list[Resource]:
@@ -32,7 +31,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
     template = pod_template(obj) or {}
     pod = dict(template.get("spec", {}))
     for key in POD_FIELDS:
-        if key in ("initContainers", "containers"):
+        if key in CONTAINER_LISTS:
             if key in app.spec:
                 pod[key] = [container(c, ctx) for c in app.spec[key]]
         elif key in app.spec:
@@ -47,7 +46,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
         new_template["metadata"] = meta
     new_template["spec"] = pod
     result = with_pod_template(obj, new_template)
-    if "replicas" in app.spec and obj["kind"] in REPLICATED and app.spec["replicas"] != obj["spec"].get("replicas"):
+    if "replicas" in app.spec and is_replicated(obj["kind"]) and app.spec["replicas"] != obj["spec"].get("replicas"):
         result["spec"] = {**result["spec"], "replicas": app.spec["replicas"]}
     return result
 
@@ -55,7 +54,7 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
 def _env_metadata(obj: Mapping[str, Any], app: App, ctx: RenderContext, workload: bool) -> Mapping[str, Any]:
     """The environment's namespace, labels and annotations on a base object (only what is set)."""
     settings = ctx.settings
-    namespace = app.namespace if obj["kind"] not in CLUSTER_SCOPED else None
+    namespace = app.namespace if not is_cluster_scoped(obj["kind"]) else None
     if not (namespace or settings.labels or settings.annotations):
         return obj
     meta = dict(obj.get("metadata", {}))

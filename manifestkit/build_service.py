@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.build_meta import metadata, selector_labels
+from manifestkit.kinds import is_replicated
 from manifestkit.model import App, RenderContext
-from manifestkit.overlay import REPLICATED
 
 
 def service_name(app: App) -> str:
@@ -59,7 +59,7 @@ def pdb(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[str, An
     """The environment's PodDisruptionBudget for a replicated workload of two or more replicas."""
     settings = ctx.settings.pdb
     kind = app.spec.get("workload", "Deployment")
-    if not settings or kind not in REPLICATED or int(app.spec.get("replicas", 1)) < 2:
+    if not settings or not is_replicated(kind) or int(app.spec.get("replicas", 1)) < 2:
         return None
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": metadata(app.name, app, ctx, labels),

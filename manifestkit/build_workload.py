@@ -9,20 +9,11 @@ from manifestkit.build_meta import metadata, selector_labels
 from manifestkit.build_service import service_account_name, service_name
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.images import rewrite_image
+from manifestkit.kinds import CONTAINER_LISTS, KINDS, has_label_selector, is_replicated, runs_to_completion
 from manifestkit.model import App, RenderContext
-from manifestkit.overlay import REPLICATED
-from manifestkit.workloads import API_VERSIONS
 
 # App spec fields that belong to the workload object's spec, by kind
-WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("minReadySeconds", "progressDeadlineSeconds", "revisionHistoryLimit", "strategy"),
-    "StatefulSet": ("serviceName", "podManagementPolicy", "updateStrategy", "minReadySeconds",
-                    "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy", "volumeClaimTemplates"),
-    "DaemonSet": ("minReadySeconds", "revisionHistoryLimit", "updateStrategy"),
-    "Job": ("backoffLimit", "completions", "parallelism", "ttlSecondsAfterFinished", "completionMode"),
-    "CronJob": ("schedule", "timeZone", "concurrencyPolicy", "suspend", "successfulJobsHistoryLimit",
-                "failedJobsHistoryLimit", "startingDeadlineSeconds"),
-}
+WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {name: kind.app_fields for name, kind in KINDS.items() if kind.app_fields is not None}
 JOB_FIELDS = WORKLOAD_FIELDS["Job"]
 POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "activeDeadlineSeconds", "affinity",
               "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "enableServiceLinks", "ephemeralContainers",
@@ -37,7 +28,7 @@ def check_images(app: App) -> None:
     """An App without `base:` needs containers, each with an image."""
     problems = [app.doc.diagnostic(("spec", key, i), f"container {c.get('name')!r} has no image",
                                    hint="add `image: <repository>:<tag>`")
-                for key in ("initContainers", "containers") for i, c in enumerate(app.spec.get(key) or [])
+                for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
     if not app.spec.get("containers"):
         problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
@@ -54,11 +45,11 @@ def pod_spec(app: App, ctx: RenderContext) -> dict[str, Any]:
     for key in POD_FIELDS:
         if key in spec and key != "serviceAccountName":
             pod[key] = spec[key]
-    for key in ("initContainers", "containers"):
+    for key in CONTAINER_LISTS:
         if key in pod:
             pod[key] = [container(c, ctx) for c in pod[key]]
     kind = spec.get("workload", "Deployment")
-    if kind in ("Job", "CronJob") and "restartPolicy" not in pod:
+    if runs_to_completion(kind) and "restartPolicy" not in pod:
         pod["restartPolicy"] = "Never"   # Jobs accept only Never or OnFailure
     return pod
 
@@ -78,12 +69,12 @@ def workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[st
         pod_meta["annotations"] = dict(app.spec["podAnnotations"])
     template = {"metadata": pod_meta, "spec": pod_spec(app, ctx)}
     spec: dict[str, Any] = {}
-    if kind in REPLICATED:
+    if is_replicated(kind):
         spec["replicas"] = app.spec.get("replicas", 1)
     if kind == "StatefulSet":
         spec["serviceName"] = app.spec.get("serviceName", service_name(app))
     if kind != "CronJob":
-        if kind != "Job":
+        if has_label_selector(kind):
             spec["selector"] = {"matchLabels": selector_labels(app)}
         for key in WORKLOAD_FIELDS.get(kind, ()):
             if key in app.spec and key not in spec:
@@ -95,5 +86,5 @@ def workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[st
                 spec[key] = app.spec[key]
         job = {key: app.spec[key] for key in JOB_FIELDS if key in app.spec}
         spec["jobTemplate"] = {"spec": {**job, "template": template}}
-    return {"apiVersion": API_VERSIONS[kind], "kind": kind,
+    return {"apiVersion": KINDS[kind].api_version, "kind": kind,
             "metadata": metadata(app.name, app, ctx, labels, app.spec.get("annotations")), "spec": spec}

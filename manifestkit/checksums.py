@@ -28,8 +28,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.kinds import containers, pod_template, with_pod_template
 from manifestkit.model import RenderContext, Resource
-from manifestkit.workloads import all_containers, pod_template, with_pod_template
 
 ANNOTATION = "manifestkit.dev/config-checksum"
 RELOADER_CONFIGMAPS = "configmap.reloader.stakater.com/reload"
@@ -86,7 +86,7 @@ def referenced(obj: Mapping[str, Any]) -> list[Ref]:
 def _pod_refs(pod: Mapping[str, Any]) -> Iterator[Ref]:
     for volume in pod.get("volumes") or []:
         yield from _volume_refs(volume)
-    for _, _, container in all_containers(pod):
+    for _, _, container in containers(pod):
         yield from _container_refs(container)
 
 

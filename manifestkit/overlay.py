@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.base import seed_from_base
+from manifestkit.kinds import is_replicated
 from manifestkit.merge import merge, merge_under
 from manifestkit.model import App, Environment, EnvSettings, Overlay
 
-REPLICATED = ("Deployment", "StatefulSet")
 _CONTAINER_LISTS = ("containers", "initContainers")
 
 
@@ -99,7 +99,7 @@ def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay) -> dict
 
 
 def _replicated(spec: Mapping[str, Any]) -> bool:
-    return spec.get("workload", "Deployment") in REPLICATED
+    return is_replicated(spec.get("workload", "Deployment"))
 
 
 def _expand(patch: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:

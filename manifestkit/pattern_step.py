@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.kinds import is_workload, pod_template, with_pod_template
 from manifestkit.model import App, RenderContext, Resource
 from manifestkit.patterns.engine import PatternProblems, Problem, Target, Use, apply_patterns
 from manifestkit.patterns.model import Pattern
 from manifestkit.patterns.user import registry
-from manifestkit.workloads import pod_template, with_pod_template
 
 
 def compose_patterns(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -69,7 +69,7 @@ def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known:
 
 
 def _workload_index(resources: Sequence[Resource], app: App) -> int:
-    mine = [i for i, r in enumerate(resources) if r.app == app.name and pod_template(r.obj) is not None]
+    mine = [i for i, r in enumerate(resources) if r.app == app.name and is_workload(r.obj) and pod_template(r.obj) is not None]
     named = [i for i in mine if resources[i].name == app.name]
     if named or len(mine) == 1:
         return (named or mine)[0]

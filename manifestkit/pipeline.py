@@ -17,6 +17,7 @@ from typing import Any
 from manifestkit.build_step import build_objects
 from manifestkit.checksums import add_checksums
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.kinds import KIND_ORDER
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
 from manifestkit.overlay import apply_overlays, settings_of
@@ -34,11 +35,6 @@ STEPS: tuple[Step, ...] = (
     check_objects,
 )
 
-# Order of kinds in a stream: what others depend on first (as Helm installs them).
-KIND_ORDER = ("Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "SealedSecret", "ExternalSecret",
-              "SecretStore", "ConfigMap", "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role",
-              "RoleBinding", "Service", "DaemonSet", "Deployment", "StatefulSet", "Job", "CronJob",
-              "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress")
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
 

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, FindingsError
+from manifestkit.kinds import pod_spec_path
 from manifestkit.model import RenderContext, Resource
 from manifestkit.schema_errors import check_object
-from manifestkit.workloads import POD_TEMPLATE_PATHS
 from manifestkit.yamlio import format_path
 
 # Custom resources manifestkit itself may emit; no schema ships for them.
@@ -58,7 +58,7 @@ def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str,
 
 def _app_path(resource: Resource, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """The App spec path a pod-spec field was written at: pod fields sit at App `spec` level."""
-    prefix = (*POD_TEMPLATE_PATHS.get(resource.kind, ("-",)), "spec")
+    prefix = pod_spec_path(resource.kind) or ("-", "spec")
     if path[: len(prefix)] == prefix:
         return ("spec", *path[len(prefix):])
     return ()

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from manifestkit import render
+from manifestkit.kinds import pod_template
 from manifestkit.schema_errors import check_object
-from manifestkit.workloads import pod_template
 
 from .conftest import EXAMPLES, corpora
 

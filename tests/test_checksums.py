@@ -22,10 +22,10 @@ from manifestkit.checksums import (
     secret_token,
 )
 from manifestkit.diagnostics import ManifestkitError
+from manifestkit.kinds import pod_template
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, RenderContext, Resource
 from manifestkit.pipeline import render_env
-from manifestkit.workloads import pod_template
 
 PROJECT = """
 apiVersion: manifestkit.dev/v1alpha1

@@ -24,7 +24,9 @@ from ._formats import render_dir
 from .test_sops_layouts import SECRET_VALUES, Keys, environ, make_project, project_files, write_files
 
 EMIT_DIR = Path(manifestkit.emit.__file__).parent
-FORBIDDEN = ("manifestkit.build", "manifestkit.overlay", "manifestkit.pipeline", "manifestkit.secrets")
+FORBIDDEN = ("manifestkit.build_step", "manifestkit.build_workload", "manifestkit.build_service", "manifestkit.build_config",
+             "manifestkit.build_base", "manifestkit.build_meta", "manifestkit.overlay", "manifestkit.pipeline",
+             "manifestkit.secrets")
 MAX_LINES = 250
 
 
@@ -55,7 +57,7 @@ def test_emit_modules_import_no_build_overlay_pipeline_or_secrets(path: Path) ->
 
 
 @pytest.mark.parametrize(("source", "found"), [
-    ("from manifestkit.build import CLUSTER_SCOPED", ["manifestkit.build", "manifestkit.build.CLUSTER_SCOPED"]),
+    ("from manifestkit.build_base import base_objects", ["manifestkit.build_base", "manifestkit.build_base.base_objects"]),
     ("from manifestkit import overlay", ["manifestkit.overlay"]),
     ("def f():\n    from manifestkit.secrets.step import sops_keys\n",
      ["manifestkit.secrets.step", "manifestkit.secrets.step.sops_keys"]),

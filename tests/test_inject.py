@@ -13,8 +13,8 @@ import pytest
 
 from manifestkit.cli import main
 from manifestkit.cmd_inject import split_top
+from manifestkit.kinds import pod_template
 from manifestkit.schema_errors import check_object
-from manifestkit.workloads import pod_template
 from manifestkit.yamlio import load_documents, load_file
 from tests.conftest import corpora
 

@@ -19,6 +19,7 @@ import pytest
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.emit.plain import stream
+from manifestkit.kinds import pod_template
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 from manifestkit.patterns import PATTERNS
@@ -27,7 +28,6 @@ from manifestkit.patterns.model import ROLES, USER_ROLES
 from manifestkit.patterns.user import registry
 from manifestkit.pipeline import render_env
 from manifestkit.schema_errors import check_object
-from manifestkit.workloads import pod_template
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "patterns_cases"

@@ -20,8 +20,8 @@ from manifestkit.emit.helm_values import (
     template_text,
     values_expr,
 )
+from manifestkit.kinds import template_path
 from manifestkit.model import Resource
-from manifestkit.workloads import POD_TEMPLATE_PATHS
 
 NEUTRAL = "\0named"            # stands in for a named hole while looking for differences
 
@@ -71,7 +71,7 @@ def _named_holes(objs: Sequence[Any], check: list[tuple[str, str]] | None, chart
     paths = {**named_paths(objs[0]), **container_paths(objs)}
     holes = [Hole(p, values_expr(v), v, _is_block(objs, p)) for p, v in paths.items()
              if all(isinstance(get_path(o, p[:-1]), (Mapping, list)) for o in objs)]
-    tpl = POD_TEMPLATE_PATHS.get(obj_key[0])
+    tpl = template_path(obj_key[0])
     if tpl:
         path = (*tpl, "metadata", "annotations")
         expr = values_expr(("podAnnotations",))
@@ -114,13 +114,13 @@ def _external_entries(check: Sequence[tuple[str, str]], render: Sequence[Resourc
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    tpl = POD_TEMPLATE_PATHS.get(str(obj.get("kind")))
+    tpl = template_path(obj.get("kind"))
     found = get_path(obj, (*tpl, "metadata", "annotations")) if tpl else MISSING
     return found if isinstance(found, Mapping) else {}
 
 
 def _without_checksum(obj: Mapping[str, Any]) -> Any:
-    tpl = POD_TEMPLATE_PATHS[str(obj["kind"])]
+    tpl = template_path(obj["kind"]) or ()
     annotations = {k: v for k, v in _annotations(obj).items() if k != checksums.ANNOTATION}
     meta = {k: v for k, v in get_path(obj, (*tpl, "metadata")).items() if k != "annotations"}
     if annotations:

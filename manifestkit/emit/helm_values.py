@@ -15,12 +15,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from manifestkit.workloads import POD_TEMPLATE_PATHS
+from manifestkit.kinds import CONTAINER_LISTS, is_replicated, pod_spec_path, template_path
 from manifestkit.yamlio import dump, k8s_order
 
 Path = tuple[str, ...]
 MISSING: Any = object()
-REPLICA_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
 CONTAINER_FIELDS = ("image", "resources", "env")
 
 
@@ -69,9 +68,9 @@ def named_paths(obj: Mapping[str, Any]) -> dict[Path, Path]:
     if kind == "ConfigMap":
         name = str(obj["metadata"]["name"])
         out.update({(key,): ("configMaps", name, key) for key in ("data", "binaryData")})
-    if POD_TEMPLATE_PATHS.get(kind):
+    if template_path(kind):
         out[("metadata", "annotations")] = ("annotations",)
-        if kind in REPLICA_KINDS:
+        if is_replicated(kind):
             out[("spec", "replicas")] = ("replicas",)
     return out
 
@@ -80,11 +79,11 @@ def container_paths(versions: Sequence[Mapping[str, Any]]) -> dict[Path, Path]:
     """Holes for each container's image, resources and env, when every version has the
     same containers in the same order (otherwise the list is one generic hole)."""
     kind = str(versions[0].get("kind", ""))
-    if kind not in POD_TEMPLATE_PATHS or not POD_TEMPLATE_PATHS[kind]:
+    spec_path = pod_spec_path(kind)
+    if not template_path(kind) or spec_path is None:
         return {}
-    spec_path = (*POD_TEMPLATE_PATHS[kind], "spec")
     out: dict[Path, Path] = {}
-    for key in ("initContainers", "containers"):
+    for key in CONTAINER_LISTS:
         lists = [get_in(v, (*spec_path, key)) for v in versions]
         names = [[c.get("name") for c in items] if isinstance(items, list) else None for items in lists]
         if any(n != names[0] for n in names) or not names[0]:

@@ -8,14 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifestkit.images import rewrite_image
+from manifestkit.kinds import CLUSTER_SCOPED, containers, is_replicated, pod_spec
 from manifestkit.model import Resource
-from manifestkit.workloads import CLUSTER_SCOPED, pod_template
 
 # Kinds whose contents the namespace transformer rewrites beyond metadata.namespace.
 NAMESPACE_SENSITIVE = frozenset({"RoleBinding", "ClusterRoleBinding", "MutatingWebhookConfiguration",
                                  "ValidatingWebhookConfiguration", "APIService", "CustomResourceDefinition"})
-# Kinds Kustomize's `replicas` transformer changes (spec/replicas).
-REPLICA_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
 
 Obj = dict[str, Any]
 Key = tuple[str | None, str, str]     # (app, kind, name): an object across environments
@@ -71,12 +69,12 @@ def _new_labels(base: Mapping[Key, Resource], env: Mapping[Key, Resource]) -> di
 
 
 def _replicas(base: Mapping[Key, Resource], env: Mapping[Key, Resource]) -> dict[str, int]:
-    names = [r.name for r in env.values() if r.kind in REPLICA_KINDS]
+    names = [r.name for r in env.values() if is_replicated(r.kind)]
     out = {}
     for key, resource in env.items():
         before = base.get(key)
         count = resource.obj.get("spec", {}).get("replicas")
-        if resource.kind in REPLICA_KINDS and before is not None and names.count(resource.name) == 1 \
+        if is_replicated(resource.kind) and before is not None and names.count(resource.name) == 1 \
                 and isinstance(count, int) and count != before.obj.get("spec", {}).get("replicas"):
             out[resource.name] = count
     return out
@@ -92,7 +90,7 @@ def apply_features(obj: Mapping[str, Any], features: Features) -> Obj:
         meta["labels"] = {**meta.get("labels", {}), **features.labels}
     if features.images:
         _map_images(out, lambda image: rewrite_image(image, list(features.images)))
-    if out.get("kind") in REPLICA_KINDS and meta.get("name") in features.replicas:
+    if is_replicated(out.get("kind")) and meta.get("name") in features.replicas:
         out.setdefault("spec", {})["replicas"] = features.replicas[meta["name"]]
     return out
 
@@ -118,17 +116,14 @@ def unfeature(obj: Mapping[str, Any], before: Mapping[str, Any] | None, features
         meta["labels"] = labels
     if features.images:
         _unmap_images(out, before, list(features.images))
-    if out.get("kind") in REPLICA_KINDS and meta.get("name") in features.replicas and "replicas" in before.get("spec", {}):
+    if is_replicated(out.get("kind")) and meta.get("name") in features.replicas and "replicas" in before.get("spec", {}):
         out["spec"]["replicas"] = before["spec"]["replicas"]
     return out
 
 
 def _containers(obj: Obj) -> list[Obj]:
-    template = pod_template(obj)
-    if template is None:
-        return []
-    spec = template.get("spec", {})
-    return [c for key in ("initContainers", "containers") for c in spec.get(key) or [] if isinstance(c, dict)]
+    spec = pod_spec(obj)
+    return [c for _, _, c in containers(spec) if isinstance(c, dict)] if spec is not None else []
 
 
 def _map_images(obj: Obj, change: Callable[[str], str]) -> None:

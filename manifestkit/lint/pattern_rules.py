@@ -9,11 +9,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from manifestkit.kinds import PROBES, runs_to_completion
 from manifestkit.lint.base import Hit, LintContext
-from manifestkit.lint.podspec import RUN_TO_COMPLETION, Container, as_map, command_text, containers, image_name, pod_metadata, pod_spec
+from manifestkit.lint.podspec import Container, as_map, command_text, containers, image_name, pod_metadata, pod_spec
 from manifestkit.lint.refs import REFERENCE, is_kv2_path, line_offset, secret_reads, strings
-
-_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
 def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -24,7 +23,7 @@ def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     found = pod_spec(obj)
     for c in containers(*found) if found else ():
         if c.init and not c.native_sidecar:
-            for probe in _PROBES:
+            for probe in PROBES:
                 if probe in c.c:
                     yield Hit((*c.path, probe), f"init container {c.name!r} has a {probe}; the API accepts probes only on native sidecars",
                               hint="remove the probe, or make it a native sidecar with restartPolicy: Always (Kubernetes 1.29+)")
@@ -46,7 +45,7 @@ def looks_long_running(c: Container) -> bool:
 
 def check_job_sidecar(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     """A classic long-running sidecar in a Job or CronJob: the Job never completes."""
-    if obj.get("kind") not in RUN_TO_COMPLETION:
+    if not runs_to_completion(obj.get("kind")):
         return
     found = pod_spec(obj)
     app = [c for c in containers(*found) if not c.init] if found else []

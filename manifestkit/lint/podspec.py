@@ -1,6 +1,7 @@
-"""Plain-dict accessors the lint rules share: where a pod spec lives in each workload
-kind, its containers with their YAML paths, and safe views of values that may be
-malformed (lint also runs on objects with schema errors, so nothing may be trusted).
+"""Plain-dict accessors the lint rules share: an object's pod spec and containers with
+their YAML paths (where each kind keeps them is in ``manifestkit.kinds``), and safe views
+of values that may be malformed (lint also runs on objects with schema errors, so
+nothing may be trusted).
 """
 
 from __future__ import annotations
@@ -8,22 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-Path = tuple[str | int, ...]
+from manifestkit import kinds
 
-# Where the pod template spec sits, by kind.
-POD_SPEC_PATHS: dict[str, Path] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "PodTemplate": ("template", "spec"),
-}
-LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
-RUN_TO_COMPLETION = frozenset({"Job", "CronJob"})
+Path = tuple[str | int, ...]
 
 
 class Container(NamedTuple):
@@ -68,7 +56,7 @@ def ref(obj: Mapping[str, Any]) -> str:
 
 
 def pod_spec_path(obj: Mapping[str, Any]) -> Path | None:
-    path = POD_SPEC_PATHS.get(str(obj.get("kind")))
+    path = kinds.pod_spec_path(obj.get("kind"))
     return path if path is not None and isinstance(dig(obj, path), Mapping) else None
 
 
@@ -79,25 +67,21 @@ def pod_spec(obj: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]] | None:
 
 def pod_metadata(obj: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]]:
     """The pod template's metadata (the object's own for a Pod)."""
-    spec_path = POD_SPEC_PATHS.get(str(obj.get("kind")), ("spec",))
+    spec_path = kinds.pod_spec_path(obj.get("kind")) or ("spec",)
     path = (*spec_path[:-1], "metadata")
     return path, as_map(dig(obj, path))
 
 
 def containers(spec_path: Path, spec: Mapping[str, Any]) -> Iterator[Container]:
     """Init containers first (they start first), then the app containers."""
-    for index, c in enumerate(as_list(spec.get("initContainers"))):
-        if isinstance(c, Mapping):
-            yield Container(c, (*spec_path, "initContainers", index), True, c.get("restartPolicy") == "Always")
-    for index, c in enumerate(as_list(spec.get("containers"))):
-        if isinstance(c, Mapping):
-            yield Container(c, (*spec_path, "containers", index), False, False)
+    for key, index, c in kinds.containers(spec):
+        yield Container(c, (*spec_path, key, index), key == "initContainers", kinds.is_native_sidecar(key, c))
 
 
 def pod_annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """The object's annotations merged with its pod template's (the template wins)."""
     own = as_map(as_map(obj.get("metadata")).get("annotations"))
-    if obj.get("kind") == "Pod":
+    if not kinds.template_path(obj.get("kind")):   # a Pod is its own template
         return own
     return {**own, **as_map(pod_metadata(obj)[1].get("annotations"))}
 

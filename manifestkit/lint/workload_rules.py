@@ -10,13 +10,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import did_you_mean
+from manifestkit.kinds import LIVENESS_PROBE, PROBES, READINESS_PROBE, has_label_selector, is_long_running
 from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
-from manifestkit.lint.podspec import LONG_RUNNING, Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
+from manifestkit.lint.podspec import Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.yamlio import format_path
-
-_SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
-_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
-
 
 # ---------------------------------------------------------------- selectors
 
@@ -49,7 +46,7 @@ def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], pat
 
 def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     """A workload whose selector does not select its own pod template (seed 001)."""
-    if obj.get("kind") not in _SELECTOR_KINDS:
+    if not has_label_selector(obj.get("kind")):
         return
     selector = as_map(as_map(obj.get("spec")).get("selector"))
     labels = as_map(pod_metadata(obj)[1].get("labels"))
@@ -61,7 +58,7 @@ def index_workloads(objects: Iterable[Mapping[str, Any]]) -> WorkloadIndex:
     count: dict[str, int] = {}
     by_label: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for obj in objects:
-        if obj.get("kind") in LONG_RUNNING or obj.get("kind") == "Pod":
+        if is_long_running(obj.get("kind")):
             namespace = _namespace(obj)
             count[namespace] = count.get(namespace, 0) + 1
             for key, value in as_map(pod_metadata(obj)[1].get("labels")).items():
@@ -203,13 +200,13 @@ def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iter
 
 def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     """A long-running app container without a readiness or liveness probe."""
-    if obj.get("kind") not in LONG_RUNNING and obj.get("kind") != "Pod":
+    if not is_long_running(obj.get("kind")):
         return
     found = pod_spec(obj)
     for c in containers(*found) if found else ():
         if c.init:
             continue
-        missing = [p for p in ("readinessProbe", "livenessProbe") if not c.c.get(p)]
+        missing = [p for p in (READINESS_PROBE, LIVENESS_PROBE) if not c.c.get(p)]
         if missing:
             yield Hit(c.path, f"container {c.name!r} has no {' and no '.join(missing)}",
                       hint="without a readinessProbe traffic arrives before the app is ready; without a livenessProbe a hung app is never restarted")
@@ -238,7 +235,7 @@ def check_probe_never_fails(obj: Mapping[str, Any], ctx: LintContext) -> Iterato
     """An exec probe that succeeds whatever the app does (seed 001: `ps aux | grep`)."""
     found = pod_spec(obj)
     for c in containers(*found) if found else ():
-        for probe in _PROBES:
+        for probe in PROBES:
             command = as_list(as_map(as_map(c.c.get(probe)).get("exec")).get("command"))
             why = probe_never_fails(command) if command else ""
             if why:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+from manifestkit.kinds import APP_CONTAINERS, CONTAINER_LISTS, EPHEMERAL_CONTAINERS, INIT_CONTAINERS, PROBES, containers, is_native_sidecar
 from manifestkit.patterns.model import Obj, PatternOutput
-
-PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
 
 class Conflicts(Exception):
@@ -66,17 +65,16 @@ def describe(name: str, owners: Mapping[str, str]) -> str:
     return f"container {name!r}" + (f" (added by {owners[name]})" if name in owners else "")
 
 
-def running(spec: Mapping[str, Any]) -> Iterator[Obj]:
-    """Containers that run beside each other: app containers and native sidecars."""
-    for container in spec.get("initContainers") or []:
-        if container.get("restartPolicy") == "Always":
+def running(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Containers that run beside each other: native sidecars and app containers."""
+    for key, _, container in containers(spec):
+        if key == APP_CONTAINERS or is_native_sidecar(key, container):
             yield container
-    yield from spec.get("containers") or []
 
 
-def _all_containers(spec: Mapping[str, Any]) -> Iterator[Obj]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
+def _all_containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for _, _, container in containers(spec, (*CONTAINER_LISTS, EPHEMERAL_CONTAINERS)):
+        yield container
 
 
 # ---------------------------------------------------------------- containers
@@ -111,7 +109,7 @@ def check_init_probes(spec: Mapping[str, Any], owners: Mapping[str, str]) -> lis
     """
     return [f"{describe(c['name'], owners)} is an init container with a {probe}, which Kubernetes allows only "
             "on native sidecars (restartPolicy: Always)"
-            for c in spec.get("initContainers") or [] if c.get("restartPolicy") != "Always"
+            for key, _, c in containers(spec) if key == INIT_CONTAINERS and not is_native_sidecar(key, c)
             for probe in PROBES if probe in c]
 
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
+from manifestkit.kinds import pod_template, with_pod_template
 from manifestkit.patterns.engine import PatternProblems, Target, Use, applied_patterns, apply_patterns
 from manifestkit.patterns.model import Obj, Pattern
-from manifestkit.workloads import pod_template, with_pod_template
 from manifestkit.yamlio import Document
 
 

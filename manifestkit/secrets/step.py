@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
+from manifestkit.kinds import CONTAINER_LISTS, containers, pod_template, with_pod_template
 from manifestkit.model import Options, Project, RenderContext, Resource
 from manifestkit.secrets import sops
 from manifestkit.secrets.backends import backend_context, resolve
@@ -26,7 +27,6 @@ from manifestkit.secrets.modes import MODES, RESOLVED, ModeContext, Resolver, Se
 from manifestkit.secrets.refs import Ref, find_refs, has_refs
 from manifestkit.secrets.vault import VaultReader, vault_config
 from manifestkit.secrets.vault_agent import deliver_in_pod
-from manifestkit.workloads import pod_template, with_pod_template
 from manifestkit.writer import OutFile
 
 ENV_SECRET_SUFFIX = "-env"
@@ -136,7 +136,7 @@ def _env_moved(resource: Resource, keys: dict[str, str]) -> Resource:
     template = pod_template(resource.obj) or {}
     spec = dict(template.get("spec") or {})
     secret = env_secret_name(resource)
-    for field in ("initContainers", "containers"):
+    for field in CONTAINER_LISTS:
         if any(_env_ref(v) for c in spec.get(field) or [] for v in c.get("env") or []):
             spec[field] = [_moved_env(c, secret, keys) for c in spec[field]]
     return resource.replace_obj(with_pod_template(resource.obj, {**template, "spec": spec}))
@@ -161,8 +161,7 @@ def env_refs_to_secrets(resources: Sequence[Resource]) -> list[Resource]:
     for resource in resources:
         template = pod_template(resource.obj)
         spec = (template or {}).get("spec") or {}
-        if not any(_env_ref(v) for f in ("initContainers", "containers") for c in spec.get(f) or []
-                   for v in c.get("env") or []):
+        if not any(_env_ref(v) for _, _, c in containers(spec) for v in c.get("env") or []):
             out.append(resource)
             continue
         slot = (resource.namespace, env_secret_name(resource))
