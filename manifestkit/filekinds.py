@@ -85,7 +85,7 @@ def _validator(kind: str) -> Any:
 def _fast_validator(kind: str) -> Any:
     """A compiled (Rust) validator: most files are valid, so only failures pay for explanations."""
     registry = jsonschema_rs.Registry(list(shipped_schemas().items()))
-    return jsonschema_rs.validator_for(file_schema(kind.lower()), registry=registry)
+    return jsonschema_rs.validator_for(file_schema(kind.lower()), registry=registry, offline=True)
 
 
 def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
@@ -110,7 +110,11 @@ def check_document(doc: Document) -> list[Diagnostic]:
         return problems
     if _fast_validator(doc.data["kind"]).is_valid(doc.data):
         return []
-    validator = _validator(doc.data["kind"])
+    return schema_diagnostics(doc, _validator(doc.data["kind"]))
+
+
+def schema_diagnostics(doc: Document, validator: Any) -> list[Diagnostic]:
+    """Every violation ``validator`` (python-jsonschema) finds in ``doc``, explained, without repeats."""
     seen: set[tuple[str, str]] = set()
     out: list[Diagnostic] = []
     for error in validator.iter_errors(doc.data):
