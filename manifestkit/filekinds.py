@@ -3,18 +3,23 @@
 Runs before anything else, so later steps can trust the shape of what they read. Every
 violation becomes a located Diagnostic with what was found, what was expected and, for
 a misspelled field or value, the closest valid one.
+
+The three schemas share their definitions through ``schemas/common.schema.json`` (``$ref``,
+resolved offline from the shipped files); enums that copy a registry are filled from it
+when a schema is loaded (:data:`CHOICES`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import jsonschema
 import jsonschema_rs
 import referencing
 from jsonschema.exceptions import ValidationError, best_match
+from referencing.jsonschema import DRAFT202012
 
 from manifestkit import checksums
 from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
@@ -40,7 +45,7 @@ CHOICES: dict[str, Collection[str]] = {
 _NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
 
 
-def with_choices(node: Any, choices: dict[str, Collection[str]]) -> Any:
+def with_choices(node: Any, choices: Mapping[str, Collection[str]]) -> Any:
     """A copy of the schema ``node`` with every registry-owned enum filled in."""
     if isinstance(node, list):
         return [with_choices(item, choices) for item in node]
@@ -71,7 +76,7 @@ def file_schema(name: str) -> dict[str, Any]:
 @functools.cache
 def schema_registry() -> referencing.Registry[Any]:
     """The shipped schemas for python-jsonschema, so cross-file ``$ref``s resolve offline."""
-    resources = [(uri, referencing.Resource.from_contents(schema)) for uri, schema in shipped_schemas().items()]
+    resources = [(uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012)) for uri, schema in shipped_schemas().items()]
     return referencing.Registry().with_resources(resources)
 
 

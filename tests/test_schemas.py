@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from manifestkit import checksums, filekinds
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit.registry import EMITTERS
+from manifestkit.model import Options, Project, RenderContext, Resource
 from manifestkit.secrets.modes import MODES
 from manifestkit.yamlio import load_documents
 
@@ -115,6 +117,23 @@ def test_sops_layouts_come_from_their_constant(fresh_schemas: None, monkeypatch:
     monkeypatch.setitem(filekinds.CHOICES, "sops-layout", (*filekinds.CHOICES["sops-layout"], "sealed"))
     _rebuild()
     assert _problems(text) == []
+
+
+@pytest.mark.parametrize("mode", list(checksums.MODES))
+def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": mode}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
+    marker = Resource({"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
+    monkeypatch.setitem(checksums.MODES, mode, lambda resources, ctx: [*resources, marker])
+    assert checksums.add_checksums([], ctx) == [marker]
+
+
+def test_a_checksum_mode_outside_the_registry_is_refused() -> None:
+    """Only reachable without the schema (a Project built in code): the step names the known modes."""
+    ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": "reload"}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
+    with pytest.raises(ManifestkitError) as exc:
+        checksums.add_checksums([], ctx)
+    assert exc.value.diagnostics == [Diagnostic("spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
+                                                file="manifestkit.yaml", hint="did you mean 'reloader'?")]
 
 
 def test_common_schema_resolves_from_an_installed_wheel(tmp_path: Path) -> None:
