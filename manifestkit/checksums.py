@@ -24,10 +24,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
 from manifestkit.kinds import containers, pod_template, with_pod_template
 from manifestkit.model import RenderContext, Resource
 
@@ -42,13 +42,19 @@ Ref = tuple[str, str]                 # (kind, name)
 
 
 def add_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
-    """Pipeline step: annotate every pod template that uses config of this render."""
+    """Pipeline step: annotate every pod template that uses config of this render, as
+    ``spec.checksums.mode`` says (:data:`MODES`)."""
     settings = ctx.project.spec.get("checksums") or {}
-    mode = settings.get("mode", "annotation")
-    if mode == "none":
-        return resources
-    if mode == "reloader":
-        return [_with_annotations(r, reloader_annotations(referenced(r.obj))) for r in resources]
+    mode = str(settings.get("mode", DEFAULT_MODE))
+    if mode not in MODES:
+        raise ManifestkitError([Diagnostic(f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
+                                           file=ctx.project.file, hint=did_you_mean(mode, list(MODES)))])
+    return MODES[mode](resources, ctx)
+
+
+def checksum_annotations(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
+    """Mode ``annotation``: ``manifestkit.dev/config-checksum`` on every pod template that uses config."""
+    settings = ctx.project.spec.get("checksums") or {}
     configs = {(r.kind, r.namespace, r.name): r for r in resources if r.kind in CONFIG_KINDS}
     unversioned = any(r.kind == "Secret" and SECRET_VERSION not in r.extra for r in configs.values())
     key = hmac_key(settings.get("hmacKeyEnv"), ctx.options.environ, ctx.project.file) if unversioned else None
@@ -71,6 +77,25 @@ def hmac_key(env_name: str | None, environ: Mapping[str, str], file: str = "") -
             f"spec.checksums.hmacKeyEnv names {env_name!r}, which is not set; the Secret checksums need it",
             file=file, hint=f"export {env_name}=<a key kept outside the repository> (the same in CI and locally)")])
     return value.encode("utf-8")
+
+
+def reloader_mode(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
+    """Mode ``reloader``: Stakater Reloader annotations on every workload that uses config."""
+    return [_with_annotations(r, reloader_annotations(referenced(r.obj))) for r in resources]
+
+
+def no_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
+    """Mode ``none``: the step does nothing."""
+    return resources
+
+
+# The checksum modes by ``spec.checksums.mode`` name; the Project schema's enum is filled from it.
+MODES: dict[str, Callable[[list[Resource], RenderContext], list[Resource]]] = {
+    "annotation": checksum_annotations,
+    "reloader": reloader_mode,
+    "none": no_checksums,
+}
+DEFAULT_MODE = "annotation"
 
 
 # ------------------------------------------------------------------ references

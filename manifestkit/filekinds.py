@@ -3,38 +3,94 @@
 Runs before anything else, so later steps can trust the shape of what they read. Every
 violation becomes a located Diagnostic with what was found, what was expected and, for
 a misspelled field or value, the closest valid one.
+
+The three schemas share their definitions through ``schemas/common.schema.json`` (``$ref``,
+resolved offline from the shipped files); enums that copy a registry are filled from it
+when a schema is loaded (:data:`CHOICES`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import jsonschema
 import jsonschema_rs
+import referencing
 from jsonschema.exceptions import ValidationError, best_match
+from referencing.jsonschema import DRAFT202012
 
+from manifestkit import checksums
 from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
+from manifestkit.emit.registry import EMITTERS
+from manifestkit.emit.sops_layouts import LAYOUTS
 from manifestkit.model import API_VERSION
-from manifestkit.package_data import load_schema
+from manifestkit.package_data import data_dir, load_schema
+from manifestkit.secrets.modes import MODES
 from manifestkit.yamlio import Document, format_path
 
 KINDS = ("Project", "App", "Overlay")
 
+# Enums a registry owns: a schema node {"x-manifestkit-choices": key} gets "enum": list(CHOICES[key])
+# when the schema is loaded, so no schema file carries a copy of a registry's names.
+CHOICE_KEYWORD = "x-manifestkit-choices"
+CHOICES: dict[str, Collection[str]] = {
+    "secret-output": MODES,
+    "checksum-mode": checksums.MODES,
+    "output-format": EMITTERS,
+    "sops-layout": LAYOUTS,
+}
+
 _NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
+
+
+def with_choices(node: Any, choices: Mapping[str, Collection[str]]) -> Any:
+    """A copy of the schema ``node`` with every registry-owned enum filled in."""
+    if isinstance(node, list):
+        return [with_choices(item, choices) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: with_choices(value, choices) for key, value in node.items()}
+    if CHOICE_KEYWORD in node:
+        out["enum"] = list(choices[node[CHOICE_KEYWORD]])
+    return out
+
+
+@functools.cache
+def shipped_schemas() -> dict[str, dict[str, Any]]:
+    """Every JSON Schema in schemas/ (file kinds, common definitions, pattern parameters) by
+    its ``$id``, registry-owned enums filled in."""
+    root = data_dir("schemas")
+    stems = sorted(str(path.relative_to(root)).removesuffix(".schema.json") for path in root.glob("**/*.schema.json"))
+    schemas = [with_choices(load_schema(stem), CHOICES) for stem in stems]
+    return {str(schema["$id"]): schema for schema in schemas if "$id" in schema}
+
+
+def file_schema(name: str) -> dict[str, Any]:
+    """A shipped schema by file stem (``app``, ``patterns/init-fetch``), registry-owned enums filled in."""
+    schema: dict[str, Any] = with_choices(load_schema(name), CHOICES)
+    return schema
+
+
+@functools.cache
+def schema_registry() -> referencing.Registry[Any]:
+    """The shipped schemas for python-jsonschema, so cross-file ``$ref``s resolve offline."""
+    resources = [(uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012)) for uri, schema in shipped_schemas().items()]
+    return referencing.Registry().with_resources(resources)
 
 
 @functools.cache
 def _validator(kind: str) -> Any:
-    schema = load_schema(kind.lower())
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return jsonschema.Draft202012Validator(file_schema(kind.lower()), registry=schema_registry(),
+                                           format_checker=jsonschema.FormatChecker())
 
 
 @functools.cache
 def _fast_validator(kind: str) -> Any:
     """A compiled (Rust) validator: most files are valid, so only failures pay for explanations."""
-    return jsonschema_rs.validator_for(load_schema(kind.lower()))
+    registry = jsonschema_rs.Registry(list(shipped_schemas().items()))
+    return jsonschema_rs.validator_for(file_schema(kind.lower()), registry=registry, offline=True)
 
 
 def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
@@ -59,7 +115,11 @@ def check_document(doc: Document) -> list[Diagnostic]:
         return problems
     if _fast_validator(doc.data["kind"]).is_valid(doc.data):
         return []
-    validator = _validator(doc.data["kind"])
+    return schema_diagnostics(doc, _validator(doc.data["kind"]))
+
+
+def schema_diagnostics(doc: Document, validator: Any) -> list[Diagnostic]:
+    """Every violation ``validator`` (python-jsonschema) finds in ``doc``, explained, without repeats."""
     seen: set[tuple[str, str]] = set()
     out: list[Diagnostic] = []
     for error in validator.iter_errors(doc.data):

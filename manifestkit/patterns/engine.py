@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
+from manifestkit.filekinds import schema_registry
 from manifestkit.package_data import load_schema
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
@@ -140,7 +141,7 @@ def checked_params(pattern: Pattern, params: Mapping[str, Any] | None) -> dict[s
     """`with:` checked against the pattern's schema, with the schema's top-level defaults filled in."""
     schema = schema_of(pattern)
     given = dict(params or {})
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema, registry=schema_registry())
     error = jsonschema.exceptions.best_match(validator.iter_errors(given))
     if error is not None:
         raise PatternProblems([_param_problem(pattern, schema, given, error)])
