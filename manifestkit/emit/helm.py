@@ -96,8 +96,7 @@ def _secrets_plan(job: EmitInput) -> HelmSecrets | None:
     whose per-environment values held fresh ciphertext would change on every render."""
     if not any(is_sops_secret(r) for resources in job.renders.values() for r in resources):
         return None
-    from manifestkit.secrets.sops import SopsKeys
-    from manifestkit.secrets.step import sops_keys
+    from manifestkit.secrets.sops_keys import SopsKeys, sops_keys
 
     try:
         keys = sops_keys(job.project, job.options.environ)

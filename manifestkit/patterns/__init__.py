@@ -8,37 +8,8 @@ files in their project's `patterns/` folder or as Python entry points in the gro
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from typing import Any
-
-from manifestkit.patterns import adapters, ambassadors, generic, inits, sidecars
+from manifestkit.patterns import adapters, ambassadors, generic, inits, sidecars, vault_agent
 from manifestkit.patterns.model import Pattern, PatternError, PatternInput, PatternOutput
-
-VAULT_AGENT_MODULE = "manifestkit.secrets.vault_agent"
-
-
-def _vault_module() -> Any:
-    """`vault/agent` lives with the secrets (manifestkit.secrets.vault_agent); loaded when first used."""
-    try:
-        return importlib.import_module(VAULT_AGENT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != VAULT_AGENT_MODULE:
-            raise
-        raise PatternError("vault/agent is not available in this build of manifestkit",
-                           hint="use `secrets.output: vault-agent` once the Vault issue lands, "
-                                "or another pattern meanwhile") from None
-
-
-def vault_agent_schema() -> Mapping[str, Any]:
-    schema: Mapping[str, Any] = _vault_module().SCHEMA
-    return schema
-
-
-def vault_agent(inp: PatternInput) -> PatternOutput:
-    result: PatternOutput = _vault_module().vault_agent(inp)
-    return result
-
 
 PATTERNS: dict[str, Pattern] = {
     "sidecar": Pattern("sidecar", "generic", generic.running_helper, repeatable=True),
@@ -57,7 +28,7 @@ PATTERNS: dict[str, Pattern] = {
     "init/fetch": Pattern("init/fetch", "init-fetch", inits.fetch, long_running=False),
     "init/migrate": Pattern("init/migrate", "init-migrate", inits.migrate, long_running=False),
     "init/wait-for": Pattern("init/wait-for", "init-wait-for", inits.wait_for, repeatable=True, long_running=False),
-    "vault/agent": Pattern("vault/agent", vault_agent_schema, vault_agent),
+    "vault/agent": Pattern("vault/agent", "vault-agent", vault_agent.vault_agent),
 }
 
 __all__ = ["PATTERNS", "Pattern", "PatternError", "PatternInput", "PatternOutput"]

@@ -20,12 +20,11 @@ import requests
 
 from manifestkit.diagnostics import error, one_of
 from manifestkit.redact import SecretStr
+from manifestkit.secrets.vault_settings import VaultAuth, VaultConfig, vault_config
+
+__all__ = ["VaultAuth", "VaultConfig", "VaultReader", "VaultSecret", "lookup_key", "vault_config"]
 
 T = TypeVar("T")
-
-# Vault CLI's default address, so a bare `manifestkit render` behaves like `vault read`.
-DEFAULT_ADDRESS = "https://127.0.0.1:8200"
-AUTH_METHODS = ("approle", "kubernetes", "token")
 
 # Worth another try: the server did not answer, or answered that it cannot serve now.
 _TRANSIENT = (
@@ -35,26 +34,6 @@ _TRANSIENT = (
     hvac.exceptions.BadGateway,
     hvac.exceptions.VaultDown,
 )
-
-
-class VaultAuth(NamedTuple):
-    method: str = "token"
-    role_id: str | None = None
-    secret_id_file: str | None = None
-    role: str | None = None
-    jwt_file: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-    mount: str | None = None
-
-
-class VaultConfig(NamedTuple):
-    address: str
-    token: str | None
-    namespace: str | None
-    cacert: str | None
-    auth: VaultAuth
-    retries: int = 3
-    backoff: float = 0.2
-    timeout: float = 10.0
 
 
 class VaultSecret(NamedTuple):
@@ -68,33 +47,6 @@ class VaultSecret(NamedTuple):
 class _Mount(NamedTuple):
     path: str  # "secret/"
     kv: str  # "2" for KV v2, "1" for KV v1 and any other logical backend
-
-
-def vault_config(spec: Mapping[str, Any] | None, environ: Mapping[str, str]) -> VaultConfig:
-    """Settings from the Project's ``spec.secrets.vault``; VAULT_* variables win where set."""
-    spec = spec or {}
-    auth = spec.get("auth") or {}
-    method = auth.get("method", "token")
-    if method not in AUTH_METHODS:
-        raise error(
-            f"unknown Vault auth method {method!r}; expected one of: {one_of(AUTH_METHODS)}",
-            path="spec.secrets.vault.auth.method",
-        )
-    defaults = VaultAuth()
-    return VaultConfig(
-        address=environ.get("VAULT_ADDR") or spec.get("address") or DEFAULT_ADDRESS,
-        token=environ.get("VAULT_TOKEN") or None,
-        namespace=environ.get("VAULT_NAMESPACE") or spec.get("namespace"),
-        cacert=environ.get("VAULT_CACERT") or spec.get("cacert"),
-        auth=VaultAuth(
-            method=method,
-            role_id=auth.get("roleId"),
-            secret_id_file=auth.get("secretIdFile"),
-            role=auth.get("role"),
-            jwt_file=auth.get("jwtFile", defaults.jwt_file),
-            mount=auth.get("mount"),
-        ),
-    )
 
 
 class VaultReader:
