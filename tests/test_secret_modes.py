@@ -24,7 +24,7 @@ from manifestkit.patterns.vault_agent_config import hcl_string, signal_command
 from manifestkit.pipeline import render_env
 from manifestkit.secrets import sops
 from manifestkit.secrets.agent_templates import template_of
-from manifestkit.secrets.modes import MODES
+from manifestkit.secrets.modes import MODES, RESOLVING
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AGE_KEY = EXAMPLES / "sops" / "age-test-key.txt"
@@ -101,6 +101,19 @@ def pod(objs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def test_registry_lists_the_five_modes() -> None:
     assert list(MODES) == ["secret", "sops", "vault-agent", "external-secret", "reference"]
+
+
+def test_resolving_modes_come_from_the_registry() -> None:
+    assert RESOLVING == tuple(name for name, mode in MODES.items() if mode.resolves) == ("secret", "sops")
+
+
+def test_secret_output_choices_come_from_the_registry(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(MODES, "new-mode", MODES["reference"])
+    with pytest.raises(SystemExit):
+        main(["render", "--secret-output", "nope"])
+    assert "(choose from 'external-secret', 'new-mode', 'reference', 'secret', 'sops', 'vault-agent')" in \
+        capsys.readouterr().err
 
 
 def test_mode_precedence_flag_then_overlay_then_project(tmp_path: Path) -> None:
