@@ -23,7 +23,7 @@ from manifestkit.patterns.vault_agent import vault_agent
 from manifestkit.patterns.vault_agent_config import hcl_string, signal_command
 from manifestkit.pipeline import render_env
 from manifestkit.secrets import sops
-from manifestkit.secrets.agent_templates import template_of
+from manifestkit.secrets.go_templates import template_of
 from manifestkit.secrets.modes import MODES, RESOLVING
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

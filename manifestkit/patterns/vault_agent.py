@@ -10,7 +10,7 @@ ConfigMap. ``mode: injector`` emits Vault Agent Injector annotations instead
 
 Templates are consul-template text (``{{ with secret "secret/data/web" }}...``); the
 secrets step turns Secrets holding vault refs into such templates
-(:mod:`manifestkit.secrets.agent_templates`). ``with:`` is checked against
+(:mod:`manifestkit.secrets.go_templates`). ``with:`` is checked against
 schemas/patterns/vault-agent.schema.json, like every built-in pattern's.
 """
 

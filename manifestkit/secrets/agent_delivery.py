@@ -18,7 +18,7 @@ from manifestkit.patterns.engine import ANNOTATION as PATTERNS_ANNOTATION
 from manifestkit.patterns.model import Obj, PatternError, PatternInput
 from manifestkit.patterns.vault_agent import first_path, vault_agent
 from manifestkit.patterns.vault_agent_config import SECRETS_VOLUME
-from manifestkit.secrets.agent_templates import literal, template_of
+from manifestkit.secrets.go_templates import literal, template_of
 from manifestkit.secrets.jobs import SecretJob, located
 from manifestkit.workloads import pod_template, with_pod_template
 

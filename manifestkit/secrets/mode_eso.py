@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.model import Resource
+from manifestkit.secrets.go_templates import literal
 from manifestkit.secrets.jobs import ModeContext, SecretJob, only_vault
 from manifestkit.secrets.mode_secret import template_version
 from manifestkit.secrets.refs import Ref, find_refs
@@ -27,11 +28,6 @@ def _remote_ref(ref: Ref) -> dict[str, str]:
     if ref.version:
         remote["version"] = ref.version
     return remote
-
-
-def _go_literal(text: str) -> str:
-    """Text safe inside a Go template (ESO and consul-template): ``{{`` written as an action."""
-    return text.replace("{{", "{{ `{{` }}")
 
 
 def store_ref(settings: Mapping[str, Any]) -> dict[str, str]:
@@ -57,13 +53,13 @@ def to_external_secret(job: SecretJob, ctx: ModeContext) -> list[Resource]:
         for index, ref in enumerate(refs):
             var = f"{key.replace('.', '_').replace('-', '_')}_{index}"
             data.append({"secretKey": var, "remoteRef": _remote_ref(ref)})
-            parts += [_go_literal(text[pos:ref.start]), f"{{{{ .{var} }}}}"]
+            parts += [literal(text[pos:ref.start]), f"{{{{ .{var} }}}}"]
             pos = ref.end
-        template[key] = "".join([*parts, _go_literal(text[pos:])])
+        template[key] = "".join([*parts, literal(text[pos:])])
     for key, value in job.plain.items():
-        template[key] = _go_literal(value)
+        template[key] = literal(value)
     for key, value in job.encoded.items():
-        template[key] = _go_literal(base64.b64decode(value).decode("utf-8", "replace"))
+        template[key] = literal(base64.b64decode(value).decode("utf-8", "replace"))
     target: dict[str, Any] = {"name": meta["name"], "creationPolicy": "Owner"}
     if template or secret.get("type", "Opaque") != "Opaque":
         target["template"] = {"engineVersion": "v2", "type": secret.get("type", "Opaque"),

@@ -1,4 +1,4 @@
-"""Vault refs to consul-template: the text the Vault agent renders for a Secret's value holding vals refs."""
+"""Go template text: plain text as a literal (ESO and consul-template), and vault refs as the Vault agent's consul-template actions."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def secret_action(ref: Ref) -> str:
 
 
 def literal(text: str) -> str:
-    """Plain text inside a Go template."""
+    """Text safe inside a Go template (ESO and consul-template): ``{{`` written as an action."""
     return text.replace("{{", "{{ `{{` }}")
 
 
