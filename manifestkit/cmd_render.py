@@ -18,10 +18,11 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
 from manifestkit.render_plan import emit
-from manifestkit.secrets.step import reuse_unchanged_sops, warn_plaintext
+from manifestkit.secrets.hygiene import warn_plaintext
+from manifestkit.secrets.modes import MODES
+from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.writer import check_tree, write_tree
 
-SECRET_OUTPUTS = ("secret", "sops", "vault-agent", "external-secret", "reference")
 DEFAULT_DIR = "build"
 
 
@@ -32,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)")
     parser.add_argument("-o", "--output", metavar="DIR", help="output folder, or - for one YAML stream on stdout")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
-    parser.add_argument("--secret-output", choices=SECRET_OUTPUTS, help="how Secrets are written (overrides the project)")
+    parser.add_argument("--secret-output", choices=sorted(MODES), help="how Secrets are written (overrides the project)")
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")

@@ -19,14 +19,13 @@ import jsonschema
 import jsonschema_rs
 import referencing
 from jsonschema.exceptions import ValidationError, best_match
-from referencing.jsonschema import DRAFT202012
 
 from manifestkit import checksums
 from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.emit.sops_layouts import LAYOUTS
 from manifestkit.model import API_VERSION
-from manifestkit.package_data import data_dir, load_schema
+from manifestkit.package_data import load_schema, registry_of, schema_stems
 from manifestkit.secrets.modes import MODES
 from manifestkit.yamlio import Document, format_path
 
@@ -61,9 +60,7 @@ def with_choices(node: Any, choices: Mapping[str, Collection[str]]) -> Any:
 def shipped_schemas() -> dict[str, dict[str, Any]]:
     """Every JSON Schema in schemas/ (file kinds, common definitions, pattern parameters) by
     its ``$id``, registry-owned enums filled in."""
-    root = data_dir("schemas")
-    stems = sorted(str(path.relative_to(root)).removesuffix(".schema.json") for path in root.glob("**/*.schema.json"))
-    schemas = [with_choices(load_schema(stem), CHOICES) for stem in stems]
+    schemas = [with_choices(load_schema(stem), CHOICES) for stem in schema_stems()]
     return {str(schema["$id"]): schema for schema in schemas if "$id" in schema}
 
 
@@ -76,8 +73,7 @@ def file_schema(name: str) -> dict[str, Any]:
 @functools.cache
 def schema_registry() -> referencing.Registry[Any]:
     """The shipped schemas for python-jsonschema, so cross-file ``$ref``s resolve offline."""
-    resources = [(uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012)) for uri, schema in shipped_schemas().items()]
-    return referencing.Registry().with_resources(resources)
+    return registry_of(shipped_schemas())
 
 
 @functools.cache

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import referencing
+from referencing.jsonschema import DRAFT202012
 
 _HERE = Path(__file__).resolve().parent
 
@@ -28,3 +32,23 @@ def load_schema(name: str) -> dict[str, Any]:
     with open(data_dir("schemas") / f"{name}.schema.json", encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
+
+
+def schema_stems() -> list[str]:
+    """Every shipped JSON Schema by file stem (``app``, ``common``, ``patterns/init-fetch``)."""
+    root = data_dir("schemas")
+    return sorted(str(path.relative_to(root)).removesuffix(".schema.json") for path in root.glob("**/*.schema.json"))
+
+
+def registry_of(schemas: Mapping[str, Any]) -> referencing.Registry[Any]:
+    """A python-jsonschema registry of schemas by ``$id``, so cross-file ``$ref``s resolve offline."""
+    return referencing.Registry().with_resources(
+        (uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012)) for uri, schema in schemas.items())
+
+
+@functools.cache
+def schema_registry() -> referencing.Registry[Any]:
+    """The shipped schemas as written. Pattern parameters use it: they name no registry-owned
+    choices (file kinds do, and use ``filekinds.schema_registry`` with those filled in)."""
+    schemas = [load_schema(stem) for stem in schema_stems()]
+    return registry_of({str(schema["$id"]): schema for schema in schemas if "$id" in schema})

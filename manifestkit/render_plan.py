@@ -14,7 +14,7 @@ from manifestkit.model import Options, Project, Resource
 from manifestkit.overlay import settings_of
 from manifestkit.pipeline import render_env
 from manifestkit.secrets import sops
-from manifestkit.secrets.step import sops_keys
+from manifestkit.secrets.sops_keys import sops_keys
 from manifestkit.writer import OutFile
 
 

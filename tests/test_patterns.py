@@ -351,14 +351,7 @@ def test_vault_agent_has_a_registry_slot() -> None:
     pattern = PATTERNS["vault/agent"]
     assert (pattern.name, pattern.repeatable, pattern.long_running) == ("vault/agent", False, True)
     pod = {"spec": {"containers": [{"name": "x", "image": "x:1"}]}}
-    try:
-        importlib.import_module("manifestkit.secrets.vault_agent")
-    except ModuleNotFoundError:
-        with pytest.raises(PatternProblems) as caught:
-            apply_patterns(pod, None, [Use("vault/agent")], Target("x", None, "1.30"), PATTERNS)
-        assert caught.value.problems[0].message == "vault/agent: vault/agent is not available in this build of manifestkit"
-        return
-    # Present: its `with:` is checked by the module's schema, like any pattern's.
+    # Its `with:` is checked by schemas/patterns/vault-agent.schema.json, like any pattern's.
     with pytest.raises(PatternProblems) as caught:
         apply_patterns(pod, None, [Use("vault/agent", {"rle": "web"})], Target("x", None, "1.30"), PATTERNS)
     assert caught.value.problems[0].path[:1] == ("with",)
@@ -552,7 +545,7 @@ def test_every_schema_file_belongs_to_a_pattern() -> None:
     stems = {p.schema or name.replace("/", "-") for name, p in PATTERNS.items() if isinstance(p.schema, str)}
     files = {path.name.removesuffix(".schema.json") for path in (ROOT / "schemas" / "patterns").glob("*.schema.json")}
     assert stems <= files
-    assert files - stems <= {"vault-agent"}   # its move under patterns/ is another branch
+    assert files <= stems
 
 
 def test_the_docs_describe_exactly_the_builtins() -> None:

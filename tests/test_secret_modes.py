@@ -16,11 +16,15 @@ from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.loader import load_project
 from manifestkit.model import Options
+from manifestkit.patterns import PATTERNS
+from manifestkit.patterns.engine import schema_of
 from manifestkit.patterns.model import PatternError, PatternInput
+from manifestkit.patterns.vault_agent import vault_agent
+from manifestkit.patterns.vault_agent_config import hcl_string, signal_command
 from manifestkit.pipeline import render_env
 from manifestkit.secrets import sops
-from manifestkit.secrets.modes import MODES
-from manifestkit.secrets.vault_agent import SCHEMA, hcl_string, signal_command, template_of, vault_agent
+from manifestkit.secrets.go_templates import template_of
+from manifestkit.secrets.modes import MODES, RESOLVING
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AGE_KEY = EXAMPLES / "sops" / "age-test-key.txt"
@@ -97,6 +101,19 @@ def pod(objs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def test_registry_lists_the_five_modes() -> None:
     assert list(MODES) == ["secret", "sops", "vault-agent", "external-secret", "reference"]
+
+
+def test_resolving_modes_come_from_the_registry() -> None:
+    assert RESOLVING == tuple(name for name, mode in MODES.items() if mode.resolves) == ("secret", "sops")
+
+
+def test_secret_output_choices_come_from_the_registry(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(MODES, "new-mode", MODES["reference"])
+    with pytest.raises(SystemExit):
+        main(["render", "--secret-output", "nope"])
+    assert "(choose from 'external-secret', 'new-mode', 'reference', 'secret', 'sops', 'vault-agent')" in \
+        capsys.readouterr().err
 
 
 def test_mode_precedence_flag_then_overlay_then_project(tmp_path: Path) -> None:
@@ -305,7 +322,7 @@ def test_vault_agent_pattern_directly() -> None:
     assert out.pod_fields == {}                     # no process to signal: no shared PID namespace
     assert out.mounts == {"app": ({"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": True},)}
     assert out.objects[0]["metadata"] == {"name": "app-vault-agent", "namespace": "ns"}
-    assert set(SCHEMA["required"]) == {"role", "templates"}
+    assert set(schema_of(PATTERNS["vault/agent"])["required"]) == {"role", "templates"}
 
 
 def test_vault_agent_needs_the_app_user() -> None:
@@ -335,8 +352,8 @@ def test_hcl_and_signal_quoting() -> None:
 def test_sops_output_time_is_injectable() -> None:
     from manifestkit.model import Resource
     from manifestkit.redact import SecretStr
-    from manifestkit.secrets.backends import Resolved
-    from manifestkit.secrets.modes import ModeContext, SecretJob, to_sops
+    from manifestkit.secrets.jobs import ModeContext, Resolved, SecretJob
+    from manifestkit.secrets.mode_sops import to_sops
 
     job = SecretJob(Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
     ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),

@@ -214,7 +214,7 @@ def _until_secrets() -> tuple[Any, ...]:
 
 
 def test_secret_version_changes_with_vault_version() -> None:
-    from manifestkit.secrets.modes import version_token
+    from manifestkit.secrets.mode_secret import version_token
 
     assert version_token(["k:ref+vault://a#/b", "ref+vault://a#/b=3"]) != \
         version_token(["k:ref+vault://a#/b", "ref+vault://a#/b=4"])
@@ -240,7 +240,7 @@ def test_sops_example_key_is_marked_as_test_key() -> None:
 
 def test_use_binary_comes_from_the_project(tmp_path: Path) -> None:
     from manifestkit.model import Project
-    from manifestkit.secrets.step import sops_keys
+    from manifestkit.secrets.sops_keys import sops_keys
 
     project = Project("p", tmp_path, {"apps": [], "secrets": {"sops": {"useBinary": True}}}, (), {})
     assert sops_keys(project, {}).use_binary is True

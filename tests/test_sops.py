@@ -33,7 +33,7 @@ from manifestkit.secrets.sops import (
     lookup,
     to_yaml,
 )
-from manifestkit.secrets.sops_formats import seal_value
+from manifestkit.secrets.sops_values import seal_value
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sops"
 FILES = CORPUS / "files"
@@ -510,12 +510,15 @@ def test_two_rules_at_once_are_refused(identity: Any) -> None:
         "r.yaml: error: the sops metadata sets encrypted_suffix, encrypted_regex; sops allows only one of them")
 
 
-@pytest.mark.ci_may_skip
-@pytest.mark.skipif(shutil.which("sops") is not None, reason="a sops binary is installed here")
-def test_use_binary_without_sops_on_path_decrypts_natively(identity: Any) -> None:
+def test_use_binary_without_sops_on_path_is_an_error(identity: Any, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))   # a PATH without sops, whatever this machine has
     out = encrypt_tree({"a": "b"}, age_recipients=[str(identity.to_public())])
     keys = age_keys(identity)._replace(use_binary=True)
-    assert decrypt_bytes(to_yaml(out).encode(), "yaml", keys).tree == {"a": "b"}
+    assert refused(to_yaml(out).encode(), "yaml", keys, "s.yaml") == (
+        "s.yaml: error: found no `sops` binary on PATH; expected one, as spec.secrets.sops.useBinary is true\n"
+        "  hint: install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` "
+        "to decrypt natively")
 
 
 # ---------------------------------------------------------------- property: any tree round-trips

@@ -8,37 +8,8 @@ files in their project's `patterns/` folder or as Python entry points in the gro
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from typing import Any
-
-from manifestkit.patterns import adapters, ambassadors, generic, inits, sidecars
+from manifestkit.patterns import adapters, ambassadors, generic, inits, sidecars, vault_agent
 from manifestkit.patterns.model import ROLES, Pattern, PatternError, PatternInput, PatternOutput, by_name
-
-VAULT_AGENT_MODULE = "manifestkit.secrets.vault_agent"
-
-
-def _vault_module() -> Any:
-    """`vault/agent` lives with the secrets (manifestkit.secrets.vault_agent); loaded when first used."""
-    try:
-        return importlib.import_module(VAULT_AGENT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != VAULT_AGENT_MODULE:
-            raise
-        raise PatternError("vault/agent is not available in this build of manifestkit",
-                           hint="use `secrets.output: vault-agent` once the Vault issue lands, "
-                                "or another pattern meanwhile") from None
-
-
-def vault_agent_schema() -> Mapping[str, Any]:
-    schema: Mapping[str, Any] = _vault_module().SCHEMA
-    return schema
-
-
-def vault_agent(inp: PatternInput) -> PatternOutput:
-    result: PatternOutput = _vault_module().vault_agent(inp)
-    return result
-
 
 # Each built-in's name is written once, in its record; the generic patterns are named after their roles.
 PATTERNS: dict[str, Pattern] = by_name(
@@ -56,7 +27,7 @@ PATTERNS: dict[str, Pattern] = by_name(
     Pattern(name="init/fetch", apply=inits.fetch),
     Pattern(name="init/migrate", apply=inits.migrate),
     Pattern(name="init/wait-for", apply=inits.wait_for, repeatable=True),
-    Pattern(name="vault/agent", schema=vault_agent_schema, apply=vault_agent),
+    Pattern(name="vault/agent", apply=vault_agent.vault_agent),
 )
 
 __all__ = ["PATTERNS", "Pattern", "PatternError", "PatternInput", "PatternOutput"]

@@ -16,14 +16,6 @@ from manifestkit.kinds import APP_CONTAINERS, CONTAINER_LISTS, EPHEMERAL_CONTAIN
 from manifestkit.patterns.model import Obj, PatternOutput
 
 
-class Conflicts(Exception):
-    """Raised only by :func:`apply_output`, for callers that want the clashes as an exception."""
-
-    def __init__(self, messages: list[str]) -> None:
-        super().__init__("; ".join(messages))
-        self.messages = messages
-
-
 class Merged(NamedTuple):
     pod: Obj
     service: Obj | None
@@ -49,15 +41,6 @@ def merge(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: Patter
     problems.extend(check_init_probes({"initContainers": list(out.init_containers)}, new_owners))
     new_service = _merge_service(service, {*out.private_ports, *private_names}, out, who, problems)
     return Merged({**pod, "metadata": metadata, "spec": spec}, new_service, new_owners, tuple(problems))
-
-
-def apply_output(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: PatternOutput, who: str,
-                 owners: Mapping[str, str] = {}) -> Merged:
-    """:func:`merge`, raising :class:`Conflicts` when it found any (kept for callers outside patterns/)."""
-    merged = merge(pod, service, out, who, owners)
-    if merged.conflicts:
-        raise Conflicts(list(merged.conflicts))
-    return merged
 
 
 def describe(name: str, owners: Mapping[str, str]) -> str:

@@ -14,8 +14,7 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
-from manifestkit.filekinds import schema_registry
-from manifestkit.package_data import load_schema
+from manifestkit.package_data import load_schema, schema_registry
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
 
@@ -134,7 +133,7 @@ def lookup(name: str, registry: Mapping[str, Pattern]) -> Pattern:
 def schema_of(pattern: Pattern) -> Mapping[str, Any]:
     if isinstance(pattern.schema, str):
         return load_schema(f"patterns/{pattern.schema or pattern.name.replace('/', '-')}")
-    return pattern.schema() if callable(pattern.schema) else pattern.schema
+    return pattern.schema
 
 
 def checked_params(pattern: Pattern, params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -69,12 +69,12 @@ class Pattern:
     """A registry entry; the registry is built from ``name``, so a name is written once.
 
     ``schema`` is a file stem under schemas/patterns/ (empty: the name with `/` as `-`,
-    e.g. `sidecar-envoy`), a schema itself, or a function returning one.
+    e.g. `sidecar-envoy`) or, for user patterns, the schema itself.
     """
 
     name: str
     apply: Callable[[PatternInput], PatternOutput]
-    schema: str | Mapping[str, Any] | Callable[[], Mapping[str, Any]] = ""
+    schema: str | Mapping[str, Any] = ""
     repeatable: bool = False
 
     @property

@@ -12,18 +12,15 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-import yaml
-
 from manifestkit.diagnostics import ManifestkitError, error, one_of
 from manifestkit.redact import SecretStr
 from manifestkit.secrets import sops
+from manifestkit.secrets.jobs import Resolved
 from manifestkit.secrets.refs import Ref, unparse
 from manifestkit.secrets.vault import VaultReader, lookup_key
+from manifestkit.yamlio import load_documents
 
-
-class Resolved(NamedTuple):
-    value: SecretStr
-    version: str  # Vault KV version, sops file MAC, "" for env and file
+__all__ = ["BACKENDS", "Backend", "BackendContext", "Resolved", "backend_context", "resolve"]
 
 
 class BackendContext(NamedTuple):
@@ -97,10 +94,14 @@ def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
         raise error(f"{_show(ref)}: cannot read '{ref.path}': {exc.strerror}") from None
     if not ref.key:
         return Resolved(SecretStr(text), "")
+    not_yaml = error(f"{_show(ref)}: '{ref.path}' is not YAML or JSON, so it has no key '/{'/'.join(ref.key)}'")
     try:
-        tree = yaml.safe_load(text)  # JSON is YAML too
-    except yaml.YAMLError:
-        raise error(f"{_show(ref)}: '{ref.path}' is not YAML or JSON, so it has no key '/{'/'.join(ref.key)}'") from None
+        docs = load_documents(text, ref.path)  # JSON is YAML too; duplicate keys and alias bombs are refused
+    except ManifestkitError:
+        raise not_yaml from None   # not the loader's message: it may quote the file, which is secret
+    if len(docs) > 1:
+        raise not_yaml
+    tree = docs[0].data if docs else None
     return Resolved(_secret(_descend(ref, tree, ref.key)), "")
 
 

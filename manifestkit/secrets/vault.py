@@ -3,98 +3,41 @@
 One :class:`VaultReader` per render: it logs in on the first read (never earlier),
 reads each (path, version) once and keeps the answers in memory. Every failure is a
 :class:`~manifestkit.diagnostics.ManifestkitError` that names paths, keys and policies,
-never a value or a token.
+never a value or a token. hvac and requests are imported on first use, so importing
+manifestkit (and the cheap registries such as the secret output modes) never loads them.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-import hvac
-import hvac.exceptions
-import requests
+from manifestkit.diagnostics import error
+from manifestkit.secrets.vault_secret import VaultSecret, lookup_key, secret_values
+from manifestkit.secrets.vault_settings import VaultAuth, VaultConfig, vault_config
 
-from manifestkit.diagnostics import error, one_of
-from manifestkit.redact import SecretStr
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["VaultAuth", "VaultConfig", "VaultReader", "VaultSecret", "lookup_key", "vault_config"]
 
 T = TypeVar("T")
 
-# Vault CLI's default address, so a bare `manifestkit render` behaves like `vault read`.
-DEFAULT_ADDRESS = "https://127.0.0.1:8200"
-AUTH_METHODS = ("approle", "kubernetes", "token")
 
-# Worth another try: the server did not answer, or answered that it cannot serve now.
-_TRANSIENT = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    hvac.exceptions.InternalServerError,
-    hvac.exceptions.BadGateway,
-    hvac.exceptions.VaultDown,
-)
+def _transient() -> tuple[type[Exception], ...]:
+    """Worth another try: the server did not answer, or answered that it cannot serve now."""
+    import hvac.exceptions
+    import requests
 
-
-class VaultAuth(NamedTuple):
-    method: str = "token"
-    role_id: str | None = None
-    secret_id_file: str | None = None
-    role: str | None = None
-    jwt_file: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-    mount: str | None = None
-
-
-class VaultConfig(NamedTuple):
-    address: str
-    token: str | None
-    namespace: str | None
-    cacert: str | None
-    auth: VaultAuth
-    retries: int = 3
-    backoff: float = 0.2
-    timeout: float = 10.0
-
-
-class VaultSecret(NamedTuple):
-    """One secret as read: ``path`` is the API path (``secret/data/web`` on KV v2)."""
-
-    path: str
-    data: Mapping[str, SecretStr]
-    version: str
+    return (requests.exceptions.ConnectionError, requests.exceptions.Timeout, hvac.exceptions.InternalServerError,
+            hvac.exceptions.BadGateway, hvac.exceptions.VaultDown)
 
 
 class _Mount(NamedTuple):
     path: str  # "secret/"
     kv: str  # "2" for KV v2, "1" for KV v1 and any other logical backend
-
-
-def vault_config(spec: Mapping[str, Any] | None, environ: Mapping[str, str]) -> VaultConfig:
-    """Settings from the Project's ``spec.secrets.vault``; VAULT_* variables win where set."""
-    spec = spec or {}
-    auth = spec.get("auth") or {}
-    method = auth.get("method", "token")
-    if method not in AUTH_METHODS:
-        raise error(
-            f"unknown Vault auth method {method!r}; expected one of: {one_of(AUTH_METHODS)}",
-            path="spec.secrets.vault.auth.method",
-        )
-    defaults = VaultAuth()
-    return VaultConfig(
-        address=environ.get("VAULT_ADDR") or spec.get("address") or DEFAULT_ADDRESS,
-        token=environ.get("VAULT_TOKEN") or None,
-        namespace=environ.get("VAULT_NAMESPACE") or spec.get("namespace"),
-        cacert=environ.get("VAULT_CACERT") or spec.get("cacert"),
-        auth=VaultAuth(
-            method=method,
-            role_id=auth.get("roleId"),
-            secret_id_file=auth.get("secretIdFile"),
-            role=auth.get("role"),
-            jwt_file=auth.get("jwtFile", defaults.jwt_file),
-            mount=auth.get("mount"),
-        ),
-    )
 
 
 class VaultReader:
@@ -132,6 +75,8 @@ class VaultReader:
         return self._secrets[key]
 
     def _fetch(self, api_path: str, mount: _Mount, version: str | None) -> VaultSecret:
+        import hvac.exceptions
+
         params = {"version": version} if version is not None else None
         try:
             response = self._call(lambda: self._logged_in().adapter.get(f"/v1/{api_path}", params=params))
@@ -147,10 +92,12 @@ class VaultReader:
         data = (response or {}).get("data") or {}
         if mount.kv == "2" or {"data", "metadata"} <= data.keys():
             meta = data.get("metadata") or {}
-            return VaultSecret(api_path, _secret_values(data.get("data") or {}), str(meta.get("version", "")))
-        return VaultSecret(api_path, _secret_values(data), "")
+            return VaultSecret(api_path, secret_values(data.get("data") or {}), str(meta.get("version", "")))
+        return VaultSecret(api_path, secret_values(data), "")
 
     def _mount(self, path: str) -> _Mount:
+        import hvac.exceptions
+
         known = [m for m in self._mounts.values() if path.startswith(m.path) or f"{path}/" == m.path]
         if known:
             return max(known, key=lambda m: len(m.path))
@@ -173,6 +120,8 @@ class VaultReader:
 
     def _logged_in(self) -> Any:
         if self._client is None:
+            import hvac
+
             config = self._config
             client = hvac.Client(
                 url=config.address,
@@ -189,6 +138,9 @@ class VaultReader:
 
     def _call(self, request: Callable[[], T]) -> T:
         """``request()``, retried with exponential backoff on connection errors and 5xx."""
+        import hvac.exceptions
+        import requests
+
         config = self._config
         attempts = config.retries + 1
         for attempt in range(attempts):
@@ -199,7 +151,7 @@ class VaultReader:
                     f"TLS verification failed for Vault at {config.address}",
                     hint="set VAULT_CACERT or spec.secrets.vault.cacert to the CA bundle that signed the server",
                 ) from None
-            except _TRANSIENT as exc:
+            except _transient() as exc:
                 if attempt + 1 < attempts:
                     time.sleep(config.backoff * 2**attempt)
                     continue
@@ -215,36 +167,9 @@ class VaultReader:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def lookup_key(secret: VaultSecret, key: Sequence[str]) -> SecretStr:
-    """The value at ``key``; later segments descend into JSON-valued fields."""
-    if not key:
-        raise error(
-            f"Vault secret '{secret.path}': found a reference without a key; expected "
-            f"'#/KEY' with KEY one of: {one_of(secret.data)}"
-        )
-    if key[0] not in secret.data:
-        raise error(
-            f"Vault secret '{secret.path}' has no key '{key[0]}'; expected one of: {one_of(secret.data)}"
-        )
-    value: Any = secret.data[key[0]]
-    for depth, segment in enumerate(key[1:], start=1):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = None
-        if not isinstance(value, dict) or segment not in value:
-            where = "/".join(key[:depth])
-            keys = one_of(value) if isinstance(value, dict) else "(not an object)"
-            raise error(
-                f"Vault secret '{secret.path}' has no key '{'/'.join(key[:depth + 1])}' "
-                f"under '{where}'; expected one of: {keys}"
-            )
-        value = value[segment]
-    return value if isinstance(value, SecretStr) else _secret(value)
-
-
 def _login(client: Any, auth: VaultAuth) -> None:
+    import hvac.exceptions
+
     if auth.method == "token":
         raise error(
             "no Vault token found",
@@ -263,7 +188,7 @@ def _login(client: Any, auth: VaultAuth) -> None:
             jwt = _read_file(auth.jwt_file, "Kubernetes service account token")
             client.auth.kubernetes.login(role=auth.role, jwt=jwt, mount_point=mount)
     except hvac.exceptions.VaultError as exc:
-        if isinstance(exc, _TRANSIENT):
+        if isinstance(exc, _transient()):
             raise
         raise error(
             f"Vault {auth.method} login at 'auth/{mount}/login' failed: {_describe(exc)}",
@@ -280,17 +205,11 @@ def _read_file(name: str, what: str) -> str:
 
 def _describe(exc: Exception) -> str:
     """A short, value-free description of a transport or server error."""
+    import hvac.exceptions
+    import requests
+
     if isinstance(exc, hvac.exceptions.VaultError):
         return ", ".join(exc.errors or []) or type(exc).__name__
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
     return "connection failed"
-
-
-def _secret_values(data: Mapping[str, Any]) -> dict[str, SecretStr]:
-    return {str(k): _secret(v) for k, v in data.items()}
-
-
-def _secret(value: Any) -> SecretStr:
-    return SecretStr(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
-
