@@ -17,7 +17,7 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
 from manifestkit.secrets.step import reuse_unchanged_sops, warn_plaintext
-from manifestkit.writer import check_tree, write_tree
+from manifestkit.writer import check_tree, report_lines, write_tree
 
 SECRET_OUTPUTS = ("secret", "sops", "vault-agent", "external-secret", "reference")
 DEFAULT_DIR = "build"
@@ -82,8 +82,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return 1
         return 0
     warn_plaintext(job.target, job.resources, job.options)
-    written = write_tree(job.target, job.emitted.files, job.emitted.scope)
-    print(f"manifestkit: wrote {len(written)} file(s) to {job.target}", file=sys.stderr)
+    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
+    for line in report_lines(job.target, result):
+        print(f"manifestkit: {line}", file=sys.stderr)
     return 0
 
 
@@ -128,4 +129,10 @@ def _emit(projects: list[Project], fmt: str, options: Options, renders: dict[str
     return EMITTERS[fmt](job)
 
 
-COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure, run)
+def configure_render(parser: argparse.ArgumentParser) -> None:
+    """`render`'s own flags, beyond those it shares with `diff`."""
+    configure(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write")
+
+
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)
