@@ -8,7 +8,7 @@ import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from manifestkit.diagnostics import Diagnostic, display_path
+from manifestkit.diagnostics import Diagnostic
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC   # O_NONBLOCK: a fifo never hangs us
@@ -122,4 +122,5 @@ def close_folders(fds: dict[str, int]) -> None:
 
 
 def shown(root: Path, rel: str = "") -> str:
-    return display_path(root / rel if rel else root)
+    """A path under the output folder as messages show it: as the caller named the folder."""
+    return str(root / rel if rel else root)
