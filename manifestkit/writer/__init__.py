@@ -1,7 +1,7 @@
 """Writing output folders file by file like a good citizen, and checking them without writing.
 
 A render's files are built as a mapping ``relative path → OutFile`` first; nothing touches the
-disk until everything rendered and validated. Then, holding the folder's lock, each file whose
+disk until everything rendered and validated. Then, holding a lock on the folder, each file whose
 bytes changed is replaced atomically (temp file beside it, fsync, rename); unchanged files are
 not touched; the folder itself is never replaced. Every path is checked name by name and no
 link inside the folder is ever followed. manifestkit records what it wrote, with a sha256 of
@@ -21,15 +21,15 @@ from pathlib import Path
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, located, put, remove, sync_folders
 from manifestkit.writer.ledger import LEDGER, Ledger, ledger_bytes, read_ledger
-from manifestkit.writer.lock import LOCK, LOCK_TIMEOUT, folder_lock
+from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
 from manifestkit.writer.paths import DIR_FLAGS, FILE, FOLDER, MISSING, close_folders, lkind, lookup, open_folder, path_problems, read_file, shown
 from manifestkit.writer.plan import Changes, final_ledger, interim_ledger, plan_changes, stale
 from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, WriteResult
 
-__all__ = ["LEDGER", "LOCK", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "WriteResult", "check_tree",
+__all__ = ["LEDGER", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "WriteResult", "check_tree",
            "report_lines", "stale_files", "write_tree"]
 
-RESERVED = frozenset({LEDGER, LOCK})
+RESERVED = frozenset({LEDGER})
 
 
 def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: bool = False,
@@ -37,7 +37,7 @@ def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: 
     """Bring ``target`` up to date with ``files``: write what changed, remove what manifestkit
     wrote inside ``scope`` and no longer makes, leave everything else alone. ``force`` lets it
     overwrite files at output paths that manifestkit did not write."""
-    _check_paths(files)
+    _check_paths(target, files)
     root_fd = _open_root(target)
     try:
         with located(target), folder_lock(root_fd, target, lock_timeout):
@@ -48,7 +48,7 @@ def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: 
 
 def check_tree(target: Path, files: Files, scope: Sequence[str] = ()) -> list[str]:
     """What is out of date in ``target``: one line per file, nothing written."""
-    _check_paths(files)
+    _check_paths(target, files)
     if _root_kind(target) == MISSING:
         return [f"missing: {target / rel}" for rel in sorted(files)]
     seen: dict[str, str] = {}
@@ -115,8 +115,8 @@ def _put_ledger(target: Path, fds: dict[str, int], ledger: Ledger) -> None:
         os.fsync(fds[""])
 
 
-def _check_paths(files: Files) -> None:
-    problems = path_problems(files, RESERVED, TEMP_PREFIX)
+def _check_paths(target: Path, files: Files) -> None:
+    problems = path_problems(target, files, RESERVED, TEMP_PREFIX)
     if problems:
         raise ManifestkitError(problems)
 

@@ -1,4 +1,9 @@
-"""One write at a time per output folder: an exclusive ``flock`` on a lock file inside it."""
+"""One write at a time per output folder: an exclusive ``flock`` on the folder itself.
+
+Locking the folder, not a lock file in it, leaves no trace: nothing to clean up after a kill
+(the lock dies with its holder) and a write that changes nothing changes nothing, not even
+the folder's mtime. Who holds the lock is read from /proc/locks where there is one.
+"""
 
 from __future__ import annotations
 
@@ -10,59 +15,43 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.writer.paths import shown
+from manifestkit.writer.paths import DIR_FLAGS, shown
 
-LOCK = ".manifestkit.lock"
 LOCK_TIMEOUT = 30.0   # seconds a render waits for another one writing the same folder
 _POLL = 0.05
+_PROC_LOCKS = Path("/proc/locks")
 
 
 @contextmanager
 def folder_lock(root_fd: int, root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the folder's lock, waiting up to ``timeout`` seconds for another holder. The lock file
-    holds the holder's pid and is removed on release; a killed holder's lock dies with it."""
-    fd = _acquire(root_fd, root, time.monotonic() + timeout, timeout)
+    """Hold the lock of the folder ``root_fd``, waiting up to ``timeout`` seconds for another holder."""
+    fd = os.open(".", DIR_FLAGS, dir_fd=root_fd)   # an open file of our own: flock locks belong to one
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ManifestkitError([Diagnostic(
+                        f"the output folder is locked by another manifestkit render (pid {holder(fd)}); waited {timeout:g}s",
+                        file=shown(root), hint="wait for that render to finish, then render again")]) from None
+                time.sleep(_POLL)
         yield
     finally:
-        # Unlink while still holding the lock: a waiter that then locks the unlinked file sees
-        # that it is no longer the folder's lock file and starts over (see _acquire).
-        try:
-            os.unlink(LOCK, dir_fd=root_fd)
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+        os.close(fd)   # closing releases the lock
 
 
-def _acquire(root_fd: int, root: Path, deadline: float, timeout: float) -> int:
-    while True:
-        fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=root_fd)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            if time.monotonic() >= deadline:
-                raise ManifestkitError([Diagnostic(
-                    f"the output folder is locked by another manifestkit render (pid {holder}); waited {timeout:g}s",
-                    file=shown(root), hint="wait for that render to finish, then render again")]) from None
-            time.sleep(_POLL)
-            continue
-        except BaseException:
-            os.close(fd)
-            raise
-        if _is_lock_file(fd, root_fd):
-            return fd
-        os.close(fd)
-
-
-def _is_lock_file(fd: int, root_fd: int) -> bool:
-    """Whether ``fd`` is still the file named LOCK (its last holder may have unlinked it)."""
-    held = os.fstat(fd)
+def holder(fd: int) -> str:
+    """The pid holding a flock on the file ``fd``, from /proc/locks; "unknown" elsewhere."""
+    info = os.fstat(fd)
+    where = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
     try:
-        named = os.stat(LOCK, dir_fd=root_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+        lines = _PROC_LOCKS.read_text().splitlines()
+    except OSError:
+        return "unknown"
+    # "1: FLOCK  ADVISORY  WRITE 24047 fe:00:2150938 0 EOF"
+    pids = [fields[4] for fields in (line.split() for line in lines)
+            if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == where]
+    return pids[0] if pids else "unknown"

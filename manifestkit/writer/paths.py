@@ -55,10 +55,10 @@ def unsafe(rel: str, reserved: Collection[str], temp_prefix: str) -> str:
     return ""
 
 
-def path_problems(rels: Iterable[str], reserved: Collection[str], temp_prefix: str) -> list[Diagnostic]:
-    """One diagnostic per output path that could point outside the folder or at manifestkit's own files."""
-    return [Diagnostic(f"output path {rel!r}: found {why}; expected names joined by '/', none of them empty, '.' or '..'")
-            for rel in sorted(rels) if (why := unsafe(rel, reserved, temp_prefix))]
+def path_problems(root: Path, rels: Iterable[str], reserved: Collection[str], temp_prefix: str) -> list[Diagnostic]:
+    """One diagnostic per output path that could point outside ``root`` or at manifestkit's own files."""
+    return [Diagnostic(f"output path {rel!r}: found {why}; expected names joined by '/', none of them empty, '.' or '..'",
+                       file=shown(root)) for rel in sorted(rels) if (why := unsafe(rel, reserved, temp_prefix))]
 
 
 def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:
