@@ -87,8 +87,9 @@ def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str]
         if changes.problems:
             raise ManifestkitError(changes.problems)
         final = final_ledger(ledger, files, changes)
-        if changes.write or changes.remove:
+        if changes.write:   # removals alone need no interim ledger: listing a removed file is harmless
             _put_ledger(target, fds, interim_ledger(ledger, files, changes))
+        if changes.write or changes.remove:
             _apply(target, fds, files, changes)
         if final != ledger:
             _put_ledger(target, fds, final)
