@@ -43,6 +43,27 @@ def test_ledger_records_a_digest_per_file(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "o" / LEDGER).read_text()) == {"a/x.yaml": digest(b"x\n"), "b.yaml": digest(b"b\n")}
 
 
+def test_ledger_never_holds_a_hash_of_a_secret(tmp_path: Path) -> None:
+    """A private file is fingerprinted by its identity on disk: a bare sha256 of a Secret would let
+    anyone reading the (often committed) ledger test guesses of its value."""
+    out = tmp_path / "o"
+    write_tree(out, {"secret-s.yaml": OutFile(b"password: hunter2\n", 0o600)})
+    info = (out / "secret-s.yaml").stat()
+    assert json.loads((out / LEDGER).read_text()) == {"secret-s.yaml": f"stat:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"}
+    assert digest(b"password: hunter2\n") not in (out / LEDGER).read_text()
+
+
+def test_stale_secret_removed_unless_edited(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    secret = {"secret-s.yaml": OutFile(b"token: a\n", 0o600)}
+    write_tree(out, secret)
+    assert write_tree(out, {}).removed == ("secret-s.yaml",)
+    write_tree(out, secret)
+    (out / "secret-s.yaml").write_bytes(b"token: edited by hand\n")
+    assert write_tree(out, {}).kept == ("secret-s.yaml",)
+    assert (out / "secret-s.yaml").read_bytes() == b"token: edited by hand\n"
+
+
 def test_old_name_only_ledger_is_still_read(tmp_path: Path) -> None:
     out = tmp_path / "o"
     out.mkdir()

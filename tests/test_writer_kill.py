@@ -17,7 +17,7 @@ from pathlib import Path
 from manifestkit.cli import main
 from manifestkit.writer import LEDGER
 from manifestkit.writer.disk import TEMP_PREFIX
-from manifestkit.writer.ledger import digest
+from manifestkit.writer.ledger import digest, identity
 
 from .conftest import EXAMPLES, ROOT
 
@@ -31,10 +31,13 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def two_versions(root: Path) -> tuple[Path, Path]:
-    """examples/shop, and a version where every file changes and one app (two files) is gone."""
+    """examples/shop with a Secret (a private file), and a version where every file changes and
+    one app (two files) is gone."""
     a, b = root / "a", root / "b"
-    shutil.copytree(EXAMPLES / "shop", a)
-    shutil.copytree(EXAMPLES / "shop", b)
+    for name, project in (("a", a), ("b", b)):
+        shutil.copytree(EXAMPLES / "shop", project)
+        with (project / "apps" / "web.yaml").open("a") as web:
+            web.write(f"  secrets:\n    web-extra: {{stringData: {{token: value-{name}}}}}\n")
     (b / "apps" / "cleanup.yaml").unlink()
     for env in ("dev", "prod"):
         overlay = b / "overlays" / f"{env}.yaml"
@@ -110,7 +113,8 @@ def assert_consistent(out: Path, versions: dict[str, dict[str, bytes]]) -> None:
         if rel == LEDGER or rel.rpartition("/")[2].startswith(TEMP_PREFIX):
             continue
         assert data in {v[rel] for v in versions.values() if rel in v}, f"{rel}: neither old nor new bytes"
-        assert digest(data) in digests.get(rel, set()), f"{rel}: written by manifestkit, yet the ledger does not vouch for it"
+        marks = {digest(data), identity(os.lstat(out / rel))}
+        assert marks & digests.get(rel, set()), f"{rel}: written by manifestkit, yet the ledger does not vouch for it"
     for rel in digests:
         assert rel in versions["a"] or rel in versions["b"], f"the ledger claims {rel}, which no render makes"
 

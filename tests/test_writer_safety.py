@@ -298,5 +298,7 @@ def test_setuid_nobody_read_only_folder_gives_a_located_error(nobody_base: Path)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 2
     assert message == (f"{out / 'ns/a.yaml'}: error: cannot write: Permission denied (EACCES); files already written are whole, "
                        "the rest untouched\n  hint: check who may write to the folder, or render to another one")
-    assert tree(out)["b.yaml"] == b"new b\n" and tree(out)["ns/a.yaml"] == b"old a\n", "each file old or new"
-    assert write_tree(out, new).written == ("ns/a.yaml",), "root finishes the job"
+    got = tree(out)
+    assert (got["b.yaml"], got["ns/a.yaml"]) == (b"old b\n", b"old a\n"), "staging failed before any rename: all old"
+    assert sorted(got) == [LEDGER, "b.yaml", "ns/a.yaml"], "no temp file is left"
+    assert write_tree(out, new).written == ("b.yaml", "ns/a.yaml"), "root finishes the job"

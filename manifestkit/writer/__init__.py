@@ -8,8 +8,9 @@ link inside the folder is ever followed. manifestkit records what it wrote, with
 each file, in ``.manifestkit-files.json``; it overwrites only files listed there (unless
 ``force``) and removes a stale file only while it still holds the bytes manifestkit wrote.
 
-The order makes a kill at any moment safe: first a ledger listing old and new digests of every
-file about to change, then the files, then the stale removals, then the final ledger.
+The order makes a kill at any moment safe: every new file staged as a synced temp file beside
+its place; a ledger listing old and new fingerprints of each; the renames; the stale removals;
+the final ledger. The next write removes any temp file a kill left.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, located, put, remove, sync_folders
-from manifestkit.writer.ledger import LEDGER, Ledger, ledger_bytes, read_ledger
+from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, commit, discard, located, put, remove, stage, sync_folders
+from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, ledger_bytes, read_ledger
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
 from manifestkit.writer.paths import DIR_FLAGS, FILE, FOLDER, MISSING, close_folders, lkind, lookup, open_folder, path_problems, read_file, shown
-from manifestkit.writer.plan import Changes, final_ledger, interim_ledger, plan_changes, stale
+from manifestkit.writer.plan import final_ledger, interim_ledger, plan_changes, stale
 from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, WriteResult
 
 __all__ = ["LEDGER", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "WriteResult", "check_tree",
@@ -81,29 +82,47 @@ def report_lines(target: Path, result: WriteResult) -> list[str]:
 def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool) -> WriteResult:
     ledger = read_ledger(target)
     fds = {"": root_fd}
+    staged: dict[str, tuple[int, str]] = {}
     try:
         clean_temps(fds, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
         changes = plan_changes(target, files, scope, ledger, force)
         if changes.problems:
             raise ManifestkitError(changes.problems)
-        final = final_ledger(ledger, files, changes)
-        if changes.write:   # removals alone need no interim ledger: listing a removed file is harmless
-            _put_ledger(target, fds, interim_ledger(ledger, files, changes))
-        if changes.write or changes.remove:
-            _apply(target, fds, files, changes)
+        marks = {rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged}
+        marks.update(_stage(target, fds, files, changes.write, staged))
+        if staged:   # removals alone need no interim ledger: listing a removed file is harmless
+            _put_ledger(target, fds, interim_ledger(ledger, marks, changes))
+        _commit(target, fds, staged, changes.remove)
+        final = final_ledger(ledger, marks, changes)
         if final != ledger:
             _put_ledger(target, fds, final)
     finally:
+        for dir_fd, temp in staged.values():   # what a failure left staged, not renamed
+            discard(dir_fd, temp)
         close_folders(fds)
     return WriteResult(written=changes.write, unchanged=changes.unchanged, removed=changes.remove, kept=changes.kept)
 
 
-def _apply(target: Path, fds: dict[str, int], files: Files, changes: Changes) -> None:
-    for rel in changes.write:
-        parent, _, name = rel.rpartition("/")
+def _stage(target: Path, fds: dict[str, int], files: Files, write: Sequence[str],
+           staged: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """Every new file as a synced temp file beside its place (recorded in ``staged``); their fingerprints."""
+    marks = {}
+    for rel in write:
         with located(target, rel):
-            put(open_folder(fds, parent, create=True), name, files[rel].data, files[rel].private)
-    for rel in changes.remove:
+            dir_fd = open_folder(fds, rel.rpartition("/")[0], create=True)
+            temp, info = stage(dir_fd, files[rel].data, files[rel].private)
+        staged[rel] = (dir_fd, temp)
+        marks[rel] = fingerprint(files[rel].data, files[rel].private, info)
+    return marks
+
+
+def _commit(target: Path, fds: dict[str, int], staged: dict[str, tuple[int, str]], remove_rels: Sequence[str]) -> None:
+    """Rename each staged file into place, then remove the stale ones; make it all durable."""
+    for rel in sorted(staged):
+        dir_fd, temp = staged.pop(rel)
+        with located(target, rel):
+            commit(dir_fd, temp, rel.rpartition("/")[2])
+    for rel in remove_rels:
         with located(target, rel):
             remove(fds, rel)
     with located(target):

@@ -36,8 +36,14 @@ def located(root: Path, rel: str = "") -> Iterator[None]:
 
 
 def put(dir_fd: int, name: str, data: bytes, private: bool) -> None:
-    """Replace ``name`` in the folder ``dir_fd`` with ``data``: a temp file beside it, written and
-    synced, renamed over it. Modes: 0666 less the umask, or 0600 when ``private``."""
+    """Replace ``name`` in the folder ``dir_fd`` with ``data`` at once: :func:`stage`, then rename."""
+    temp, _ = stage(dir_fd, data, private)
+    commit(dir_fd, temp, name)
+
+
+def stage(dir_fd: int, data: bytes, private: bool) -> tuple[str, os.stat_result]:
+    """A temp file in the folder ``dir_fd`` holding ``data``, synced; its name and its stat (the
+    inode and mtime it keeps once renamed). Modes: 0666 less the umask, or 0600 when ``private``."""
     temp = TEMP_PREFIX + secrets.token_hex(6)
     fd = os.open(temp, _CREATE, 0o600 if private else 0o666, dir_fd=dir_fd)
     try:
@@ -45,13 +51,26 @@ def put(dir_fd: int, name: str, data: bytes, private: bool) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            return temp, os.fstat(handle.fileno())
+    except BaseException:
+        discard(dir_fd, temp)
+        raise
+
+
+def commit(dir_fd: int, temp: str, name: str) -> None:
+    """Rename a staged temp file over ``name``: readers see the old file or the new, never half."""
+    try:
         os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        try:
-            os.unlink(temp, dir_fd=dir_fd)
-        except OSError:
-            pass
+        discard(dir_fd, temp)
         raise
+
+
+def discard(dir_fd: int, temp: str) -> None:
+    try:
+        os.unlink(temp, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 def remove(fds: dict[str, int], rel: str) -> None:

@@ -1,9 +1,10 @@
-"""The ledger: which files in the output folder manifestkit wrote, with the sha256 of their bytes."""
+"""The ledger: which files in the output folder manifestkit wrote, with a fingerprint of each."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,14 +13,26 @@ from manifestkit.writer.paths import read_file, shown
 
 LEDGER = ".manifestkit-files.json"
 
-# relative path → the digests its bytes may have. One digest normally; two while a write is under
+# relative path → the fingerprints its file may have. One normally; two while a write is under
 # way (old and new, so a kill between the two leaves either accounted for); none for an entry an
-# older manifestkit wrote, which listed names only.
+# older manifestkit wrote, which listed names only. A fingerprint is the sha256 of the bytes, or,
+# for a private file (a Secret), its identity on disk (inode, mtime, size): the ledger is readable
+# by all and often committed, and a bare hash of a Secret would let anyone test guesses of it.
 Ledger = Mapping[str, frozenset[str]]
 
 
 def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def identity(info: os.stat_result) -> str:
+    """A file's identity: a rename keeps it, any write or replacement changes it."""
+    return f"stat:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"
+
+
+def fingerprint(data: bytes, private: bool, info: os.stat_result) -> str:
+    """What the ledger records for a file manifestkit wrote (``info``: the file's stat)."""
+    return identity(info) if private else digest(data)
 
 
 def read_ledger(root: Path) -> dict[str, frozenset[str]]:
@@ -46,10 +59,10 @@ def ledger_bytes(ledger: Ledger) -> bytes:
     return (json.dumps(body, indent=1) + "\n").encode("utf-8")
 
 
-def is_ours(ledger: Ledger, rel: str, data: bytes) -> bool:
-    """Whether ``data`` at ``rel`` is bytes manifestkit wrote there (any, for an old name-only entry)."""
-    digests = ledger.get(rel)
-    return digests is not None and (not digests or digest(data) in digests)
+def is_ours(ledger: Ledger, rel: str, data: bytes, info: os.stat_result) -> bool:
+    """Whether the file at ``rel`` (its bytes and stat) is as manifestkit wrote it (any, for an old name-only entry)."""
+    known = ledger.get(rel)
+    return known is not None and (not known or digest(data) in known or identity(info) in known)
 
 
 def _digests(value: object) -> frozenset[str] | None:

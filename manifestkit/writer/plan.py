@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic
-from manifestkit.writer.ledger import Ledger, digest, is_ours
+from manifestkit.writer.ledger import Ledger, is_ours
 from manifestkit.writer.paths import FILE, FOLDER, LINK, MISSING, lookup, read_file, shown
 from manifestkit.writer.records import Files
 
@@ -80,7 +80,7 @@ def stale(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
             continue
         kind, blocker = lookup(root, rel, seen)
         data = read_file(root / rel) if kind == FILE and not blocker else None
-        if data is not None and is_ours(ledger, rel, data):
+        if data is not None and is_ours(ledger, rel, data, os.lstat(root / rel)):
             remove.append(rel)
             continue
         if kind != MISSING:
@@ -89,21 +89,23 @@ def stale(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
     return remove, kept, forget
 
 
-def interim_ledger(ledger: Ledger, files: Files, changes: Changes) -> dict[str, frozenset[str]]:
-    """The ledger written before any file: the old one plus, for each file about to be written,
-    its new digest beside the old. A kill at any later point leaves every file it lists old or new."""
+def interim_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:
+    """The ledger written before any file is renamed into place: the old one plus, for each file
+    about to be, its new fingerprint (``marks``) beside the old. A kill at any later point leaves
+    every file it lists old or new, and each accounted for."""
     out = dict(ledger)
     for rel in changes.write:
         if rel not in changes.adopt:
-            out[rel] = ledger.get(rel, frozenset()) | {digest(files[rel].data)}
+            out[rel] = ledger.get(rel, frozenset()) | {marks[rel]}
     return out
 
 
-def final_ledger(ledger: Ledger, files: Files, changes: Changes) -> dict[str, frozenset[str]]:
-    """The ledger once every file is written and every stale one removed."""
+def final_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:
+    """The ledger once every file is written and every stale one removed (``marks``: the
+    fingerprint of every output file)."""
     gone = {*changes.remove, *changes.forget}
-    out = {rel: digests for rel, digests in ledger.items() if rel not in gone}
-    out.update((rel, frozenset({digest(out_file.data)})) for rel, out_file in files.items())
+    out = {rel: known for rel, known in ledger.items() if rel not in gone}
+    out.update((rel, frozenset({mark})) for rel, mark in marks.items())
     return out
 
 
