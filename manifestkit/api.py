@@ -25,7 +25,8 @@ def write(objects: Iterable[Mapping[str, Any]], directory: str | os.PathLike[str
     if format != "plain":
         raise ValueError(f"write() supports format='plain'; for {format!r} use `manifestkit render --format {format}`")
     files = {object_path(r): object_file(r) for r in (Resource(o) for o in objects)}
-    return write_tree(Path(directory), files)
+    write_tree(Path(directory), files)
+    return sorted(files)
 
 
 def validate(objects: Iterable[Any], kube_version: str | None = None, strict: bool = True,

@@ -21,7 +21,7 @@ from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
-from manifestkit.writer import check_tree, write_tree
+from manifestkit.writer import check_tree, report_lines, write_tree
 
 DEFAULT_DIR = "build"
 
@@ -85,8 +85,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return 1
         return 0
     warn_plaintext(job.target, job.resources, job.options)
-    written = write_tree(job.target, job.emitted.files, job.emitted.scope)
-    print(f"manifestkit: wrote {len(written)} file(s) to {job.target}", file=sys.stderr)
+    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
+    for line in report_lines(job.target, result):
+        print(f"manifestkit: {line}", file=sys.stderr)
     return 0
 
 
@@ -125,4 +126,10 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
     return 0
 
 
-COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure, run)
+def configure_render(parser: argparse.ArgumentParser) -> None:
+    """`render`'s own flags, beyond those it shares with `diff`."""
+    configure(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write")
+
+
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)

@@ -61,7 +61,7 @@ def test_a_previous_file_no_key_opens_is_rewritten_with_a_warning(tmp_path: Path
         f"ciphertext: cannot decrypt the data key: no usable key for the file's recipients (age: {AGE_RECIPIENT})",
         "  hint: give a key that opens it (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, spec.secrets.sops.ageKeyFile or a gpg "
         "secret key) to keep unchanged Secrets byte for byte",
-        "manifestkit: wrote 2 file(s) to out"]
+        "manifestkit: 1 written, 1 unchanged, 0 removed in out"]
 
 
 def test_a_malformed_key_file_is_an_error_not_a_silent_rewrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.model import Resource
 from manifestkit.writer import OutFile
@@ -13,9 +15,40 @@ CLUSTER_DIR = "_cluster"
 SECRET_MODE = 0o600
 SECRET_KINDS = frozenset({"Secret"})
 
+# What Kubernetes lets name an object, so a name can name a file and never a way out of the
+# output folder: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
+# Namespaces are RFC 1123 labels; kinds are CamelCase words (a CRD's kind, lowercased, is an
+# RFC 1035 label); every object name is at least a path segment name: not '.' or '..', no '/' or '%'.
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+NOT_IN_NAMES = re.compile(r"[/%\x00-\x1f\x7f]")
+
 
 def object_path(resource: Resource) -> str:
+    """``<namespace>/<kind>-<name>.yaml``, built only from names Kubernetes accepts."""
+    problems = [_name_problem(resource, field, f"found {value!r}; expected {rule}") for field, value, rule in _bad_names(resource)]
+    if problems:
+        raise ManifestkitError(problems)
     return f"{resource.namespace or CLUSTER_DIR}/{resource.kind.lower()}-{resource.name}.yaml"
+
+
+def _bad_names(resource: Resource) -> Iterator[tuple[str, str, str]]:
+    if not KIND_NAME.fullmatch(resource.kind):
+        yield "kind", resource.kind, "a Kubernetes kind: a letter, then letters and digits"
+    if resource.namespace and not NAMESPACE_NAME.fullmatch(resource.namespace):
+        yield ("metadata.namespace", resource.namespace,
+               "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters")
+    if resource.name in ("", ".", "..") or NOT_IN_NAMES.search(resource.name):
+        yield "metadata.name", resource.name, "a Kubernetes name: not '.' or '..', without '/', '%' or control characters"
+
+
+def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
+    """Located at the field in the base manifest when the object came from one, else at its origin."""
+    if resource.doc is not None:
+        return resource.doc.diagnostic(field.split("."), f"{resource.ref()}: {message}")
+    file, _, line = resource.origin.rpartition(":")
+    return Diagnostic(f"{resource.ref()}: {message}", file=file or resource.origin, line=int(line) if line.isdigit() else 0,
+                      path=field)
 
 
 def object_file(resource: Resource) -> OutFile:

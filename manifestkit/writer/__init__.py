@@ -1,0 +1,159 @@
+"""Writing output folders file by file like a good citizen, and checking them without writing.
+
+A render's files are built as a mapping ``relative path → OutFile`` first; nothing touches the
+disk until everything rendered and validated. Then, holding a lock on the folder, each file whose
+bytes changed is replaced atomically (temp file beside it, fsync, rename); unchanged files are
+not touched; the folder itself is never replaced. Every path is checked name by name and no
+link inside the folder is ever followed. manifestkit records what it wrote, with a sha256 of
+each file, in ``.manifestkit-files.json``; it overwrites only files listed there (unless
+``force``) and removes a stale file only while it still holds the bytes manifestkit wrote.
+
+The order makes a kill at any moment safe: every new file staged as a synced temp file beside
+its place; a ledger listing old and new fingerprints of each; the renames; the stale removals;
+the final ledger. The next write removes any temp file a kill left.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, commit, discard, located, put, remove, stage, sync_folders
+from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, ledger_bytes, read_ledger
+from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
+from manifestkit.writer.paths import DIR_FLAGS, FILE, FOLDER, MISSING, close_folders, lkind, lookup, open_folder, path_problems, read_file, shown
+from manifestkit.writer.plan import final_ledger, interim_ledger, plan_changes, stale
+from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, WriteResult
+
+__all__ = ["LEDGER", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "WriteResult", "check_tree",
+           "report_lines", "stale_files", "write_tree"]
+
+RESERVED = frozenset({LEDGER})
+
+
+def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: bool = False,
+               lock_timeout: float = LOCK_TIMEOUT) -> WriteResult:
+    """Bring ``target`` up to date with ``files``: write what changed, remove what manifestkit
+    wrote inside ``scope`` and no longer makes, leave everything else alone. ``force`` lets it
+    overwrite files at output paths that manifestkit did not write."""
+    _check_paths(target, files)
+    root_fd = _open_root(target)
+    try:
+        with located(target), folder_lock(root_fd, target, lock_timeout):
+            return _write_locked(target, root_fd, files, scope, force)
+    finally:
+        os.close(root_fd)
+
+
+def check_tree(target: Path, files: Files, scope: Sequence[str] = ()) -> list[str]:
+    """What is out of date in ``target``: one line per file, nothing written."""
+    _check_paths(target, files)
+    if _root_kind(target) == MISSING:
+        return [f"missing: {target / rel}" for rel in sorted(files)]
+    seen: dict[str, str] = {}
+    out = []
+    for rel in sorted(files):
+        kind, blocker = lookup(target, rel, seen)
+        if kind == MISSING:
+            out.append(f"missing: {target / rel}")
+        elif blocker or kind != FILE or read_file(target / rel, size=len(files[rel].data)) != files[rel].data:
+            out.append(f"changed: {target / rel}")
+    out.extend(f"stale: {target / rel}" for rel in stale_files(target, files, scope))
+    return out
+
+
+def stale_files(target: Path, files: Files, scope: Sequence[str] = ()) -> list[str]:
+    """Files manifestkit wrote earlier, inside ``scope``, that this render no longer makes and
+    would remove (those edited since are kept, so they are not listed)."""
+    if _root_kind(target) == MISSING:
+        return []
+    return stale(target, files, scope, read_ledger(target))[0]
+
+
+def report_lines(target: Path, result: WriteResult) -> list[str]:
+    """What a write did, for people: each file removed or kept, then the counts."""
+    lines = [f"removed {shown(target, rel)}" for rel in result.removed]
+    lines += [f"kept {shown(target, rel)}: not the bytes manifestkit wrote there; no longer managed" for rel in result.kept]
+    return [*lines, f"{result.summary()} in {shown(target)}"]
+
+
+def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool) -> WriteResult:
+    ledger = read_ledger(target)
+    fds = {"": root_fd}
+    staged: dict[str, tuple[int, str]] = {}
+    try:
+        clean_temps(fds, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
+        changes = plan_changes(target, files, scope, ledger, force)
+        if changes.problems:
+            raise ManifestkitError(changes.problems)
+        marks = {rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged}
+        marks.update(_stage(target, fds, files, changes.write, staged))
+        if staged:   # removals alone need no interim ledger: listing a removed file is harmless
+            _put_ledger(target, fds, interim_ledger(ledger, marks, changes))
+        _commit(target, fds, staged, changes.remove)
+        final = final_ledger(ledger, marks, changes)
+        if final != ledger:
+            _put_ledger(target, fds, final)
+    finally:
+        for dir_fd, temp in staged.values():   # what a failure left staged, not renamed
+            discard(dir_fd, temp)
+        close_folders(fds)
+    return WriteResult(written=changes.write, unchanged=changes.unchanged, removed=changes.remove, kept=changes.kept)
+
+
+def _stage(target: Path, fds: dict[str, int], files: Files, write: Sequence[str],
+           staged: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """Every new file as a synced temp file beside its place (recorded in ``staged``); their fingerprints."""
+    marks = {}
+    for rel in write:
+        with located(target, rel):
+            dir_fd = open_folder(fds, rel.rpartition("/")[0], create=True)
+            temp, info = stage(dir_fd, files[rel].data, files[rel].private)
+        staged[rel] = (dir_fd, temp)
+        marks[rel] = fingerprint(files[rel].data, files[rel].private, info)
+    return marks
+
+
+def _commit(target: Path, fds: dict[str, int], staged: dict[str, tuple[int, str]], remove_rels: Sequence[str]) -> None:
+    """Rename each staged file into place, then remove the stale ones; make it all durable."""
+    for rel in sorted(staged):
+        dir_fd, temp = staged.pop(rel)
+        with located(target, rel):
+            commit(dir_fd, temp, rel.rpartition("/")[2])
+    for rel in remove_rels:
+        with located(target, rel):
+            remove(fds, rel)
+    with located(target):
+        sync_folders(fds)
+
+
+def _put_ledger(target: Path, fds: dict[str, int], ledger: Ledger) -> None:
+    with located(target, LEDGER):
+        put(fds[""], LEDGER, ledger_bytes(ledger), private=False)
+        os.fsync(fds[""])
+
+
+def _check_paths(target: Path, files: Files) -> None:
+    problems = path_problems(target, files, RESERVED, TEMP_PREFIX)
+    if problems:
+        raise ManifestkitError(problems)
+
+
+def _root_kind(target: Path) -> str:
+    """``target``'s kind, an error unless it is a folder or missing: a file, device, fifo or
+    link is never replaced by a folder."""
+    kind = lkind(target)
+    if kind not in (FOLDER, MISSING):
+        raise ManifestkitError([Diagnostic(f"found {kind}; expected a folder to write the output into (nothing was written)",
+                                           file=shown(target), hint="pass -o a folder, or a path where one can be made")])
+    return kind
+
+
+def _open_root(target: Path) -> int:
+    with located(target):
+        if _root_kind(target) == MISSING:
+            os.makedirs(target, exist_ok=True)   # 0777 less the umask, like mkdir -p
+            _root_kind(target)
+        return os.open(target, DIR_FLAGS)

@@ -1,0 +1,79 @@
+"""The ledger: which files in the output folder manifestkit wrote, with a fingerprint of each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.writer.paths import read_file, shown
+
+LEDGER = ".manifestkit-files.json"
+
+# relative path → the fingerprints its file may have. One normally; two while a write is under
+# way (old and new, so a kill between the two leaves either accounted for); none for an entry an
+# older manifestkit wrote, which listed names only. A fingerprint is the sha256 of the bytes, or,
+# for a private file (a Secret), its identity on disk (inode, mtime, size): the ledger is readable
+# by all and often committed, and a bare hash of a Secret would let anyone test guesses of it.
+Ledger = Mapping[str, frozenset[str]]
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def identity(info: os.stat_result) -> str:
+    """A file's identity: a rename keeps it, any write or replacement changes it."""
+    return f"stat:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"
+
+
+def fingerprint(data: bytes, private: bool, info: os.stat_result) -> str:
+    """What the ledger records for a file manifestkit wrote (``info``: the file's stat)."""
+    return identity(info) if private else digest(data)
+
+
+def read_ledger(root: Path) -> dict[str, frozenset[str]]:
+    """The ledger of ``root``; empty when there is none."""
+    raw = read_file(root / LEDGER)
+    if raw is None:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise _unreadable(root, f"found invalid JSON ({exc})") from exc
+    if isinstance(data, list) and all(isinstance(rel, str) for rel in data):
+        return {rel: frozenset() for rel in data}
+    if isinstance(data, dict):
+        entries = {rel: _digests(value) for rel, value in data.items()}
+        if all(value is not None for value in entries.values()):
+            return {rel: value for rel, value in entries.items() if value is not None}
+    raise _unreadable(root, "found JSON of another shape")
+
+
+def ledger_bytes(ledger: Ledger) -> bytes:
+    """The ledger as written: sorted, one digest as a string, several (or none) as a list."""
+    body = {rel: next(iter(ledger[rel])) if len(ledger[rel]) == 1 else sorted(ledger[rel]) for rel in sorted(ledger)}
+    return (json.dumps(body, indent=1) + "\n").encode("utf-8")
+
+
+def is_ours(ledger: Ledger, rel: str, data: bytes, info: os.stat_result) -> bool:
+    """Whether the file at ``rel`` (its bytes and stat) is as manifestkit wrote it (any, for an old name-only entry)."""
+    known = ledger.get(rel)
+    return known is not None and (not known or digest(data) in known or identity(info) in known)
+
+
+def _digests(value: object) -> frozenset[str] | None:
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return frozenset(value)
+    return None
+
+
+def _unreadable(root: Path, found: str) -> ManifestkitError:
+    return ManifestkitError([Diagnostic(f"{found}; expected manifestkit's ledger of the files it wrote here",
+                                        file=shown(root, LEDGER),
+                                        hint="delete it and render with --force: manifestkit then owns every file it makes")])

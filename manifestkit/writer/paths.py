@@ -1,0 +1,126 @@
+"""Output paths: checked name by name, and looked up or opened without ever following a link."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from manifestkit.diagnostics import Diagnostic
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC   # O_NONBLOCK: a fifo never hangs us
+
+MISSING = "nothing"
+FOLDER = "a folder"
+FILE = "a file"
+LINK = "a symbolic link"
+
+_SPECIAL = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+            (stat.S_ISSOCK, "a socket"))
+
+
+def kind_of(mode: int) -> str:
+    """What an ``lstat`` mode is, as a message says it: "a folder", "a symbolic link", "a named pipe", ..."""
+    if stat.S_ISLNK(mode):
+        return LINK
+    if stat.S_ISDIR(mode):
+        return FOLDER
+    if stat.S_ISREG(mode):
+        return FILE
+    return next((name for test, name in _SPECIAL if test(mode)), "a special file")
+
+
+def lkind(path: Path) -> str:
+    """The kind of ``path`` itself (a link is a link), or MISSING."""
+    try:
+        return kind_of(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return MISSING
+
+
+def unsafe(rel: str, reserved: Collection[str], temp_prefix: str) -> str:
+    """What makes ``rel`` unfit to name a file inside the output folder, or '' when it is fit."""
+    if "\0" in rel:
+        return "a NUL character"
+    if rel.startswith("/"):
+        return "an absolute path"
+    bad = [part for part in rel.split("/") if part in ("", ".", "..")]
+    if bad:
+        return f"the component {bad[0]!r}"
+    if rel in reserved or any(part.startswith(temp_prefix) for part in rel.split("/")):
+        return "a name manifestkit keeps for itself"
+    return ""
+
+
+def path_problems(root: Path, rels: Iterable[str], reserved: Collection[str], temp_prefix: str) -> list[Diagnostic]:
+    """One diagnostic per output path that could point outside ``root`` or at manifestkit's own files."""
+    return [Diagnostic(f"output path {rel!r}: found {why}; expected names joined by '/', none of them empty, '.' or '..'",
+                       file=shown(root)) for rel in sorted(rels) if (why := unsafe(rel, reserved, temp_prefix))]
+
+
+def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:
+    """``(kind, blocker)``: the kind of the entry at ``rel``, or, when a folder on the way is not a
+    real folder (a link, a file), that entry's kind and its relative path. ``seen`` caches folders."""
+    parts = rel.split("/")
+    for i in range(1, len(parts)):
+        prefix = "/".join(parts[:i])
+        if prefix not in seen:
+            seen[prefix] = lkind(root / prefix)
+        if seen[prefix] == MISSING:
+            return MISSING, ""
+        if seen[prefix] != FOLDER:
+            return seen[prefix], prefix
+    return lkind(root / rel), ""
+
+
+def read_file(path: Path, size: int | None = None) -> bytes | None:
+    """The bytes of the regular file at ``path`` (not through a link at its last name), or None
+    when it is something else, or, with ``size``, when its size differs (nothing to read then)."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):   # gone, or a link: not a file of ours
+            return None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or (size is not None and info.st_size != size):
+            return None
+        return handle.read()
+
+
+def open_folder(fds: dict[str, int], rel_dir: str, create: bool) -> int:
+    """A descriptor of folder ``rel_dir`` under ``fds[""]``, each name opened with O_NOFOLLOW (a link
+    on the way fails, it is never followed); missing folders are made when ``create`` (0777 less
+    the umask). Descriptors are cached in ``fds``; :func:`close_folders` closes them."""
+    if rel_dir in fds:
+        return fds[rel_dir]
+    parent, _, name = rel_dir.rpartition("/")
+    parent_fd = open_folder(fds, parent, create)
+    try:
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if not create:
+            raise
+        try:
+            os.mkdir(name, 0o777, dir_fd=parent_fd)
+        except FileExistsError:
+            pass
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    fds[rel_dir] = fd
+    return fd
+
+
+def close_folders(fds: dict[str, int]) -> None:
+    """Close what :func:`open_folder` opened (not the root, ``fds[""]``, which the caller owns)."""
+    for rel_dir, fd in fds.items():
+        if rel_dir:
+            os.close(fd)
+
+
+def shown(root: Path, rel: str = "") -> str:
+    """A path under the output folder as messages show it: as the caller named the folder."""
+    return str(root / rel if rel else root)

@@ -1,0 +1,127 @@
+"""What a write would change, read from disk before touching it: files to write or leave, stale files to remove or keep."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from manifestkit.diagnostics import Diagnostic
+from manifestkit.writer.ledger import Ledger, is_ours
+from manifestkit.writer.paths import FILE, FOLDER, LINK, MISSING, lookup, read_file, shown
+from manifestkit.writer.records import Files
+
+NO_LINKS = "manifestkit never writes through links"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changes:
+    """A write's plan. ``adopt``: files at new paths that manifestkit did not write, overwritten
+    because of ``force``; they join the ledger only once written."""
+
+    write: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    forget: tuple[str, ...] = ()      # stale entries dropped from the ledger: the file is gone or kept
+    adopt: frozenset[str] = frozenset()
+    problems: tuple[Diagnostic, ...] = ()
+
+
+def in_scope(rel: str, scope: Sequence[str]) -> bool:
+    return not scope or any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in scope)
+
+
+def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger, force: bool) -> Changes:
+    """Sort every output path into write/unchanged (or a problem), every stale ledger entry in
+    ``scope`` into remove/kept/forget. Reads only; a link is looked at, never followed."""
+    seen: dict[str, str] = {}
+    write: list[str] = []
+    unchanged: list[str] = []
+    adopt: set[str] = set()
+    problems: dict[tuple[str, str], Diagnostic] = {}
+    for rel, out in sorted(files.items()):
+        kind, blocker = lookup(root, rel, seen)
+        if blocker or kind not in (FILE, MISSING):
+            problem = _in_the_way(root, blocker or rel, kind, bool(blocker))
+            problems.setdefault((problem.file, problem.message), problem)
+            continue
+        if kind == MISSING:
+            write.append(rel)
+            continue
+        if rel not in ledger:
+            if not force:
+                problem = Diagnostic("found a file manifestkit did not write; refusing to overwrite it", file=shown(root, rel),
+                                     hint="move it away, or render with --force to overwrite it")
+                problems[(problem.file, problem.message)] = problem
+                continue
+            adopt.add(rel)
+        if _same(root / rel, out.data, out.private):
+            unchanged.append(rel)
+        else:
+            write.append(rel)
+    remove, kept, forget = stale(root, files, scope, ledger, seen)
+    return Changes(write=tuple(write), unchanged=tuple(unchanged), remove=tuple(remove), kept=tuple(kept),
+                   forget=tuple(forget), adopt=frozenset(adopt), problems=tuple(problems.values()))
+
+
+def stale(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
+          seen: dict[str, str] | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Ledger entries in ``scope`` that ``files`` no longer has, as ``(remove, kept, forget)``:
+    removed when the bytes are still the ones manifestkit wrote, kept when edited since (or
+    replaced by something that is not a file); every one but those removed is forgotten."""
+    seen = {} if seen is None else seen
+    remove: list[str] = []
+    kept: list[str] = []
+    forget: list[str] = []
+    for rel in sorted(ledger):
+        if rel in files or not in_scope(rel, scope):
+            continue
+        kind, blocker = lookup(root, rel, seen)
+        data = read_file(root / rel) if kind == FILE and not blocker else None
+        if data is not None and is_ours(ledger, rel, data, os.lstat(root / rel)):
+            remove.append(rel)
+            continue
+        if kind != MISSING:
+            kept.append(rel)
+        forget.append(rel)
+    return remove, kept, forget
+
+
+def interim_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:
+    """The ledger written before any file is renamed into place: the old one plus, for each file
+    about to be, its new fingerprint (``marks``) beside the old. A kill at any later point leaves
+    every file it lists old or new, and each accounted for."""
+    out = dict(ledger)
+    for rel in changes.write:
+        if rel not in changes.adopt:
+            out[rel] = ledger.get(rel, frozenset()) | {marks[rel]}
+    return out
+
+
+def final_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:
+    """The ledger once every file is written and every stale one removed (``marks``: the
+    fingerprint of every output file)."""
+    gone = {*changes.remove, *changes.forget}
+    out = {rel: known for rel, known in ledger.items() if rel not in gone}
+    out.update((rel, frozenset({mark})) for rel, mark in marks.items())
+    return out
+
+
+def _same(path: Path, data: bytes, private: bool) -> bool:
+    """Whether the file already holds ``data`` (and, for a private file, no one else may read it)."""
+    if private and os.lstat(path).st_mode & 0o077:
+        return False
+    return read_file(path, size=len(data)) == data
+
+
+def _in_the_way(root: Path, rel: str, kind: str, on_the_way: bool) -> Diagnostic:
+    expected = "a folder" if on_the_way else "a file"
+    if kind == LINK:
+        return Diagnostic(f"found {LINK}; expected {expected} ({NO_LINKS})", file=shown(root, rel),
+                          hint="replace the link with a real folder, or render to another folder")
+    if kind == FOLDER:
+        return Diagnostic(f"found {FOLDER}; expected a file manifestkit writes", file=shown(root, rel),
+                          hint="move the folder away")
+    return Diagnostic(f"found {kind}; expected {expected}", file=shown(root, rel), hint="move it away")
