@@ -21,20 +21,22 @@ from manifestkit.resources import load_schema
 from manifestkit.yamlio import Document, format_path
 
 KINDS = ("Project", "App", "Overlay")
+# Kinds whose schema file is not ``<kind lowercased>.schema.json`` (hook for kinds loaded elsewhere).
+SCHEMA_FILES = {"WebhookConfig": "webhook-config"}
 
 _NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
 
 
 @functools.cache
 def _validator(kind: str) -> Any:
-    schema = load_schema(kind.lower())
+    schema = load_schema(SCHEMA_FILES.get(kind, kind.lower()))
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
 @functools.cache
 def _fast_validator(kind: str) -> Any:
     """A compiled (Rust) validator: most files are valid, so only failures pay for explanations."""
-    return jsonschema_rs.validator_for(load_schema(kind.lower()))
+    return jsonschema_rs.validator_for(load_schema(SCHEMA_FILES.get(kind, kind.lower())))
 
 
 def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
@@ -52,9 +54,9 @@ def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnos
     return []
 
 
-def check_document(doc: Document) -> list[Diagnostic]:
+def check_document(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
     """All schema violations of one manifestkit document."""
-    problems = check_kind(doc)
+    problems = check_kind(doc, expected)
     if problems:
         return problems
     if _fast_validator(doc.data["kind"]).is_valid(doc.data):
