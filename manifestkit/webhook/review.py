@@ -91,8 +91,12 @@ def _one_line(text: str) -> str:
 
 def _where(request: Mapping[str, Any]) -> str:
     """uid, operation, kind and namespace/name of a request: what a log line may say about it."""
-    kind = request.get("kind") if isinstance(request.get("kind"), Mapping) else {}
-    obj = request.get("object") if isinstance(request.get("object"), Mapping) else {}
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    kind = _mapping(request.get("kind"))
+    obj = _mapping(request.get("object"))
+    meta = _mapping(obj.get("metadata"))
     name = request.get("name") or meta.get("name") or f"{meta.get('generateName', '')}*"
     return f"{request['uid']} {request.get('operation')} {kind.get('kind', '?')} {request.get('namespace', '')}/{name}"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

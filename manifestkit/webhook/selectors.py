@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#resources-that-support-set-based-requirements
-OPERATORS = {
+OPERATORS: dict[str, Callable[[bool, str | None, list[str]], bool]] = {
     "In": lambda present, value, values: present and value in values,
     "NotIn": lambda present, value, values: not present or value not in values,
     "Exists": lambda present, value, values: present,
