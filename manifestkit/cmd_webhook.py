@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--namespace", default=None, metavar="NS",
                        help="the webhook's own namespace, never mutated (default: $POD_NAMESPACE)")
     serve.add_argument("--max-body", type=int, default=3 * 1024 * 1024, metavar="BYTES", help="larger bodies get a 413")
+    serve.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="a client slower than this to send its body gets a 408 (default 10)")
     serve.add_argument("--shutdown-timeout", type=float, default=20.0, metavar="SECONDS",
                        help="after SIGTERM, how long in-flight requests may take (default 20)")
     serve.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
@@ -85,7 +87,7 @@ def _serve(args: argparse.Namespace, config: WebhookConfig, environ: Mapping[str
     logger.propagate = False
     options = ServeOptions(cert=args.tls_cert, key=args.tls_key, address=args.address, port=args.port,
                            namespace=args.namespace if args.namespace is not None else environ.get("POD_NAMESPACE", ""),
-                           max_body=args.max_body, shutdown_timeout=args.shutdown_timeout, reload_interval=args.reload_interval)
+                           max_body=args.max_body, body_timeout=args.body_timeout, shutdown_timeout=args.shutdown_timeout, reload_interval=args.reload_interval)
     return serve(config, options)
 
 
