@@ -72,7 +72,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _serve(args: argparse.Namespace, config: WebhookConfig, environ: Mapping[str, str]) -> int:
     try:
-        from manifestkit.webhook.server import ServeOptions, run as serve   # aiohttp loads only for `serve`
+        from manifestkit.webhook.server import ServeOptions  # aiohttp loads only for `serve`
+        from manifestkit.webhook.server import run as serve
     except ModuleNotFoundError as exc:
         raise ManifestkitError([Diagnostic(f"`webhook serve` needs {exc.name}, which is not installed",
                                            hint="pip install 'manifestkit[webhook]'")]) from None

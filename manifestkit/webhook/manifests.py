@@ -183,7 +183,7 @@ def dockerfile(version: str = __version__) -> str:
     """The server image: manifestkit from the package index, run as a non-root user."""
     return (f"# The manifestkit admission webhook (manifestkit webhook manifests writes this file).\n"
             f"FROM python:3.12-slim\n"
-            f"RUN pip install --no-cache-dir 'manifestkit=={version}'\n"
+            f"RUN pip install --no-cache-dir 'manifestkit[webhook]=={version}'\n"
             f"USER 65532:65532\n"
             f"EXPOSE {PORT}\n"
             f'ENTRYPOINT ["manifestkit"]\n'
