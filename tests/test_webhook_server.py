@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from manifestkit.cli import main
 from manifestkit.webhook.selectors import matches
-from manifestkit.yamlio import dump, load_file
+from manifestkit.yamlio import dump, load_documents, load_file
 
 DATA = Path(__file__).resolve().parent / "data" / "webhook"
 CONFIG = DATA / "webhook-config.yaml"
@@ -189,7 +189,6 @@ def test_seed_pod_over_tls_gets_the_sidecar_inject_makes(server: Server, deploye
 
 
 def load_file_text(text: str) -> list[Any]:
-    from manifestkit.yamlio import load_documents
     return [doc.data for doc in load_documents(text, "<inject>")]
 
 

@@ -39,6 +39,7 @@ class ServeOptions:
 @dataclass(slots=True)
 class State:
     ready: bool = False
+    in_flight: int = 0                   # POSTs whose headers have arrived and that are not answered yet
 
 
 def rule_sets(config: WebhookConfig) -> dict[str, tuple[Rule, ...]]:
@@ -56,13 +57,20 @@ def build_app(config: WebhookConfig, options: ServeOptions, metrics: Metrics, st
             metrics.errors.labels("unknown_rule").inc()
             log.warning("rejected a request for unknown rule %r", name)
             return web.json_response({"error": f"unknown rule {name!r}; expected one of: {', '.join(r.name for r in config.rules)}"}, status=404)
-        reply = await _answer(request, config, rules[name], options, metrics)
+        state.in_flight += 1
+        try:
+            reply = await _answer(request, config, rules[name], options, metrics)
+        finally:
+            state.in_flight -= 1
         metrics.latency.labels(name).observe(time.perf_counter() - start)
         metrics.requests.labels(name, reply.result).inc()
         for pattern in reply.patterns:
             metrics.patches.labels(pattern).inc()
         log.info("%s (%.1f ms)", reply.log, (time.perf_counter() - start) * 1000)
-        return web.json_response(reply.body, status=reply.status)
+        response = web.json_response(reply.body, status=reply.status)
+        if not state.ready:
+            response.force_close()       # shutting down: no further request on this connection
+        return response
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
@@ -132,8 +140,18 @@ async def serve(config: WebhookConfig, options: ServeOptions,
     state.ready = False
     log.info("stopping: finishing in-flight requests (up to %g s)", options.shutdown_timeout)
     await watcher
+    await site.stop()                    # no new connections
+    await _drain(state, options.shutdown_timeout)
     await runner.cleanup()
     log.info("stopped")
+
+
+async def _drain(state: State, timeout: float) -> None:
+    """Wait for the requests in flight. aiohttp's own shutdown stops reading their sockets, so a
+    request whose body is still arriving would time out: wait here first, while they still read."""
+    deadline = time.monotonic() + timeout
+    while state.in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
 
 
 def _bound(addresses: list[object], options: ServeOptions) -> tuple[str, int]:
