@@ -81,7 +81,7 @@ def test_cert_manager_manifests(tmp_path: Path) -> None:
     mwc = by_kind(objects, "MutatingWebhookConfiguration")[0]
     assert mwc["metadata"]["annotations"] == {"cert-manager.io/inject-ca-from": "injector/injector-tls"}
     assert "caBundle" not in mwc["webhooks"][0]["clientConfig"]
-    serving = [c for c in by_kind(objects, "Certificate") if c["metadata"]["name"] == "injector-tls"][0]
+    serving = next(c for c in by_kind(objects, "Certificate") if c["metadata"]["name"] == "injector-tls")
     assert serving["spec"]["dnsNames"] == ["injector", "injector.injector", "injector.injector.svc", "injector.injector.svc.cluster.local"]
     assert [i["metadata"]["name"] for i in by_kind(objects, "Issuer")] == ["injector-selfsigned", "injector-ca"]
 
