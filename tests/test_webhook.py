@@ -225,6 +225,13 @@ def test_delete_is_allowed_unchanged() -> None:
     assert answer(config(), body) == {"uid": body["request"]["uid"], "allowed": True}
 
 
+def test_a_pod_update_is_never_mutated() -> None:
+    """A running pod's containers cannot change; only its creation is mutated."""
+    body = review()
+    body["request"].update(operation="UPDATE", oldObject=body["request"]["object"])
+    assert answer(config(), body) == {"uid": body["request"]["uid"], "allowed": True}
+
+
 CONFIG_ERRORS = [
     ("kind: WebhookConfig", "kind: WebhookConfg",
      "webhook.yaml:2:1: error: kind: apiVersion 'manifestkit.dev/v1alpha1', kind 'WebhookConfg' is not a manifestkit file; "
@@ -260,3 +267,15 @@ def test_bad_config_is_a_located_error(old: str, new: str, message: str) -> None
 ])
 def test_label_selectors(selector: dict[str, Any] | None, labels: dict[str, str], expected: bool) -> None:
     assert matches(selector, labels) is expected
+
+
+def test_a_generated_object_that_cannot_travel_in_the_pod_is_a_conflict() -> None:
+    pod = review()["request"]["object"]
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "demoapp-extra"}, "stringData": {"k": "v"}}
+    env_only = {**pod, "spec": {**pod["spec"], "containers": [
+        {**pod["spec"]["containers"][0], "envFrom": [{"configMapRef": {"name": "demoapp-env"}}]}]}}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "demoapp-env"}, "data": {"A": "1"}}
+    assert inline_generated([Change(pod, pod), Change(None, secret)]).problems == [
+        "a pattern generates Secret 'demoapp-extra', which an admission webhook cannot create"]
+    assert inline_generated([Change(pod, env_only), Change(None, config_map)]).problems == [
+        "the pod reads ConfigMap 'demoapp-env' other than as a volume; an admission webhook cannot create it"]

@@ -14,6 +14,8 @@ from manifestkit.webhook.mutate import Outcome, mutate
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
 MUTATED_OPERATIONS = ("CREATE", "UPDATE")
+# A running pod's containers cannot change: pods are mutated on CREATE only, workloads' templates on both.
+POD_OPERATIONS = ("CREATE",)
 MAX_WARNING = 256     # the API server truncates longer warnings; keep each one line and short
 
 
@@ -39,7 +41,8 @@ def handle(config: WebhookConfig, body: bytes, rules: Sequence[Rule], own_namesp
         return Reply(400, {"error": str(exc)}, f"rejected a malformed request: {exc}")
     where = _where(request)
     obj = request.get("object")
-    if request.get("operation") not in MUTATED_OPERATIONS or not isinstance(obj, Mapping):
+    operations = POD_OPERATIONS if isinstance(obj, Mapping) and obj.get("kind") == "Pod" else MUTATED_OPERATIONS
+    if request.get("operation") not in operations or not isinstance(obj, Mapping):
         return Reply(200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged")
     outcome = mutate(config, obj, str(request.get("namespace") or obj.get("metadata", {}).get("namespace") or ""),
                      rules, own_namespace)
