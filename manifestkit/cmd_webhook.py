@@ -12,10 +12,10 @@ from pathlib import Path
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path
 from manifestkit.patterns.user import registry
-from manifestkit.webhook.certs import make_certificates
+from manifestkit.webhook.certs import make_certificates, reusable
 from manifestkit.webhook.config import WebhookConfig, load_config
 from manifestkit.webhook.manifests import CERT_MODES, Layout, dockerfile, manifests, objects_by_file
-from manifestkit.yamlio import dump, dump_all
+from manifestkit.yamlio import dump, dump_all, load_file
 
 HELP = "serve the patterns as a mutating admission webhook, or write the manifests that run it"
 
@@ -95,7 +95,11 @@ def _serve(args: argparse.Namespace, config: WebhookConfig, environ: Mapping[str
 def _manifests(args: argparse.Namespace, config: WebhookConfig) -> int:
     layout = Layout(name=args.name, namespace=args.namespace, certs=args.certs,
                     **({"image": args.image} if args.image else {}))
-    certificates = make_certificates(layout.name, layout.namespace, args.days) if args.certs == "self-signed" else None
+    certificates = None
+    if args.certs == "self-signed":
+        earlier = _earlier_secret(Path(args.output), layout) if args.output != "-" else None
+        certificates = (reusable(earlier, layout.name, layout.namespace) if earlier else None) or \
+            make_certificates(layout.name, layout.namespace, args.days)
     objects = manifests(config, layout, certificates)
     if args.output == "-":
         sys.stdout.write(dump_all(objects))
@@ -110,6 +114,17 @@ def _manifests(args: argparse.Namespace, config: WebhookConfig) -> int:
     (folder / "Dockerfile").write_text(dockerfile(), encoding="utf-8")
     print(f"wrote {len(objects)} manifests and a Dockerfile to {display_path(folder)}/", file=sys.stderr)
     return 0
+
+
+def _earlier_secret(folder: Path, layout: Layout) -> Mapping[str, str] | None:
+    """The TLS Secret an earlier run wrote to ``folder``, if any: re-running keeps its certificates."""
+    for path in sorted(folder.glob(f"*-secret-{layout.name}-tls.yaml")):
+        docs = load_file(str(path))
+        data = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
+        string_data = data.get("stringData")
+        if data.get("kind") == "Secret" and isinstance(string_data, dict):
+            return {str(k): str(v) for k, v in string_data.items()}
+    return None
 
 
 COMMAND = Command(HELP, configure, run)

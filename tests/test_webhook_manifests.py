@@ -113,3 +113,17 @@ def test_bad_config_is_exit_2_with_a_located_error(tmp_path: Path, capsys: pytes
     assert capsys.readouterr().err == (
         f"{display_path(config)}:14:18: error: spec.rules[0].patterns[0].with.upstreamPrt: unknown parameter 'upstreamPrt' for "
         "sidecar/envoy; expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'upstreamPort'?\n")
+
+
+def test_running_again_keeps_the_certificates_so_the_output_is_the_same_bytes(tmp_path: Path) -> None:
+    generate(tmp_path)
+    first = {p.name: p.read_bytes() for p in sorted((tmp_path / "out").iterdir())}
+    generate(tmp_path)
+    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "out").iterdir())} == first
+    other = tmp_path / "other"
+    other.mkdir()
+    (tmp_path / "out").rename(other / "out")
+    assert main(["webhook", "manifests", "--config", str(CONFIG), "--namespace", "elsewhere", "-o", str(other / "out")]) == 0
+    secret = load_file(str(other / "out" / "03-secret-manifestkit-webhook-tls.yaml"))[0].data
+    assert secret["stringData"]["ca.crt"] != load_documents(first["03-secret-manifestkit-webhook-tls.yaml"].decode(), "x")[0].data[
+        "stringData"]["ca.crt"]                     # other DNS names: new certificates

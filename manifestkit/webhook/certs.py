@@ -4,9 +4,11 @@ SANs are the Service's DNS names, replacing seed 004's separate tool and `sed` o
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -54,6 +56,27 @@ def make_certificates(service: str, namespace: str, days: int = 365,
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
                .sign(ca_key, hashes.SHA256()))
     return Certificates(KeyPair(_pem(ca), _key_pem(ca_key)), KeyPair(_pem(serving), _key_pem(key)))
+
+
+def reusable(stored: Mapping[str, str], service: str, namespace: str, min_days: int = 30,
+             now: datetime.datetime | None = None) -> Certificates | None:
+    """The pair of an earlier run (a TLS Secret's ``tls.crt``, ``tls.key``, ``ca.crt``), when it still fits:
+    the same DNS names, signed by that CA, valid for ``min_days`` more. Reusing it keeps the output the same bytes."""
+    try:
+        ca = x509.load_pem_x509_certificate(stored["ca.crt"].encode())
+        serving = x509.load_pem_x509_certificate(stored["tls.crt"].encode())
+        key = serialization.load_pem_private_key(stored["tls.key"].encode(), None)
+        serving.verify_directly_issued_by(ca)
+        names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    except (KeyError, ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
+        return None
+    left = serving.not_valid_after_utc - (now or datetime.datetime.now(datetime.UTC))
+    same_key = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == \
+        serving.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if names != dns_names(service, namespace) or left < datetime.timedelta(days=min_days) or not same_key:
+        return None
+    # The CA key is not kept (nothing signs with it again): a renewal makes a new CA and caBundle.
+    return Certificates(KeyPair(stored["ca.crt"], ""), KeyPair(stored["tls.crt"], stored["tls.key"]))
 
 
 def _pem(cert: x509.Certificate) -> str:
