@@ -211,6 +211,17 @@ def test_malformed_bodies_are_400(body: bytes, message: str) -> None:
     assert (reply.status, reply.body, reply.log) == (400, {"error": message}, f"rejected a malformed request: {message}")
 
 
+@pytest.mark.parametrize("breaks", ["containers", "metadata", "labels"])
+def test_a_malformed_object_is_400(breaks: str) -> None:
+    body = review()
+    obj = body["request"]["object"]
+    {"containers": lambda: obj["spec"].update(containers="x"), "metadata": lambda: obj.update(metadata=None),
+     "labels": lambda: obj["metadata"].update(labels=["a"])}[breaks]()
+    cfg = config()
+    reply = handle(cfg, json.dumps(body).encode(), cfg.rules)
+    assert (reply.status, reply.body) == (400, {"error": "request.object is not a well-formed Kubernetes object"})
+
+
 def test_the_log_line_never_carries_the_body() -> None:
     body = review()
     body["request"]["object"]["spec"]["containers"][0]["env"] = [{"name": "TOKEN", "value": "s3cr3t-value"}]

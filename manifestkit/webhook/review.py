@@ -44,8 +44,13 @@ def handle(config: WebhookConfig, body: bytes, rules: Sequence[Rule], own_namesp
     operations = POD_OPERATIONS if isinstance(obj, Mapping) and obj.get("kind") == "Pod" else MUTATED_OPERATIONS
     if request.get("operation") not in operations or not isinstance(obj, Mapping):
         return Reply(200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged")
-    outcome = mutate(config, obj, str(request.get("namespace") or obj.get("metadata", {}).get("namespace") or ""),
-                     rules, own_namespace)
+    try:
+        namespace = request.get("namespace") or _mapping(obj.get("metadata")).get("namespace") or ""
+        outcome = mutate(config, obj, str(namespace), rules, own_namespace)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        # The API server sends typed, decoded objects; anything else is a malformed request, not a bug to crash on.
+        return Reply(400, {"error": "request.object is not a well-formed Kubernetes object"},
+                     f"{where}: rejected a malformed request: request.object is not a well-formed Kubernetes object")
     result = "denied" if outcome.denied else "patched" if outcome.patch else "unchanged"
     detail = f"{result} {','.join(outcome.patterns)}" if outcome.patch else result
     dry = " (dry run)" if request.get("dryRun") else ""
