@@ -26,6 +26,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from manifestkit.cli import main
+from manifestkit.patterns.inject import Change
+from manifestkit.webhook.mutate import inline_generated
 from manifestkit.webhook.selectors import matches
 from manifestkit.yamlio import dump, load_documents, load_file
 
@@ -181,6 +183,8 @@ def test_seed_pod_over_tls_gets_the_sidecar_inject_makes(server: Server, deploye
     assert main(["inject", "-p", "sidecar/envoy=upstreamPort=5678", str(tmp_path / "pod.yaml")]) == 0
     offline = load_file_text(capsys.readouterr().out)
     assert pod["spec"]["containers"] == offline[0]["spec"]["containers"]
+    # Whole pod: inject's result with its generated ConfigMap carried inside the pod (a webhook creates no objects).
+    assert pod == inline_generated([Change(review()["request"]["object"], offline[0]), Change(None, offline[1])]).obj
     (tmp_path / "patched.yaml").write_text(dump(pod))
     assert main(["validate", "--strict", "--no-lint", str(tmp_path / "patched.yaml")]) == 0
     # Reinvocation: the patched pod comes back with an empty patch.
