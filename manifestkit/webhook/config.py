@@ -12,7 +12,7 @@ from manifestkit.filekinds import check_document
 from manifestkit.model import DEFAULT_KUBE_VERSION
 from manifestkit.patterns.engine import NATIVE_SINCE, PatternProblems, Use, checked_params, lookup
 from manifestkit.patterns.model import Pattern
-from manifestkit.workloads import POD_TEMPLATE_PATHS
+from manifestkit.webhook.targets import MUTABLE_KINDS
 from manifestkit.yamlio import Document, load_documents, load_file
 
 KIND = "WebhookConfig"
@@ -84,9 +84,9 @@ def _rule(doc: Document, index: int, raw: Mapping[str, Any], kube_version: str,
     where = ("spec", "rules", index)
     problems: list[Diagnostic] = []
     kinds = tuple(raw.get("kinds", ("Pod",)))
-    known = sorted(POD_TEMPLATE_PATHS)
+    known = list(MUTABLE_KINDS)
     for k, kind in enumerate(kinds):
-        if kind not in POD_TEMPLATE_PATHS:
+        if kind not in MUTABLE_KINDS:
             problems.append(doc.diagnostic((*where, "kinds", k), f"found kind {kind!r}; expected one of: {', '.join(known)}",
                                            hint=did_you_mean(kind, known)))
     uses: list[Use] = []

@@ -15,7 +15,7 @@ from manifestkit.model import MANAGED_BY
 from manifestkit.webhook.certs import Certificates, dns_names
 from manifestkit.webhook.config import ALWAYS_EXCLUDED, Rule, WebhookConfig
 from manifestkit.webhook.selectors import excluding
-from manifestkit.workloads import API_VERSIONS
+from manifestkit.webhook.targets import api_version
 from manifestkit.yamlio import dump
 
 Obj = dict[str, Any]
@@ -145,7 +145,7 @@ def _cert_manager(layout: Layout) -> list[Obj]:
 
 def resource_rule(kind: str) -> Obj:
     """The admission rule of one kind: pods on CREATE, workloads' templates on CREATE and UPDATE."""
-    group, _, version = API_VERSIONS[kind].rpartition("/")
+    group, _, version = api_version(kind).rpartition("/")
     operations = ["CREATE"] if kind == "Pod" else ["CREATE", "UPDATE"]
     return {"operations": operations, "apiGroups": [group], "apiVersions": [version], "resources": [kind.lower() + "s"],
             "scope": "Namespaced"}

@@ -14,7 +14,7 @@ from manifestkit.patterns.inject import Change, inject
 from manifestkit.patterns.patch import Op, diff
 from manifestkit.webhook.config import ALWAYS_EXCLUDED, ANNOTATION, Rule, WebhookConfig
 from manifestkit.webhook.selectors import matches
-from manifestkit.workloads import pod_template, with_pod_template
+from manifestkit.webhook.targets import pod_template, with_pod_template
 from manifestkit.yamlio import Document
 
 OPT_OUT = frozenset({"false", "off", "no", "disabled"})
