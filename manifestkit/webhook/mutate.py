@@ -23,7 +23,6 @@ OPT_IN_ALL = frozenset({"true", "on", "yes", "enabled"})
 # https://kubernetes.io/docs/concepts/workloads/pods/downward-api/#downwardapi-fieldRef
 FILE_ANNOTATION = "{volume}.files.manifestkit.dev/{key}"
 _ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_REFERENCE_KEYS = ("configMap", "configMapRef", "configMapKeyRef")
 
 
 class Outcome(NamedTuple):
@@ -145,13 +144,16 @@ def _inline_config_map(obj: dict[str, Any], name: str, data: Mapping[str, str]) 
     return with_pod_template(obj, {**pod, "metadata": metadata, "spec": spec}), problems
 
 
-def _references(node: Any) -> Iterator[Mapping[str, Any]]:
-    """Every ConfigMap reference (volume, envFrom, env valueFrom, projected source) under ``node``."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key in _REFERENCE_KEYS and isinstance(value, Mapping):
-                yield value
-            yield from _references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _references(item)
+def _references(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every ConfigMap a pod spec names: volumes, projected sources, envFrom and env valueFrom.
+    https://kubernetes.io/docs/concepts/configuration/configmap/#using-configmaps"""
+    for volume in spec.get("volumes") or []:
+        yield volume.get("configMap") or {}
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            yield source.get("configMap") or {}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(key) or []:
+            for env_from in container.get("envFrom") or []:
+                yield env_from.get("configMapRef") or {}
+            for env in container.get("env") or []:
+                yield (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
