@@ -13,6 +13,7 @@ from manifestkit.cmd_diff import COMMAND as DIFF
 from manifestkit.cmd_inject import COMMAND as INJECT
 from manifestkit.cmd_render import COMMAND as RENDER
 from manifestkit.cmd_validate import COMMAND as VALIDATE
+from manifestkit.cmd_webhook import COMMAND as WEBHOOK
 from manifestkit.command import Command, guarded
 
 COMMANDS: dict[str, Command] = {
@@ -20,6 +21,7 @@ COMMANDS: dict[str, Command] = {
     "validate": VALIDATE,
     "inject": INJECT,
     "diff": DIFF,
+    "webhook": WEBHOOK,
 }
 
 VERBOSE_HELP = "log each render step with its duration and object count"
