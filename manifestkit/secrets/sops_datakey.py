@@ -90,7 +90,13 @@ def _no_usable_key(group: Mapping[str, Any], keys: SopsKeys, gpg_errors: list[st
     gnupg = keys.gnupghome or "gpg's default (~/.gnupg)"
     said = f"; gpg said: {' | '.join(gpg_errors)}" if gpg_errors else ""
     return fail_at(f"cannot decrypt the data key: no usable key for the file's recipients ({recipients or 'none'})",
-                 file, hint=f"age identities looked for in: {looked}; PGP secret keys in GNUPGHOME={gnupg}{said}")
+                 file, hint=f"age identities looked for in: {looked}; PGP secret keys in GNUPGHOME={gnupg}{said}; "
+                            f"{KEY_WAYS}")
+
+
+# Every way a key reaches us, named where a key is missing (sops_keys.keys_from_env reads them).
+KEY_WAYS = ("give an age identity with SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, or spec.secrets.sops.ageKeyFile in "
+            "manifestkit.yaml, or import the PGP secret key into the gpg keyring (GNUPGHOME)")
 
 
 
