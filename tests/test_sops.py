@@ -33,6 +33,7 @@ from manifestkit.secrets.sops import (
     lookup,
     to_yaml,
 )
+from manifestkit.secrets.sops_datakey import KEY_WAYS
 from manifestkit.secrets.sops_values import seal_value
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sops"
@@ -257,7 +258,7 @@ def test_no_usable_key_names_recipients_and_where_it_looked(tmp_path: Path) -> N
     assert message == (
         f"s.yaml: error: cannot decrypt the data key: no usable key for the file's recipients (age: {AGE_RECIPIENT})\n"
         f"  hint: age identities looked for in: sops default {tmp_path}/.config/sops/age/keys.txt (not found); "
-        "PGP secret keys in GNUPGHOME=gpg's default (~/.gnupg)")
+        f"PGP secret keys in GNUPGHOME=gpg's default (~/.gnupg); {KEY_WAYS}")
 
 
 @needs_corpus
