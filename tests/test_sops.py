@@ -31,8 +31,10 @@ from manifestkit.secrets.sops import (
     encrypt_tree,
     keys_from_env,
     lookup,
+    printed,
     to_yaml,
 )
+from manifestkit.secrets.sops_datakey import KEY_WAYS
 from manifestkit.secrets.sops_values import seal_value
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sops"
@@ -257,7 +259,7 @@ def test_no_usable_key_names_recipients_and_where_it_looked(tmp_path: Path) -> N
     assert message == (
         f"s.yaml: error: cannot decrypt the data key: no usable key for the file's recipients (age: {AGE_RECIPIENT})\n"
         f"  hint: age identities looked for in: sops default {tmp_path}/.config/sops/age/keys.txt (not found); "
-        "PGP secret keys in GNUPGHOME=gpg's default (~/.gnupg)")
+        f"PGP secret keys in GNUPGHOME=gpg's default (~/.gnupg); {KEY_WAYS}")
 
 
 @needs_corpus
@@ -537,3 +539,57 @@ def test_random_trees_round_trip(tree: dict[str, Any], identity: Any) -> None:
     doc = decrypt_bytes(to_yaml(out).encode(), "yaml", age_keys(identity))
     assert typed(doc.tree) == typed(tree)
     assert all(not isinstance(v, float) or not math.isnan(v) for v in leaves(doc.tree))
+
+
+# ---------------------------------------------------------------- numbers as sops -d prints them (checked against sops 3.11)
+
+
+@pytest.mark.parametrize(("value", "yaml_text", "json_text"), [
+    (5432, "5432", "5432"), (1234568000, "1234568000", "1234568000"), (5432.0, "5432", "5432"),
+    (1e20, "1e+20", "100000000000000000000"), (1e21, "1e+21", "1e+21"), (1e-7, "1e-07", "1e-7"),
+    (5432100.0, "5.4321e+06", "5432100"), (123456.0, "123456", "123456"), (0.0001, "0.0001", "0.0001"),
+    (-1.5e-10, "-1.5e-10", "-1.5e-10"), (-0.0, "-0", "-0"), (1.7976931348623157e308, "1.7976931348623157e+308",
+                                                              "1.7976931348623157e+308"),
+    (5e-324, "5e-324", "5e-324"), (12345678.9, "1.23456789e+07", "12345678.9"), (float("inf"), ".inf", "+Inf"),
+    (True, "true", "true"), (None, "null", "null"), (SecretStr("1.10"), "1.10", "1.10"),
+])
+def test_printed_numbers_equal_sops_d(value: Any, yaml_text: str, json_text: str) -> None:
+    assert (str.__str__(printed(value, "yaml")), str.__str__(printed(value, "json"))) == (yaml_text, json_text)
+
+
+def test_printed_maps_are_json_with_sops_numbers() -> None:
+    assert str.__str__(printed({"b": [1, 5432.0], "a": {"x": SecretStr("s")}}, "json")) == \
+        '{"a": {"x": "s"}, "b": [1, 5432]}'
+
+
+def test_json_numbers_are_float64_as_in_sops(identity: Any) -> None:
+    """sops (Go) reads every JSON number as a float64: a clear-text 2**63 is in the MAC as 9223372036854776000."""
+    doc = encrypt_tree({"p": "x", "big": float(2**63)}, age_recipients=[str(identity.to_public())], encrypted_regex="^p$")
+    data = json.dumps(doc).replace("9.223372036854776e+18", str(2**63)).encode()
+    opened = decrypt_bytes(data, "json", age_keys(identity), "n.json")
+    assert str.__str__(printed(opened.tree["big"], opened.fmt)) == "9223372036854776000"
+
+
+# ---------------------------------------------------------------- INI as sops 3.13 writes it; useBinary does not parse first
+
+
+def test_ini_triple_quoted_value_spans_lines(identity: Any) -> None:
+    out = encrypt_tree({"db": {"pass": "s"}}, age_recipients=[str(identity.to_public())])
+    meta = _flat_metadata(out["sops"])
+    lines = [f"{k} = {v}" for k, v in meta.items() if k != "age__list_0__map_enc"]
+    enc = out["sops"]["age"][0]["enc"]
+    ini = f"[db]\npass = {out['db']['pass']}\n\n[sops]\n" + "\n".join(lines) + f'\nage__list_0__map_enc = """{enc}"""\n'
+    assert "\n" in enc and decrypt_bytes(ini.encode(), "ini", age_keys(identity), "s.ini").tree == {"db": {"pass": "s"}}
+    assert refused(b'[sops]\nmac = """open\nnever closed\n', "ini", age_keys(identity), "u.ini") == (
+        'u.ini:2: error: invalid INI value: a """ value is not closed')
+
+
+def test_use_binary_hands_the_file_to_sops_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "sops"
+    fake.write_text('#!/bin/sh\ncat > /dev/null\necho \'{"db": {"pass": "s", "port": 5432}}\'\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ.get('PATH', '')}")
+    doc = decrypt_bytes(b"this is = not [ini\n\x00", "ini", SopsKeys(use_binary=True), "x.ini")
+    assert (doc.tree, str.__str__(printed(doc.tree["db"]["port"], doc.fmt))) == ({"db": {"pass": "s", "port": 5432.0}},
+                                                                                 "5432")
+    assert doc.mac.startswith("sha256:")   # no metadata we can read: the file's digest is the version

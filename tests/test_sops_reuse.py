@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -92,8 +91,10 @@ def test_use_binary_without_sops_on_path_fails_the_render(tmp_path: Path, monkey
     monkeypatch.chdir(root)
     assert main(["render", ".", "--env", "dev", "-o", "-"]) == 2
     err = capsys.readouterr().err
-    assert err == textwrap.dedent(f"""\
-        {root / 'secrets' / 'web.enc.yaml'}: error: found no `sops` binary on PATH; expected one, as spec.secrets.sops.useBinary is true
-          hint: install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` to decrypt natively
-        """)
+    assert err == (
+        "apps/web.yaml:3: error: ref+sops://secrets/web.enc.yaml#/password+: 'secrets/web.enc.yaml': found no `sops` "
+        "binary on PATH; expected one, as spec.secrets.sops.useBinary is true\n"
+        "  hint: install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` to "
+        "decrypt natively\n")
+
     assert "pw-sops-9" not in err

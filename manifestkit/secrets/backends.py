@@ -12,7 +12,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from manifestkit.diagnostics import ManifestkitError, error, one_of
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, error, one_of
 from manifestkit.redact import SecretStr
 from manifestkit.secrets import sops
 from manifestkit.secrets.jobs import Resolved
@@ -29,7 +29,7 @@ class BackendContext(NamedTuple):
     vault: VaultReader | None
     sops_keys: sops.SopsKeys
     origin: str  # "file:line" of the reference, for error messages
-    sops_files: MutableMapping[Path, sops.SopsDocument]  # decrypted once per run
+    sops_files: MutableMapping[Path, sops.SopsDocument | None]  # decrypted once per run; None: failed, reported once
 
 
 class Backend(Protocol):
@@ -75,9 +75,32 @@ def resolve_vault(ref: Ref, ctx: BackendContext) -> Resolved:
 def resolve_sops(ref: Ref, ctx: BackendContext) -> Resolved:
     path = _inside_root(ref, ctx.root)
     if path not in ctx.sops_files:
-        ctx.sops_files[path] = sops.decrypt_file(path, ctx.sops_keys)
+        ctx.sops_files[path] = None   # until it opens: a file that fails is reported at its first ref only
+        try:
+            ctx.sops_files[path] = sops.decrypt_file(path, ctx.sops_keys)
+        except ManifestkitError as exc:
+            raise _at_ref(ref, path, exc) from None
     doc = ctx.sops_files[path]
-    return Resolved(_secret(sops.lookup(doc, ref.key)), doc.mac)
+    if doc is None:
+        raise ManifestkitError([])   # already reported, at the first ref to this file
+    try:
+        value = sops.lookup(doc, ref.key)
+    except ManifestkitError as exc:
+        raise _at_ref(ref, path, exc) from None
+    return Resolved(sops.printed(value, doc.fmt), doc.mac)
+
+
+def _at_ref(ref: Ref, path: Path, exc: ManifestkitError) -> ManifestkitError:
+    """A sops file's problems at the App line that refers to it (``resolve`` adds it), naming the
+    file as the ref does; one at a line of the encrypted file itself stays there."""
+    def one(d: Diagnostic) -> Diagnostic:
+        if d.line:
+            return Diagnostic(message=d.message, file=display_path(path), line=d.line, column=d.column,
+                              path=d.path, hint=d.hint, severity=d.severity, rule=d.rule)
+        inside = f" at {d.path}" if d.path else ""
+        return Diagnostic(message=f"{_show(ref)}: '{ref.path}'{inside}: {d.message}", hint=d.hint,
+                          severity=d.severity, rule=d.rule)
+    return ManifestkitError(one(d) for d in exc.diagnostics)
 
 
 def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:

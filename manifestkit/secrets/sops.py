@@ -24,11 +24,12 @@ from manifestkit.secrets.sops_datakey import data_key
 from manifestkit.secrets.sops_encrypt import encrypt_tree
 from manifestkit.secrets.sops_formats import EXTENSIONS, LOADERS, Loaded, to_yaml
 from manifestkit.secrets.sops_keys import SopsKeys, keys_from_env
+from manifestkit.secrets.sops_print import printed
 from manifestkit.secrets.sops_tree import RESTORE, TAMPERED, SopsDocument, fail_at, str_key
 from manifestkit.secrets.sops_values import BadValue, Rule, additional_data, open_value, plain_value, rule_of, to_bytes
 
 __all__ = ["SopsDocument", "SopsKeys", "decrypt_bytes", "decrypt_file", "encrypt_tree", "keys_from_env",
-           "lookup", "to_yaml"]
+           "lookup", "printed", "to_yaml"]
 
 # sops seeds the hash with sha256(b"sops") under mac_only_encrypted, so the two MAC modes never collide.
 MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
@@ -84,14 +85,14 @@ def _check_mac(raw: Mapping[str, Any], key: bytes, computed: str, file: str) -> 
     return stored
 
 
-def _decrypt_loaded(loaded: Loaded, keys: SopsKeys, name: str) -> SopsDocument:
+def _decrypt_loaded(loaded: Loaded, keys: SopsKeys, name: str, fmt: str) -> SopsDocument:
     raw = loaded.metadata
     key = data_key(raw, keys, name)
     mac_only = raw.get("mac_only_encrypted") is True
     walk = _Walk(key, rule_of(raw, name), mac_only, hashlib.sha512(MAC_ONLY_ENCRYPTED_INIT if mac_only else b""), name)
     tree = _open_tree(loaded.data, [], walk)
     mac = _check_mac(raw, key, walk.mac.hexdigest().upper(), name)
-    return SopsDocument(tree, mac, str(raw.get("lastmodified", "")), name)
+    return SopsDocument(tree, mac, str(raw.get("lastmodified", "")), name, fmt)
 
 
 def decrypt_bytes(data: bytes, fmt: str, keys: SopsKeys, name: str = "<input>") -> SopsDocument:
@@ -100,10 +101,9 @@ def decrypt_bytes(data: bytes, fmt: str, keys: SopsKeys, name: str = "<input>") 
     if loader is None:
         raise fail_at(f"unknown sops format {fmt!r}; expected one of: {one_of(LOADERS)}", name,
                     hint=did_you_mean(fmt, list(LOADERS)))
-    loaded = loader(data, name)
-    if keys.use_binary:
-        return decrypt_with_sops(loaded, data, fmt, keys, name)
-    return _decrypt_loaded(loaded, keys, name)
+    if keys.use_binary:  # sops reads the file itself: what it accepts, we must not refuse first
+        return decrypt_with_sops(data, fmt, keys, name)
+    return _decrypt_loaded(loader(data, name), keys, name, fmt)
 
 
 def decrypt_file(path: Path, keys: SopsKeys, fmt: str | None = None) -> SopsDocument:

@@ -81,6 +81,11 @@ def _gpg(gnupghome: str | None, args: list[str], stdin: bytes) -> tuple[bool, by
     return False, (lines[-1][:200] if lines else f"gpg exited with {proc.returncode}".encode())
 
 
+# Every way a key reaches us, named where a key is missing (sops_keys.keys_from_env reads them).
+KEY_WAYS = ("give an age identity with SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, or spec.secrets.sops.ageKeyFile in "
+            "manifestkit.yaml, or import the PGP secret key into the gpg keyring (GNUPGHOME)")
+
+
 def _no_usable_key(group: Mapping[str, Any], keys: SopsKeys, gpg_errors: list[str], file: str) -> ManifestkitError:
     ages = [str(e.get("recipient", "?")) for e in _entries(group, "age")]
     pgps = [str(e.get("fp", "?")) for e in _entries(group, "pgp")]
@@ -90,7 +95,9 @@ def _no_usable_key(group: Mapping[str, Any], keys: SopsKeys, gpg_errors: list[st
     gnupg = keys.gnupghome or "gpg's default (~/.gnupg)"
     said = f"; gpg said: {' | '.join(gpg_errors)}" if gpg_errors else ""
     return fail_at(f"cannot decrypt the data key: no usable key for the file's recipients ({recipients or 'none'})",
-                 file, hint=f"age identities looked for in: {looked}; PGP secret keys in GNUPGHOME={gnupg}{said}")
+                 file, hint=f"age identities looked for in: {looked}; PGP secret keys in GNUPGHOME={gnupg}{said}; "
+                            f"{KEY_WAYS}")
+
 
 
 

@@ -45,11 +45,27 @@ def _unquote(value: str) -> str:
     return value
 
 
+def _multiline(first: str, lines: list[str], at: int, file: str) -> tuple[str, int]:
+    """A go-ini triple-quoted value that goes on over the next lines (sops 3.13 writes its PGP
+    stanzas so): the value and the index of its closing line."""
+    parts = [first[3:]]
+    for index in range(at + 1, len(lines)):
+        end = lines[index].rfind('"""')
+        if end >= 0:
+            return "\n".join([*parts, lines[index][:end]]), index
+        parts.append(lines[index])
+    raise ManifestkitError([Diagnostic(message='invalid INI value: a """ value is not closed', file=file,
+                                       line=at + 1)])
+
+
 def _ini_sections(text: str, file: str) -> dict[str, dict[str, Any]]:
     sections: dict[str, dict[str, Any]] = {"DEFAULT": {}}
     current = sections["DEFAULT"]
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    lines = text.replace("\r\n", "\n").split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        number, index = index, index + 1
         if not line or line[0] in "#;":
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -57,8 +73,14 @@ def _ini_sections(text: str, file: str) -> dict[str, dict[str, Any]]:
             continue
         match = re.match(r"([^=:]+?)\s*[=:]\s*(.*)$", line)
         if match is None:
-            raise ManifestkitError([Diagnostic("invalid INI line: expected key = value", file=file, line=number)])
-        current[match.group(1)] = _unquote(match.group(2))
+            raise ManifestkitError([Diagnostic(message="invalid INI line: expected key = value", file=file,
+                                               line=number + 1)])
+        value = match.group(2)
+        if value.startswith('"""') and value[3:].rfind('"""') < 0:
+            current[match.group(1)], last = _multiline(value, lines, number, file)
+            index = last + 1
+        else:
+            current[match.group(1)] = _unquote(value)
     return sections
 
 

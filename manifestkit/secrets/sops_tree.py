@@ -16,12 +16,13 @@ class Loaded(NamedTuple):
 
 
 class SopsDocument(NamedTuple):
-    """A decrypted file: plain tree (strings are SecretStr) and its MAC as a version."""
+    """A decrypted file: plain tree (strings are SecretStr), its MAC as a version, and its format (how sops prints it)."""
 
     tree: Any
     mac: str
     lastmodified: str
     path: str
+    fmt: str = "yaml"
 
 
 def fail(message: str, file: str, hint: str = "") -> ManifestkitError:

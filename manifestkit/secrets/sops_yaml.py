@@ -32,6 +32,15 @@ class _Constructor(SafeConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
 
 
+def _construct_int(constructor: SafeConstructor, node: Any) -> int | float:
+    """An int beyond int64 and uint64 is a float64 in yaml.v3, so sops prints and MACs it as one."""
+    value: int = constructor.construct_yaml_int(node)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _expanded_size(node: Node, seen: dict[int, int]) -> int:
     known = seen.get(id(node))
     if known is not None:
@@ -46,7 +55,8 @@ def _expanded_size(node: Node, seen: dict[int, int]) -> int:
     return size
 
 
-def _load_yaml_data(text: str, file: str) -> Any:
+def load_yaml_data(text: str, file: str) -> Any:
+    """One YAML 1.2 document as plain data, read as sops reads it."""
     yaml = YAML(typ="safe", pure=True)
     yaml.Constructor = _Constructor
     try:
@@ -74,7 +84,7 @@ def _yaml_error(exc: YAMLError, file: str) -> ManifestkitError:
 
 
 def load_yaml(data: bytes, file: str) -> Loaded:
-    return split_metadata(_load_yaml_data(utf8_text(data, file), file), file)
+    return split_metadata(load_yaml_data(utf8_text(data, file), file), file)
 
 
 def _str_representer(representer: Any, value: str) -> Any:
