@@ -79,7 +79,7 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     except Exception as exc:
         message, line = describe_error(exc)
         used_at = app.doc.position(at)[0]
-        raise ManifestkitError([Diagnostic(f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
+        raise ManifestkitError([Diagnostic(message=f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
                                            hint="template variables are `values`, `app`, `env` and `project`")]) from None
 
 

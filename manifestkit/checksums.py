@@ -47,7 +47,7 @@ def add_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resourc
     settings = ctx.project.spec.get("checksums") or {}
     mode = str(settings.get("mode", DEFAULT_MODE))
     if mode not in MODES:
-        raise ManifestkitError([Diagnostic(f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
+        raise ManifestkitError([Diagnostic(message=f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
                                            file=ctx.project.file, hint=did_you_mean(mode, list(MODES)))])
     return MODES[mode](resources, ctx)
 
@@ -74,7 +74,7 @@ def hmac_key(env_name: str | None, environ: Mapping[str, str], file: str = "") -
     value = environ.get(env_name)
     if not value:
         raise ManifestkitError([Diagnostic(
-            f"spec.checksums.hmacKeyEnv names {env_name!r}, which is not set; the Secret checksums need it",
+            message=f"spec.checksums.hmacKeyEnv names {env_name!r}, which is not set; the Secret checksums need it",
             file=file, hint=f"export {env_name}=<a key kept outside the repository> (the same in CI and locally)")])
     return value.encode("utf-8")
 

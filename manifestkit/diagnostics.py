@@ -11,7 +11,8 @@ import difflib
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -23,7 +24,8 @@ INFO = "info"
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 
-class Diagnostic(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
     """One problem at one place. ``line``/``column`` are 1-based, 0 when unknown."""
 
     message: str
@@ -89,7 +91,7 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def error(message: str, **where: object) -> ManifestkitError:
     """Shortcut: one diagnostic wrapped in an exception ready to raise."""
-    return ManifestkitError([Diagnostic(message, **where)])  # type: ignore[arg-type]
+    return ManifestkitError([Diagnostic(message=message, **where)])  # type: ignore[arg-type]
 
 
 def display_path(path: str | os.PathLike[str]) -> str:

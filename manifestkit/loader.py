@@ -32,7 +32,7 @@ def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Pr
     docs = load_file(str(target), display_path(target))
     problems = [d for doc in docs for d in check_kind(doc, ("Project", "App"))]
     if problems or not docs:
-        raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=display_path(target),
+        raise ManifestkitError(problems or [Diagnostic(message="the file holds no document", file=display_path(target),
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
         return _project_of_apps(target, docs, restricted)
@@ -143,7 +143,7 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
         raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
     docs = _checked(load_file(key, display_path(path)))
     if not docs:
-        raise ManifestkitError([Diagnostic("the overlay file holds no document", file=display_path(path), line=1, column=1,
+        raise ManifestkitError([Diagnostic(message="the overlay file holds no document", file=display_path(path), line=1, column=1,
                                            hint="write an `apiVersion: manifestkit.dev/v1alpha1`, `kind: Overlay` document, "
                                                 "or remove the file from the environment's overlays")])
     problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]

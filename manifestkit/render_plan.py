@@ -65,7 +65,7 @@ def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
     except ManifestkitError as exc:
         first = exc.diagnostics[0]
         raise ManifestkitError([Diagnostic(
-            f"helm-secrets layout: cannot open {resource.ref()} to move its values into the secrets "
+            message=f"helm-secrets layout: cannot open {resource.ref()} to move its values into the secrets "
             f"values file: {first.message}",
             hint="set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or spec.secrets.sops.ageKeyFile (or gpg's GNUPGHOME) "
                  "to a key of the recipients, or use spec.secrets.sops.layout: flux")]) from None

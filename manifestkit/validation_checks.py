@@ -67,7 +67,7 @@ def _matches(obj: Mapping[str, Any], kinds: frozenset[str]) -> bool:
 def _diag(unit: Unit, path: Sequence[str | int], message: str, rule: str, severity: str = ERROR,
           hint: str = "") -> Diagnostic:
     if unit.doc is None:
-        return Diagnostic(message, file=unit.file, path=format_path((*unit.prefix, *path)), hint=hint,
+        return Diagnostic(message=message, file=unit.file, path=format_path((*unit.prefix, *path)), hint=hint,
                           severity=severity, rule=rule)
     return unit.doc.diagnostic((*unit.prefix, *path), message, hint=hint, severity=severity, rule=rule)
 

@@ -132,7 +132,7 @@ def test_a_checksum_mode_outside_the_registry_is_refused() -> None:
     ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": "reload"}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
     with pytest.raises(ManifestkitError) as exc:
         checksums.add_checksums([], ctx)
-    assert exc.value.diagnostics == [Diagnostic("spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
+    assert exc.value.diagnostics == [Diagnostic(message="spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
                                                 file="manifestkit.yaml", hint="did you mean 'reloader'?")]
 
 

@@ -8,6 +8,7 @@ into that folder. A ``vault-agent`` Secret that no pod of the render mounts is a
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -166,7 +167,7 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
         try:
             new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace)
         except ManifestkitError as exc:
-            problems.extend(d if d.file else d._replace(**located(resource)) for d in exc.diagnostics)
+            problems.extend(d if d.file else dataclasses.replace(d, **located(resource)) for d in exc.diagnostics)
             continue
         used.update((resource.namespace, n) for n in names)
         if not names:
@@ -174,7 +175,7 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
             continue
         out.append(resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template))))
         out.extend(Resource(_labelled(obj, resource), resource.app, resource.origin) for obj in objects)
-    problems = problems or [Diagnostic(f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
+    problems = problems or [Diagnostic(message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
                             f"mount the Secret, but no workload of this render mounts it",
                             hint="mount it as a volume, or set `output: secret` or `output: external-secret` on it",
                             **located(job.resource))

@@ -7,6 +7,7 @@ per-run cache of decrypted sops files) arrives in the :class:`BackendContext`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
@@ -58,7 +59,7 @@ def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
         file, _, line = ctx.origin.rpartition(":")
         where = {"file": file, "line": int(line)} if line.isdigit() else {"file": ctx.origin}
         raise ManifestkitError(
-            d if d.file else d._replace(**where) for d in exc.diagnostics
+            d if d.file else dataclasses.replace(d, **where) for d in exc.diagnostics
         ) from None
 
 

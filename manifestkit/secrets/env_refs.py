@@ -78,7 +78,7 @@ def env_refs_to_secrets(resources: Sequence[Resource]) -> list[Resource]:
         _, keys = generated.setdefault(slot, (resource, {}))
         out.append(_env_moved(resource, keys))
     taken = {(r.namespace, r.name): r for r in out if r.kind == "Secret"}
-    clashes = [Diagnostic(f"{taken[slot].ref()}: the name is also the generated Secret for env references of "
+    clashes = [Diagnostic(message=f"{taken[slot].ref()}: the name is also the generated Secret for env references of "
                           f"{workload.ref()}", hint="rename the Secret in `secrets:`", **located(taken[slot]))
                for slot, (workload, _) in generated.items() if slot in taken]
     if clashes:

@@ -69,7 +69,7 @@ def located(resource: Resource) -> dict[str, Any]:
 
 
 def job_error(job: SecretJob, message: str, hint: str = "") -> ManifestkitError:
-    return ManifestkitError([Diagnostic(f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))])
+    return ManifestkitError([Diagnostic(message=f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))])
 
 
 def only_vault(job: SecretJob, mode: str) -> None:

@@ -40,7 +40,7 @@ def _copy(resource: Resource, namespace: str) -> Resource:
 
 def _bad_pattern(resource: Resource, pattern: str, exc: re.error) -> Diagnostic:
     file, _, line = resource.origin.rpartition(":")
-    return Diagnostic(f"{resource.ref()}: mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
+    return Diagnostic(message=f"{resource.ref()}: mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
                       file=file, line=int(line) if line.isdigit() else 0)
 
 

@@ -27,7 +27,7 @@ def load_dotenv(data: bytes, file: str) -> Loaded:
             continue
         key, sep, value = line.partition("=")
         if not sep:
-            raise ManifestkitError([Diagnostic("invalid dotenv line: expected KEY=VALUE", file=file, line=number)])
+            raise ManifestkitError([Diagnostic(message="invalid dotenv line: expected KEY=VALUE", file=file, line=number)])
         value = value.replace("\\n", "\n")
         if key.startswith("sops_"):
             flat[key[len("sops_"):]] = value
@@ -57,7 +57,7 @@ def _ini_sections(text: str, file: str) -> dict[str, dict[str, Any]]:
             continue
         match = re.match(r"([^=:]+?)\s*[=:]\s*(.*)$", line)
         if match is None:
-            raise ManifestkitError([Diagnostic("invalid INI line: expected key = value", file=file, line=number)])
+            raise ManifestkitError([Diagnostic(message="invalid INI line: expected key = value", file=file, line=number)])
         current[match.group(1)] = _unquote(match.group(2))
     return sections
 

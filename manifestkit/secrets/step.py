@@ -73,7 +73,7 @@ def mode_of(resource: Resource, ctx: RenderContext) -> str:
 def _unknown_mode(resource: Resource, mode: str) -> list[Diagnostic]:
     if mode in MODES:
         return []
-    return [Diagnostic(f"{resource.ref()}: unknown secrets output {mode!r}; expected one of: {one_of(MODES)}",
+    return [Diagnostic(message=f"{resource.ref()}: unknown secrets output {mode!r}; expected one of: {one_of(MODES)}",
                        hint=did_you_mean(mode, list(MODES)), **located(resource))]
 
 
@@ -83,7 +83,7 @@ def _bad_refs(resource: Resource, job: SecretJob) -> list[Diagnostic]:
         try:
             find_refs(text)
         except ValueError as exc:
-            problems.append(Diagnostic(f"{resource.ref()}: key {key!r}: {exc}", **located(resource)))
+            problems.append(Diagnostic(message=f"{resource.ref()}: key {key!r}: {exc}", **located(resource)))
     return problems
 
 
