@@ -99,6 +99,6 @@ def secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tup
             obj["data"] = dict(secret["data"])
         if secret.get("stringData"):
             obj["stringData"] = {k: _string(v) for k, v in secret["stringData"].items() if v is not None}
-        extra = {k: secret[k] for k in ("mirror", "output") if k in secret}
-        out.append((obj, extra))
+        side = {field: secret[key] for key, field in (("mirror", "mirror"), ("output", "secret_output")) if key in secret}
+        out.append((obj, side))
     return out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from manifestkit.yamlio import Document
+from manifestkit.diagnostics import Diagnostic
+from manifestkit.yamlio import Document, format_path
 
 API_VERSION = "manifestkit.dev/v1alpha1"
 DEFAULT_ENV = "default"
@@ -59,14 +62,39 @@ class Project(NamedTuple):
         return list(self.environments) or [DEFAULT_ENV]
 
 
-class Resource(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where a resource was written: file and line, and the base manifest document it was read from, if any."""
+
+    file: str = ""
+    line: int = 0
+    document: Document | None = None
+
+    def diagnostic(self, path: Sequence[str | int], message: str, *, hint: str = "", **more: Any) -> Diagnostic:
+        """Located at ``path`` in the document when there is one, else at file:line."""
+        if self.document is not None:
+            return self.document.diagnostic(path, message, hint=hint, **more)
+        return Diagnostic(message=message, file=self.file, line=self.line, path=format_path(path), hint=hint, **more)
+
+    def derived(self) -> Source:
+        """For an object made beside this one (a generated Secret, a pattern's ConfigMap): the
+        same file and line, no document, since the new object's paths are not in it."""
+        return Source(file=self.file, line=self.line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
     """One Kubernetes object in the pipeline and where it came from (never inside it)."""
 
     obj: Mapping[str, Any]
     app: str | None = None          # the App that produced it
-    origin: str = ""                # "file:line" of the spec or base manifest
-    doc: Document | None = None     # the base manifest document it was read from, if any
-    extra: Mapping[str, Any] = {}   # spec fields that are not Kubernetes fields (e.g. a Secret's `mirror`)
+    source: Source = Source()       # the App spec's or base manifest's file, line and document
+    # Side data of a Secret, beside the object: its `secrets:` entry's settings (used up by the
+    # secrets step) and what its output mode found (read by the checksum step and by render).
+    mirror: Mapping[str, Any] | None = None   # the entry's `mirror:`
+    secret_output: str | None = None          # the entry's `output:`
+    secret_version: str | None = None         # a version of its values (Vault KV version, sops MAC), if every one has one
+    resolved: bool = False                    # it holds plaintext values resolved from refs (see secrets.hygiene)
 
     @property
     def kind(self) -> str:
@@ -85,7 +113,7 @@ class Resource(NamedTuple):
         return f"{self.kind}/{ns}{self.name}"
 
     def replace_obj(self, obj: Mapping[str, Any]) -> Resource:
-        return self._replace(obj=obj)
+        return dataclasses.replace(self, obj=obj)
 
 
 class Options(NamedTuple):

@@ -58,7 +58,7 @@ def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known:
     taken = {(r.kind, r.namespace, r.name): r for r in out}
     clashes = []
     for obj in applied.objects:
-        new = Resource(obj, app.name, workload.origin)
+        new = Resource(obj=obj, app=app.name, source=workload.source.derived())
         if (new.kind, new.namespace, new.name) in taken:
             clashes.append(app.doc.diagnostic(("spec", "patterns"), f"a pattern generates {new.ref()}, but the app "
                                               f"already has {taken[(new.kind, new.namespace, new.name)].ref()}"))

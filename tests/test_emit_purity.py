@@ -181,8 +181,8 @@ def test_a_sops_secret_the_plan_did_not_open_is_an_error_not_ciphertext_in_a_cha
     from manifestkit.emit.helm import chart_files
     from manifestkit.model import Resource
 
-    secret = Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
-                       "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, "app")
+    secret = Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+                       "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, app="app")
     with pytest.raises(ManifestkitError) as caught:
         chart_files("app", {"": [secret]}, {"": [secret]}, None, {("", "app", "a", "other"): {}})
     assert caught.value.diagnostics == [Diagnostic(message="helm-secrets layout: app: Secret/s was not opened by the render plan")]

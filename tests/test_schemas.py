@@ -122,7 +122,7 @@ def test_sops_layouts_come_from_their_constant(fresh_schemas: None, monkeypatch:
 @pytest.mark.parametrize("mode", list(checksums.MODES))
 def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": mode}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
-    marker = Resource({"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
+    marker = Resource(obj={"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
     monkeypatch.setitem(checksums.MODES, mode, lambda resources, ctx: [*resources, marker])
     assert checksums.add_checksums([], ctx) == [marker]
 

@@ -355,7 +355,7 @@ def test_sops_output_time_is_injectable() -> None:
     from manifestkit.secrets.jobs import ModeContext, Resolved, SecretJob
     from manifestkit.secrets.mode_sops import to_sops
 
-    job = SecretJob(Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
+    job = SecretJob(Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
     ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),
                       {}, datetime(2026, 1, 2, tzinfo=UTC))
     assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"

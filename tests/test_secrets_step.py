@@ -196,13 +196,13 @@ def test_secret_version_from_versioned_refs_only(tmp_path: Path) -> None:
     and the checksum step falls back to its keyed HMAC."""
     src = EXAMPLES / "sops"
     resources = render_env(load_project(src), None, Options(environ={}), steps=_until_secrets())
-    versions = {r.name: r.extra.get("secret_version") for r in resources if r.kind == "Secret"}
+    versions = {r.name: r.secret_version for r in resources if r.kind == "Secret"}
     assert versions["api-keys"] is not None and versions["api-keys"].startswith("sha256:")
     assert versions["api-env"] is not None
     root = project(tmp_path, {"web.yaml": WEB})
     resources = render_env(load_project(root), "dev", Options(environ={"DB_PASSWORD": "x", "API_KEY": "y"}),
                            steps=_until_secrets())
-    assert {r.name: r.extra.get("secret_version") for r in resources if r.kind == "Secret"} == \
+    assert {r.name: r.secret_version for r in resources if r.kind == "Secret"} == \
         {"web-env": None, "web-secret": None}
 
 

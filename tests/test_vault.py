@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from manifestkit.diagnostics import ManifestkitError
+from manifestkit.model import Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets.refs import parse_ref
 from manifestkit.secrets.vault import VaultAuth, VaultConfig, VaultReader, lookup_key, vault_config
@@ -240,7 +241,7 @@ def test_vault_config_environment_wins() -> None:
 def _context(root: Path, environ: dict[str, str] | None = None, vault: VaultReader | None = None) -> Any:
     backends = pytest.importorskip("manifestkit.secrets.backends")
     sops = pytest.importorskip("manifestkit.secrets.sops")
-    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), "apps/web.yaml:14")
+    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), Source(file="apps/web.yaml", line=14))
 
 
 def test_backend_env_and_file(tmp_path: Path) -> None:

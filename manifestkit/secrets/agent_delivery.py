@@ -174,7 +174,7 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
             out.append(resource)
             continue
         out.append(resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template))))
-        out.extend(Resource(_labelled(obj, resource), resource.app, resource.origin) for obj in objects)
+        out.extend(Resource(obj=_labelled(obj, resource), app=resource.app, source=resource.source.derived()) for obj in objects)
     problems = problems or [Diagnostic(message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
                             f"mount the Secret, but no workload of this render mounts it",
                             hint="mount it as a volume, or set `output: secret` or `output: external-secret` on it",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from manifestkit.diagnostics import ManifestkitError, error, one_of
+from manifestkit.model import Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets import sops
 from manifestkit.secrets.jobs import Resolved
@@ -29,7 +30,7 @@ class BackendContext(NamedTuple):
     environ: Mapping[str, str]
     vault: VaultReader | None
     sops_keys: sops.SopsKeys
-    origin: str  # "file:line" of the reference, for error messages
+    source: Source  # where the reference was written, for error messages
     sops_files: MutableMapping[Path, sops.SopsDocument]  # decrypted once per run
 
 
@@ -42,24 +43,23 @@ def backend_context(
     environ: Mapping[str, str],
     vault: VaultReader | None,
     sops_keys: sops.SopsKeys,
-    origin: str = "",
+    source: Source | None = None,
 ) -> BackendContext:
-    """A context for one run, with an empty sops cache; use ``_replace(origin=...)`` per ref."""
-    return BackendContext(root, environ, vault, sops_keys, origin, {})
+    """A context for one run, with an empty sops cache; use ``_replace(source=...)`` per ref."""
+    return BackendContext(root, environ, vault, sops_keys, source or Source(), {})
 
 
 def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
-    """The value of ``ref``; errors carry ``ctx.origin`` as their location."""
+    """The value of ``ref``; errors carry ``ctx.source`` (file and line) as their location."""
     backend = BACKENDS.get(ref.scheme)
     try:
         if backend is None:
             raise error(f"{_show(ref)}: unknown reference scheme {ref.scheme!r}; expected one of: {one_of(BACKENDS)}")
         return backend(ref, ctx)
     except ManifestkitError as exc:
-        file, _, line = ctx.origin.rpartition(":")
-        where = {"file": file, "line": int(line)} if line.isdigit() else {"file": ctx.origin}
+        where = ctx.source
         raise ManifestkitError(
-            d if d.file else dataclasses.replace(d, **where) for d in exc.diagnostics
+            d if d.file else dataclasses.replace(d, file=where.file, line=where.line or d.line) for d in exc.diagnostics
         ) from None
 
 

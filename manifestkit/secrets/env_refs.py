@@ -61,7 +61,7 @@ def _env_secret(workload: Resource, keys: Mapping[str, str]) -> Resource:
         new_meta["labels"] = dict(meta["labels"])
     obj = {"apiVersion": "v1", "kind": "Secret", "metadata": new_meta, "type": "Opaque",
            "stringData": dict(sorted(keys.items()))}
-    return Resource(obj, workload.app, workload.origin)
+    return Resource(obj=obj, app=workload.app, source=workload.source.derived())
 
 
 def env_refs_to_secrets(resources: Sequence[Resource]) -> list[Resource]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.model import Resource
+from manifestkit.model import Resource, Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets.refs import Ref, find_refs, has_refs
 
@@ -17,7 +17,7 @@ class Resolved(NamedTuple):
     version: str  # Vault KV version, sops file MAC, "" for env and file
 
 
-Resolver = Callable[[Ref, str], Resolved]    # (ref, origin "file:line") → value and version
+Resolver = Callable[[Ref, Source], Resolved]    # (ref, where the resource was written) → value and version
 
 
 class SecretJob(NamedTuple):
@@ -63,9 +63,8 @@ def job_of(resource: Resource) -> SecretJob:
 
 
 def located(resource: Resource) -> dict[str, Any]:
-    """``file`` and ``line`` of a resource's origin (``file:line``), as Diagnostic fields."""
-    file, _, line = resource.origin.rpartition(":")
-    return {"file": file or resource.origin, "line": int(line) if line.isdigit() else 0}
+    """``file`` and ``line`` of a resource's source, as Diagnostic fields."""
+    return {"file": resource.source.file, "line": resource.source.line}
 
 
 def job_error(job: SecretJob, message: str, hint: str = "") -> ManifestkitError:

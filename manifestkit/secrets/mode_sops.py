@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.model import Resource
 from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error
-from manifestkit.secrets.mode_secret import RESOLVED, resolved_secret
+from manifestkit.secrets.mode_secret import resolved_secret
 from manifestkit.secrets.sops_encrypt import encrypt_tree
 from manifestkit.yamlio import k8s_order
 
@@ -34,5 +36,4 @@ def to_sops(job: SecretJob, ctx: ModeContext) -> list[Resource]:
     except ManifestkitError as exc:
         raise job_error(job, f"cannot encrypt for sops: {exc.diagnostics[0].message}",
                         hint=exc.diagnostics[0].hint) from None
-    extra = {k: v for k, v in plain.extra.items() if k != RESOLVED}
-    return [plain._replace(obj=sealed, extra={**extra, "sops": True})]
+    return [dataclasses.replace(plain, obj=sealed, resolved=False)]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
@@ -64,10 +65,10 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
 
 
 def _settled(resource: Resource) -> Resource:
-    return resource._replace(extra={k: v for k, v in resource.extra.items() if k not in ("output", "mirror")})
+    return dataclasses.replace(resource, mirror=None, secret_output=None)
 
 def mode_of(resource: Resource, ctx: RenderContext) -> str:
-    return str(resource.extra.get("output") or ctx.secret_output())
+    return str(resource.secret_output or ctx.secret_output())
 
 
 def _unknown_mode(resource: Resource, mode: str) -> list[Diagnostic]:
@@ -96,5 +97,5 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
     keys = sops_keys(ctx.project, environ) if "sops" in schemes else SopsKeys()
     backends = backend_context(ctx.project.root, environ, vault, keys)
-    return lambda ref, origin: resolve(ref, backends._replace(origin=origin))
+    return lambda ref, source: resolve(ref, backends._replace(source=source))
 
