@@ -58,13 +58,14 @@ def _app(doc: Document, root: Path, project: Path | None) -> App:
             raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
                                                    hint=f"the path is relative to the App file's folder {display_path(root)}/")])
         base = tuple(load_file(str(path), display_path(path)))
-    return App(meta["name"], meta.get("namespace"), spec, doc, root, base)
+    return App(name=meta["name"], namespace=meta.get("namespace"), spec=spec, doc=doc, root=root, base=base)
 
 
 def _project_of_apps(target: Path, docs: list[Document], restricted: bool) -> Project:
     root = project_root(target.parent)
     apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)], root if restricted else None)
-    return Project(apps[0].name, root, {"apps": [target.name]}, apps, {}, display_path(target), restricted)
+    return Project(name=apps[0].name, root=root, spec={"apps": [target.name]}, apps=apps, environments={},
+                   file=display_path(target), restricted=restricted)
 
 
 def _project(target: Path, doc: Document, restricted: bool) -> Project:
@@ -96,11 +97,13 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
                                                    confine=confine))
             except ManifestkitError as exc:
                 problems.extend(exc.diagnostics)
-        environments[env_name] = Environment(env_name, tuple(overlays), tuple(env_spec.get("namespaces", [])))
+        environments[env_name] = Environment(name=env_name, overlays=tuple(overlays),
+                                             namespaces=tuple(env_spec.get("namespaces", [])))
     if problems:
         raise ManifestkitError(problems)
     apps = _apps(app_docs, confine)
-    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, display_path(target), restricted)
+    return Project(name=doc.data["metadata"]["name"], root=root, spec=spec, apps=apps, environments=environments,
+                   file=display_path(target), restricted=restricted)
 
 
 def _apps(docs: list[tuple[Document, Path]], confine: Path | None) -> tuple[App, ...]:
@@ -153,7 +156,7 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
     chain: list[Overlay] = []
     for index, parent in enumerate(doc.data["spec"].get("extends", [])):
         chain.extend(load_overlay_chain(parent, path.parent, doc, ("spec", "extends", index), (*stack, key), confine))
-    chain.append(Overlay(doc.data["metadata"]["name"], doc.data["spec"], doc, path.parent))
+    chain.append(Overlay(name=doc.data["metadata"]["name"], spec=doc.data["spec"], doc=doc, root=path.parent))
     return chain
 
 

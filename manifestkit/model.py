@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from manifestkit.diagnostics import Diagnostic
 from manifestkit.yamlio import Document, format_path
@@ -17,7 +17,8 @@ DEFAULT_KUBE_VERSION = "1.30"
 MANAGED_BY = "manifestkit"
 
 
-class App(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
     """An App spec as written (``doc``) and as merged with overlays (``spec``)."""
 
     name: str
@@ -32,20 +33,23 @@ class App(NamedTuple):
         return self.doc.file
 
 
-class Overlay(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overlay:
     name: str
     spec: Mapping[str, Any]
     doc: Document
     root: Path
 
 
-class Environment(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Environment:
     name: str
     overlays: tuple[Overlay, ...]   # in application order, `extends` parents first
     namespaces: tuple[str, ...] = ()
 
 
-class Project(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
     name: str
     root: Path                      # the user's project folder: templates may not read outside it
     spec: Mapping[str, Any]
@@ -116,27 +120,30 @@ class Resource:
         return dataclasses.replace(self, obj=obj)
 
 
-class Options(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
     """Render options that come from the command line or the library caller."""
 
     secret_output: str | None = None
     allow_plaintext_secrets: bool = False
-    environ: Mapping[str, str] = {}
+    environ: Mapping[str, str] = field(default_factory=dict)
     validate: bool = True
 
 
-class EnvSettings(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvSettings:
     """What an environment's overlays set for every object, beyond the app specs."""
 
     namespace: str | None = None
-    labels: Mapping[str, str] = {}
-    annotations: Mapping[str, str] = {}
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
     pdb: Mapping[str, Any] | None = None      # PodDisruptionBudget spec for replicated workloads
     secret_output: str | None = None
     images: tuple[Mapping[str, str], ...] = ()   # Kustomize-style image rules for every container
 
 
-class RenderContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderContext:
     """What every step may read: the project, the environment and the merged apps."""
 
     project: Project

@@ -41,8 +41,8 @@ _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 def context(project: Project, env: str | None, options: Options) -> RenderContext:
     """The context for one environment; ``env=None`` renders with no overlays (the base)."""
     environment = project.environments.get(env) if env else None
-    return RenderContext(project, env or DEFAULT_ENV, apply_overlays(project.apps, environment), options,
-                         settings_of(environment))
+    return RenderContext(project=project, env=env or DEFAULT_ENV, apps=apply_overlays(project.apps, environment),
+                         options=options, settings=settings_of(environment))
 
 
 def render_env(project: Project, env: str | None, options: Options | None = None,

@@ -166,8 +166,8 @@ def test_references_are_found_everywhere_kubernetes_reads_config(pod: dict[str, 
 
 def _ctx(checksums: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> RenderContext:
     spec = {"checksums": checksums} if checksums else {}
-    project = Project("p", Path("."), spec, (), {}, "manifestkit.yaml")
-    return RenderContext(project, "default", {}, Options(environ=environ or {}))
+    project = Project(name="p", root=Path("."), spec=spec, apps=(), environments={}, file="manifestkit.yaml")
+    return RenderContext(project=project, env="default", apps={}, options=Options(environ=environ or {}))
 
 
 def _secret(value: str, **side: Any) -> Resource:

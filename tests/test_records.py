@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from manifestkit import model
 from manifestkit.diagnostics import Diagnostic
 from manifestkit.model import Resource, Source
 from manifestkit.yamlio import load_documents
@@ -88,3 +89,12 @@ def test_source_diagnostic_without_a_document_is_at_file_and_line() -> None:
 def test_a_derived_source_keeps_file_and_line_but_not_the_document() -> None:
     [document] = load_documents(TEXT, "base/web.yaml")
     assert Source(file="base/web.yaml", line=1, document=document).derived() == Source(file="base/web.yaml", line=1)
+
+
+@pytest.mark.parametrize("record", [model.App, model.Overlay, model.Environment, model.Project, model.Options,
+                                    model.EnvSettings, model.RenderContext, model.Resource, model.Source, Diagnostic],
+                         ids=lambda r: r.__name__)
+def test_public_records_are_frozen_slotted_keyword_only_dataclasses(record: type[Any]) -> None:
+    params = record.__dataclass_params__
+    assert params.frozen and "__slots__" in vars(record)
+    assert all(f.kw_only for f in dataclasses.fields(record))

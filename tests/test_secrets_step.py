@@ -4,6 +4,7 @@ and the SOPS example rendering with no server and no environment variables."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,6 @@ def test_use_binary_comes_from_the_project(tmp_path: Path) -> None:
     from manifestkit.model import Project
     from manifestkit.secrets.sops_keys import sops_keys
 
-    project = Project("p", tmp_path, {"apps": [], "secrets": {"sops": {"useBinary": True}}}, (), {})
+    project = Project(name="p", root=tmp_path, spec={"apps": [], "secrets": {"sops": {"useBinary": True}}}, apps=(), environments={})
     assert sops_keys(project, {}).use_binary is True
-    assert sops_keys(project._replace(spec={"apps": []}), {}).use_binary is False
+    assert sops_keys(dataclasses.replace(project, spec={"apps": []}), {}).use_binary is False
