@@ -85,6 +85,22 @@ def gather(items: Iterable[T], each: Callable[[T], Iterable[R]]) -> list[R]:
     return out
 
 
+def fold(items: Iterable[T], start: R, each: Callable[[R, T], R]) -> R:
+    """Like :func:`gather` for steps where each item feeds the next: ``each(value, item)``
+    over every item, starting from ``start``; an item that raises ManifestkitError leaves
+    the value as it was, and the errors of all items are raised together."""
+    value = start
+    problems: list[Diagnostic] = []
+    for item in items:
+        try:
+            value = each(value, item)
+        except ManifestkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ManifestkitError(problems)
+    return value
+
+
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
 

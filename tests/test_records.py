@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from manifestkit import model
-from manifestkit.diagnostics import Diagnostic
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, fold
 from manifestkit.model import Resource, Source
 from manifestkit.yamlio import load_documents
 
@@ -98,3 +98,15 @@ def test_public_records_are_frozen_slotted_keyword_only_dataclasses(record: type
     params = record.__dataclass_params__
     assert params.frozen and "__slots__" in vars(record)
     assert all(f.kw_only for f in dataclasses.fields(record))
+
+
+def test_fold_feeds_each_item_the_last_good_value_and_raises_every_error_together() -> None:
+    def add(total: int, item: int) -> int:
+        if item < 0:
+            raise ManifestkitError([Diagnostic(message=f"negative: {item}", file=f"{-item}.yaml")])
+        return total + item
+
+    assert fold([1, 2, 3], 0, add) == 6
+    with pytest.raises(ManifestkitError) as caught:
+        fold([1, -2, 3, -4], 0, add)
+    assert [d.message for d in caught.value.diagnostics] == ["negative: -2", "negative: -4"]

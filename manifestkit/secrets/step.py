@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather, one_of
 from manifestkit.model import RenderContext, Resource
 from manifestkit.secrets.agent_delivery import deliver_agents
 from manifestkit.secrets.backends import backend_context, resolve
@@ -43,25 +43,21 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
         raise ManifestkitError(problems)
     needed = [ref for _, job, mode in jobs if mode in RESOLVING for ref in job.refs]
     mode_ctx = ModeContext(ctx.project.spec.get("secrets") or {}, resolver(ctx, needed), ctx.options.environ)
-    out: list[Resource] = []
-    in_pod: dict[tuple[str, str], SecretJob] = {}
-    for resource in mirrored:
-        if resource.kind != "Secret":
-            out.append(resource)
-            continue
-        job, mode = job_of(resource), mode_of(resource, ctx)
-        if mode not in RESOLVING and not job.templates:
-            out.append(_settled(resource))      # nothing to leave unresolved: the Secret as written
-            continue
-        if MODES[mode].in_pod:
-            in_pod[(resource.namespace, resource.name)] = job
-        try:
-            out.extend(MODES[mode].convert(job, mode_ctx))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
+    in_pod = {(r.namespace, r.name): job for r, job, mode in jobs if _converted(job, mode) and MODES[mode].in_pod}
+    out = gather(mirrored, lambda r: _converted_secret(r, ctx, mode_ctx) if r.kind == "Secret" else [r])
     return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
+
+
+def _converted(job: SecretJob, mode: str) -> bool:
+    """Whether the Secret goes through its mode; one that resolves nothing and has no refs stays as written."""
+    return mode in RESOLVING or bool(job.templates)
+
+
+def _converted_secret(resource: Resource, ctx: RenderContext, mode_ctx: ModeContext) -> list[Resource]:
+    job, mode = job_of(resource), mode_of(resource, ctx)
+    if not _converted(job, mode):
+        return [_settled(resource)]      # nothing to leave unresolved: the Secret as written
+    return MODES[mode].convert(job, mode_ctx)
 
 
 def _settled(resource: Resource) -> Resource:
