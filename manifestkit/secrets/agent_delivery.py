@@ -122,8 +122,8 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
         if field in pod:
             new_pod[field] = [_remount(c, volumes, injector) for c in pod[field]]
     new_template: Obj = {**template, "spec": new_pod}
-    inp = PatternInput(name, namespace, {**params, "templates": list(templates.values()), "mountInto": []},
-                       new_template, None)
+    inp = PatternInput(name=name, namespace=namespace, params={**params, "templates": list(templates.values()), "mountInto": []},
+                       pod=new_template, service=None)
     try:
         out = vault_agent(inp)
     except PatternError as exc:
