@@ -355,9 +355,10 @@ def test_sops_output_time_is_injectable() -> None:
     from manifestkit.secrets.jobs import ModeContext, Resolved, SecretJob
     from manifestkit.secrets.mode_sops import to_sops
 
-    job = SecretJob(Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
-    ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),
-                      {}, datetime(2026, 1, 2, tzinfo=UTC))
+    job = SecretJob(resource=Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}),
+                    templates={"k": "ref+env://X"}, plain={}, encoded={})
+    ctx = ModeContext(settings={"sops": {"ageRecipients": [AGE_RECIPIENT]}},
+                      resolve=lambda ref, source: Resolved(SecretStr("v"), ""), environ={}, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"
 
 

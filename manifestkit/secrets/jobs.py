@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,7 +21,8 @@ class Resolved(NamedTuple):
 Resolver = Callable[[Ref, Source], Resolved]    # (ref, where the resource was written) → value and version
 
 
-class SecretJob(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretJob:
     """One Secret to convert. ``templates`` are values holding refs (plain text around them);
     ``plain`` are values without refs (plain text); ``encoded`` are ``data`` values without refs
     (base64 as written, possibly binary)."""
@@ -35,7 +37,8 @@ class SecretJob(NamedTuple):
         return [ref for key in sorted(self.templates) for ref in find_refs(self.templates[key])]
 
 
-class ModeContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeContext:
     """What a mode may use: the Project's ``spec.secrets``, the resolver, the environment."""
 
     settings: Mapping[str, Any]              # Project spec.secrets
@@ -59,7 +62,7 @@ def job_of(resource: Resource) -> SecretJob:
         templates.pop(key, None)
         text = value if isinstance(value, str) else str(value)
         (templates if has_refs(text) else plain)[key] = text
-    return SecretJob(resource, templates, plain, encoded)
+    return SecretJob(resource=resource, templates=templates, plain=plain, encoded=encoded)
 
 
 def located(resource: Resource) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
     if problems:
         raise ManifestkitError(problems)
     needed = [ref for _, job, mode in jobs if mode in RESOLVING for ref in job.refs]
-    mode_ctx = ModeContext(ctx.project.spec.get("secrets") or {}, resolver(ctx, needed), ctx.options.environ)
+    mode_ctx = ModeContext(settings=ctx.project.spec.get("secrets") or {}, resolve=resolver(ctx, needed),
+                           environ=ctx.options.environ)
     in_pod = {(r.namespace, r.name): job for r, job, mode in jobs if _converted(job, mode) and MODES[mode].in_pod}
     out = gather(mirrored, lambda r: _converted_secret(r, ctx, mode_ctx) if r.kind == "Secret" else [r])
     return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
