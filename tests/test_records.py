@@ -9,8 +9,10 @@ import pytest
 
 from manifestkit import model
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, fold
+from manifestkit.lint.base import LintContext
 from manifestkit.model import Resource, Source
 from manifestkit.patterns.model import PatternInput, PatternOutput
+from manifestkit.secrets.backends import BackendContext
 from manifestkit.secrets.jobs import ModeContext, SecretJob
 from manifestkit.yamlio import load_documents
 
@@ -95,7 +97,7 @@ def test_a_derived_source_keeps_file_and_line_but_not_the_document() -> None:
 
 @pytest.mark.parametrize("record", [model.App, model.Overlay, model.Environment, model.Project, model.Options,
                                     model.EnvSettings, model.RenderContext, model.Resource, model.Source, Diagnostic,
-                                    PatternInput, PatternOutput, SecretJob, ModeContext],
+                                    PatternInput, PatternOutput, SecretJob, ModeContext, BackendContext, LintContext],
                          ids=lambda r: r.__name__)
 def test_public_records_are_frozen_slotted_keyword_only_dataclasses(record: type[Any]) -> None:
     params = record.__dataclass_params__

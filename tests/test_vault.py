@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -278,7 +279,7 @@ def test_backend_vault(openbao: OpenBao, tmp_path: Path) -> None:
     assert _message(lambda: resolve(parse_ref(f"ref+vault://secret/{name}#/nope"), ctx)) == (
         f"apps/web.yaml:14: error: Vault secret 'secret/data/{name}' has no key 'nope'; expected one of: password"
     )
-    no_vault = ctx._replace(vault=None)
+    no_vault = dataclasses.replace(ctx, vault=None)
     assert _message(lambda: resolve(parse_ref("ref+vault://secret/x#/y"), no_vault)) == (
         "apps/web.yaml:14: error: ref+vault://secret/x#/y: found a Vault reference but Vault is not configured\n"
         "  hint: set VAULT_ADDR, or spec.secrets.vault.address in manifestkit.yaml"

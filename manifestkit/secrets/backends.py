@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from manifestkit.diagnostics import ManifestkitError, error, one_of
 from manifestkit.model import Source
@@ -25,7 +26,8 @@ from manifestkit.yamlio import load_documents
 __all__ = ["BACKENDS", "Backend", "BackendContext", "Resolved", "backend_context", "resolve"]
 
 
-class BackendContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackendContext:
     root: Path
     environ: Mapping[str, str]
     vault: VaultReader | None
@@ -45,8 +47,9 @@ def backend_context(
     sops_keys: sops.SopsKeys,
     source: Source | None = None,
 ) -> BackendContext:
-    """A context for one run, with an empty sops cache; use ``_replace(source=...)`` per ref."""
-    return BackendContext(root, environ, vault, sops_keys, source or Source(), {})
+    """A context for one run, with an empty sops cache; use ``dataclasses.replace(ctx, source=...)`` per ref."""
+    return BackendContext(root=root, environ=environ, vault=vault, sops_keys=sops_keys, source=source or Source(),
+                          sops_files={})
 
 
 def resolve(ref: Ref, ctx: BackendContext) -> Resolved:

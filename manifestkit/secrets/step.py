@@ -94,5 +94,5 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
     keys = sops_keys(ctx.project, environ) if "sops" in schemes else SopsKeys()
     backends = backend_context(ctx.project.root, environ, vault, keys)
-    return lambda ref, source: resolve(ref, backends._replace(source=source))
+    return lambda ref, source: resolve(ref, dataclasses.replace(backends, source=source))
 
