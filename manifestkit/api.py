@@ -24,7 +24,7 @@ def write(objects: Iterable[Mapping[str, Any]], directory: str | os.PathLike[str
     other formats need the project (use ``manifestkit render --format``)."""
     if format != "plain":
         raise ValueError(f"write() supports format='plain'; for {format!r} use `manifestkit render --format {format}`")
-    files = {object_path(r): object_file(r) for r in (Resource(o) for o in objects)}
+    files = {object_path(r): object_file(r) for r in (Resource(obj=o) for o in objects)}
     write_tree(Path(directory), files)
     return sorted(files)
 

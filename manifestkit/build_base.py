@@ -9,7 +9,7 @@ from manifestkit.base import base_workload
 from manifestkit.build_workload import POD_FIELDS, container
 from manifestkit.kinds import CONTAINER_LISTS, is_cluster_scoped, is_replicated, pod_template, with_pod_template
 from manifestkit.merge import merge
-from manifestkit.model import App, RenderContext, Resource
+from manifestkit.model import App, RenderContext, Resource, Source
 
 
 def base_objects(app: App, ctx: RenderContext) -> list[Resource]:
@@ -23,7 +23,7 @@ def base_objects(app: App, ctx: RenderContext) -> list[Resource]:
         if i == index:
             obj = _patched_base_workload(obj, app, ctx)
         obj = _env_metadata(obj, app, ctx, workload=(i == index))
-        out.append(Resource(obj, app.name, f"{doc.file}:{doc.position(())[0]}", doc))
+        out.append(Resource(obj=obj, app=app.name, source=Source(file=doc.file, line=doc.position(())[0], document=doc)))
     return out
 
 

@@ -79,7 +79,7 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     except Exception as exc:
         message, line = describe_error(exc)
         used_at = app.doc.position(at)[0]
-        raise ManifestkitError([Diagnostic(f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
+        raise ManifestkitError([Diagnostic(message=f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
                                            hint="template variables are `values`, `app`, `env` and `project`")]) from None
 
 
@@ -99,6 +99,6 @@ def secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tup
             obj["data"] = dict(secret["data"])
         if secret.get("stringData"):
             obj["stringData"] = {k: _string(v) for k, v in secret["stringData"].items() if v is not None}
-        extra = {k: secret[k] for k in ("mirror", "output") if k in secret}
-        out.append((obj, extra))
+        side = {field: secret[key] for key, field in (("mirror", "mirror"), ("output", "secret_output")) if key in secret}
+        out.append((obj, side))
     return out

@@ -17,7 +17,7 @@ from manifestkit.build_meta import common_labels
 from manifestkit.build_service import pdb, service, service_account
 from manifestkit.build_workload import check_images, workload
 from manifestkit.diagnostics import gather
-from manifestkit.model import App, RenderContext, Resource
+from manifestkit.model import App, RenderContext, Resource, Source
 
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -27,7 +27,7 @@ def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
 
 def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     """One App's objects: its base objects or its workload, then Service, ServiceAccount, ConfigMaps, Secrets, PDB."""
-    origin = f"{app.file}:{app.doc.position(('metadata', 'name'))[0]}"
+    source = Source(file=app.file, line=app.doc.position(('metadata', 'name'))[0])
     labels = common_labels(app, ctx)
     objects: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     if app.base:
@@ -46,4 +46,4 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     budget = pdb(app, ctx, labels)
     if budget:
         objects.append((budget, {}))
-    return [*base, *(Resource(obj, app.name, origin, None, extra) for obj, extra in objects)]
+    return [*base, *(Resource(obj=obj, app=app.name, source=source, **side) for obj, side in objects)]

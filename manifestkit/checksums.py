@@ -10,7 +10,7 @@ The hashed text is :func:`go_json` of ``{"ConfigMap/<name>": {"data": ..., "bina
 Helm chart can compute the same annotation with ``sha256sum`` (see docs/checksums.md).
 
 A Secret never counts through its plaintext: its token is the version metadata the secrets
-step left in ``Resource.extra["secret_version"]`` (Vault KV version, sops MAC), else an
+step left in ``Resource.secret_version`` (Vault KV version, sops MAC), else an
 HMAC-SHA256 of its data keyed by the environment variable named in
 ``spec.checksums.hmacKeyEnv``, else only its type (documented: such a Secret does not
 restart pods when its values change).
@@ -34,7 +34,6 @@ from manifestkit.model import RenderContext, Resource
 ANNOTATION = "manifestkit.dev/config-checksum"
 RELOADER_CONFIGMAPS = "configmap.reloader.stakater.com/reload"
 RELOADER_SECRETS = "secret.reloader.stakater.com/reload"
-SECRET_VERSION = "secret_version"     # Resource.extra key the secrets step fills
 CONFIG_KINDS = ("ConfigMap", "Secret")
 DATA_KEYS = ("binaryData", "data")
 
@@ -47,7 +46,7 @@ def add_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resourc
     settings = ctx.project.spec.get("checksums") or {}
     mode = str(settings.get("mode", DEFAULT_MODE))
     if mode not in MODES:
-        raise ManifestkitError([Diagnostic(f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
+        raise ManifestkitError([Diagnostic(message=f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
                                            file=ctx.project.file, hint=did_you_mean(mode, list(MODES)))])
     return MODES[mode](resources, ctx)
 
@@ -56,7 +55,7 @@ def checksum_annotations(resources: list[Resource], ctx: RenderContext) -> list[
     """Mode ``annotation``: ``manifestkit.dev/config-checksum`` on every pod template that uses config."""
     settings = ctx.project.spec.get("checksums") or {}
     configs = {(r.kind, r.namespace, r.name): r for r in resources if r.kind in CONFIG_KINDS}
-    unversioned = any(r.kind == "Secret" and SECRET_VERSION not in r.extra for r in configs.values())
+    unversioned = any(r.kind == "Secret" and r.secret_version is None for r in configs.values())
     key = hmac_key(settings.get("hmacKeyEnv"), ctx.options.environ, ctx.project.file) if unversioned else None
     out = []
     for resource in resources:
@@ -74,7 +73,7 @@ def hmac_key(env_name: str | None, environ: Mapping[str, str], file: str = "") -
     value = environ.get(env_name)
     if not value:
         raise ManifestkitError([Diagnostic(
-            f"spec.checksums.hmacKeyEnv names {env_name!r}, which is not set; the Secret checksums need it",
+            message=f"spec.checksums.hmacKeyEnv names {env_name!r}, which is not set; the Secret checksums need it",
             file=file, hint=f"export {env_name}=<a key kept outside the repository> (the same in CI and locally)")])
     return value.encode("utf-8")
 
@@ -154,7 +153,7 @@ def secret_token(resource: Resource, key: bytes | None) -> str:
     """
     obj = resource.obj
     kind = str(obj.get("type", "Opaque"))
-    version = resource.extra.get(SECRET_VERSION)
+    version = resource.secret_version
     if version is not None:
         return f"version:{kind}:{version}"
     if key is not None:

@@ -63,14 +63,14 @@ def parse_pattern(text: str, known: Mapping[str, Pattern]) -> Use:
     for item in split_top(rest) if rest else []:
         key, eq, value = item.partition("=")
         if not eq or not key:
-            raise ManifestkitError([Diagnostic(f"found {item!r}; expected key=value", file=where)])
+            raise ManifestkitError([Diagnostic(message=f"found {item!r}; expected key=value", file=where)])
         values[key.strip()] = _scalar(value, where)
     use = Use(name, {k: v for k, v in values.items() if k not in RESERVED}, bool(values.get("native", False)),
               values.get("name"))
     try:
         checked_params(lookup(name, known), use.params)
     except PatternProblems as exc:
-        raise ManifestkitError([Diagnostic(p.message, file=where, hint=p.hint) for p in exc.problems]) from None
+        raise ManifestkitError([Diagnostic(message=p.message, file=where, hint=p.hint) for p in exc.problems]) from None
     return use
 
 

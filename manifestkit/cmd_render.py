@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         projects = _load_all(args.paths)
         fmt = _format(args, projects[0])
         if fmt != "plain":
-            raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
+            raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint="pass -o DIR")])
         return _stream(projects, args.env, options_of(args, environ))
     job = plan(args, environ)
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _format(args: argparse.Namespace, project: Project) -> str:
     fmt = str(args.format or project.spec.get("output", {}).get("format", "plain"))
     if fmt not in EMITTERS:
-        raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
+        raise ManifestkitError([Diagnostic(message=f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
                                            file=project.file, hint=did_you_mean(fmt, sorted(EMITTERS)))])
     return fmt
 
@@ -120,7 +120,7 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
     renders = _renders(projects, env, options)
     if len(renders) > 1:
         names = sorted(renders)
-        raise ManifestkitError([Diagnostic(f"-o - writes one environment; the project has {', '.join(names)}",
+        raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
     sys.stdout.write(stream(next(iter(renders.values()))))
     return 0

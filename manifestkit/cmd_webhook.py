@@ -58,7 +58,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> WebhookConfig:
     path = Path(args.config)
     if not path.is_file():
-        raise ManifestkitError([Diagnostic("the WebhookConfig file is not found", file=display_path(path),
+        raise ManifestkitError([Diagnostic(message="the WebhookConfig file is not found", file=display_path(path),
                                            hint="pass --config FILE with kind: WebhookConfig")])
     return load_config(str(path), registry(Path(args.patterns_dir)), display_path(path))
 
@@ -75,11 +75,11 @@ def _serve(args: argparse.Namespace, config: WebhookConfig, environ: Mapping[str
         from manifestkit.webhook.server import ServeOptions  # aiohttp loads only for `serve`
         from manifestkit.webhook.server import run as serve
     except ModuleNotFoundError as exc:
-        raise ManifestkitError([Diagnostic(f"`webhook serve` needs {exc.name}, which is not installed",
+        raise ManifestkitError([Diagnostic(message=f"`webhook serve` needs {exc.name}, which is not installed",
                                            hint="pip install 'manifestkit[webhook]'")]) from None
     missing = [str(p) for p in (args.tls_cert, args.tls_key) if not p.is_file()]
     if missing:
-        raise ManifestkitError([Diagnostic("TLS file not found", file=m, hint="pass --tls-cert and --tls-key PEM files") for m in missing])
+        raise ManifestkitError([Diagnostic(message="TLS file not found", file=m, hint="pass --tls-cert and --tls-key PEM files") for m in missing])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("manifestkit webhook: %(levelname)s: %(message)s"))
     logger = logging.getLogger("manifestkit.webhook")

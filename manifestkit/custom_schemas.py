@@ -48,7 +48,7 @@ def load_extra_schemas(dirs: Sequence[Path]) -> SchemaSet:
 
 def _schemas_of_folder(folder: Path) -> list[Found]:
     if not folder.is_dir():
-        raise ManifestkitError([Diagnostic("schema folder not found", file=str(folder),
+        raise ManifestkitError([Diagnostic(message="schema folder not found", file=str(folder),
                                            hint="--schemas takes a folder of JSON Schemas or CRD manifests")])
     files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
     return gather(files, lambda path: [(key, schema, str(path)) for key, schema in _schemas_of_file(path, folder)])
@@ -59,7 +59,7 @@ def _schemas_of_file(path: Path, root: Path) -> list[tuple[Key, Mapping[str, Any
         text = path.read_text(encoding="utf-8")
         docs = [json.loads(text)] if path.suffix == ".json" else [d.data for d in load_documents(text, str(path)) if d.data]
     except ValueError as exc:
-        raise ManifestkitError([Diagnostic(f"cannot read schema file: {exc}", file=str(path))]) from None
+        raise ManifestkitError([Diagnostic(message=f"cannot read schema file: {exc}", file=str(path))]) from None
     out: list[tuple[Key, Mapping[str, Any]]] = []
     for doc in docs:
         if not isinstance(doc, dict):

@@ -11,7 +11,8 @@ import difflib
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -23,7 +24,8 @@ INFO = "info"
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 
-class Diagnostic(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
     """One problem at one place. ``line``/``column`` are 1-based, 0 when unknown."""
 
     message: str
@@ -83,13 +85,29 @@ def gather(items: Iterable[T], each: Callable[[T], Iterable[R]]) -> list[R]:
     return out
 
 
+def fold(items: Iterable[T], start: R, each: Callable[[R, T], R]) -> R:
+    """Like :func:`gather` for steps where each item feeds the next: ``each(value, item)``
+    over every item, starting from ``start``; an item that raises ManifestkitError leaves
+    the value as it was, and the errors of all items are raised together."""
+    value = start
+    problems: list[Diagnostic] = []
+    for item in items:
+        try:
+            value = each(value, item)
+        except ManifestkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ManifestkitError(problems)
+    return value
+
+
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
 
 
 def error(message: str, **where: object) -> ManifestkitError:
     """Shortcut: one diagnostic wrapped in an exception ready to raise."""
-    return ManifestkitError([Diagnostic(message, **where)])  # type: ignore[arg-type]
+    return ManifestkitError([Diagnostic(message=message, **where)])  # type: ignore[arg-type]
 
 
 def display_path(path: str | os.PathLike[str]) -> str:

@@ -55,7 +55,7 @@ def normalize_version(kube_version: str) -> str:
     version = f"{match.group(1)}.{match.group(2)}" if match else kube_version
     if version not in _shipped():
         raise ManifestkitError([Diagnostic(
-            f"unknown Kubernetes version {kube_version!r}; expected one of: {', '.join(_shipped())}")])
+            message=f"unknown Kubernetes version {kube_version!r}; expected one of: {', '.join(_shipped())}")])
     return version
 
 

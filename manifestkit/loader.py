@@ -9,7 +9,9 @@ from __future__ import annotations
 import glob
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
@@ -17,6 +19,8 @@ from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.package_data import data_dir
 from manifestkit.paths import inside, outside_message, project_root
 from manifestkit.yamlio import Document, load_file
+
+T = TypeVar("T")
 
 PROJECT_FILE = "manifestkit.yaml"
 BUILTIN_PREFIX = "builtin:"
@@ -32,7 +36,7 @@ def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Pr
     docs = load_file(str(target), display_path(target))
     problems = [d for doc in docs for d in check_kind(doc, ("Project", "App"))]
     if problems or not docs:
-        raise ManifestkitError(problems or [Diagnostic("the file holds no document", file=display_path(target),
+        raise ManifestkitError(problems or [Diagnostic(message="the file holds no document", file=display_path(target),
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
         return _project_of_apps(target, docs, restricted)
@@ -58,13 +62,41 @@ def _app(doc: Document, root: Path, project: Path | None) -> App:
             raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
                                                    hint=f"the path is relative to the App file's folder {display_path(root)}/")])
         base = tuple(load_file(str(path), display_path(path)))
-    return App(meta["name"], meta.get("namespace"), spec, doc, root, base)
+    return App(name=meta["name"], namespace=meta.get("namespace"), spec=spec, doc=doc, root=root, base=base)
 
 
 def _project_of_apps(target: Path, docs: list[Document], restricted: bool) -> Project:
     root = project_root(target.parent)
     apps = _apps([(doc, target.parent.resolve()) for doc in _checked(docs)], root if restricted else None)
-    return Project(apps[0].name, root, {"apps": [target.name]}, apps, {}, display_path(target), restricted)
+    return Project(name=apps[0].name, root=root, spec={"apps": [target.name]}, apps=apps, environments={},
+                   file=display_path(target), restricted=restricted)
+
+
+def _attempt(run: Callable[[], list[T]]) -> tuple[list[T], list[Diagnostic]]:
+    try:
+        return run(), []
+    except ManifestkitError as exc:
+        return [], exc.diagnostics
+
+
+def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path | None) -> list[tuple[Document, Path]]:
+    """The App documents of one `spec.apps` entry (a glob), each with its folder."""
+    matches = sorted(glob.glob(str(root / pattern), recursive=True))
+    if not matches:
+        raise ManifestkitError([doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
+                                               hint=f"paths are relative to {display_path(root)}/")])
+    if confine is not None and any(not inside(confine, Path(match)) for match in matches):
+        raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
+    return gather(matches, lambda match: [(d, Path(match).parent.resolve())
+                                          for d in _checked(load_file(match, display_path(Path(match))))])
+
+
+def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, confine: Path | None) -> Environment:
+    """One `spec.environments` entry, its overlay chains read in order; every bad overlay reported together."""
+    overlays = gather(enumerate(spec.get("overlays", [])),
+                      lambda entry: load_overlay_chain(entry[1], root, doc, ("spec", "environments", name, "overlays",
+                                                                             entry[0]), confine=confine))
+    return Environment(name=name, overlays=tuple(overlays), namespaces=tuple(spec.get("namespaces", [])))
 
 
 def _project(target: Path, doc: Document, restricted: bool) -> Project:
@@ -72,35 +104,18 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
     root = target.parent.resolve()
     confine = root if restricted else None
     spec = doc.data["spec"]
-    problems: list[Diagnostic] = []
-    app_docs: list[tuple[Document, Path]] = []
-    for index, pattern in enumerate(spec["apps"]):
-        matches = sorted(glob.glob(str(root / pattern), recursive=True))
-        if not matches:
-            problems.append(doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
-                                           hint=f"paths are relative to {display_path(root)}/"))
-        if confine is not None and any(not inside(confine, Path(match)) for match in matches):
-            problems.append(doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root)))
-            continue
-        for match in matches:
-            try:
-                app_docs.extend((d, Path(match).parent.resolve()) for d in _checked(load_file(match, display_path(Path(match)))))
-            except ManifestkitError as exc:
-                problems.extend(exc.diagnostics)
-    environments: dict[str, Environment] = {}
-    for env_name, env_spec in spec.get("environments", {}).items():
-        overlays: list[Overlay] = []
-        for index, ref in enumerate(env_spec.get("overlays", [])):
-            try:
-                overlays.extend(load_overlay_chain(ref, root, doc, ("spec", "environments", env_name, "overlays", index),
-                                                   confine=confine))
-            except ManifestkitError as exc:
-                problems.extend(exc.diagnostics)
-        environments[env_name] = Environment(env_name, tuple(overlays), tuple(env_spec.get("namespaces", [])))
-    if problems:
-        raise ManifestkitError(problems)
+    # the App files and the environments are both read before any problem is raised, so
+    # one run reports every missing App file and every bad overlay together
+    app_docs, problems = _attempt(lambda: gather(enumerate(spec["apps"]),
+                                                 lambda entry: _app_docs(doc, *entry, root, confine)))
+    named, env_problems = _attempt(lambda: gather(spec.get("environments", {}).items(),
+                                                  lambda item: [_environment(doc, item[0], item[1], root, confine)]))
+    if problems or env_problems:
+        raise ManifestkitError([*problems, *env_problems])
+    environments = {environment.name: environment for environment in named}
     apps = _apps(app_docs, confine)
-    return Project(doc.data["metadata"]["name"], root, spec, apps, environments, display_path(target), restricted)
+    return Project(name=doc.data["metadata"]["name"], root=root, spec=spec, apps=apps, environments=environments,
+                   file=display_path(target), restricted=restricted)
 
 
 def _apps(docs: list[tuple[Document, Path]], confine: Path | None) -> tuple[App, ...]:
@@ -143,7 +158,7 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
         raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
     docs = _checked(load_file(key, display_path(path)))
     if not docs:
-        raise ManifestkitError([Diagnostic("the overlay file holds no document", file=display_path(path), line=1, column=1,
+        raise ManifestkitError([Diagnostic(message="the overlay file holds no document", file=display_path(path), line=1, column=1,
                                            hint="write an `apiVersion: manifestkit.dev/v1alpha1`, `kind: Overlay` document, "
                                                 "or remove the file from the environment's overlays")])
     problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]
@@ -153,7 +168,7 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
     chain: list[Overlay] = []
     for index, parent in enumerate(doc.data["spec"].get("extends", [])):
         chain.extend(load_overlay_chain(parent, path.parent, doc, ("spec", "extends", index), (*stack, key), confine))
-    chain.append(Overlay(doc.data["metadata"]["name"], doc.data["spec"], doc, path.parent))
+    chain.append(Overlay(name=doc.data["metadata"]["name"], spec=doc.data["spec"], doc=doc, root=path.parent))
     return chain
 
 

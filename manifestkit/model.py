@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from manifestkit.yamlio import Document
+from manifestkit.diagnostics import Diagnostic
+from manifestkit.yamlio import Document, format_path
 
 API_VERSION = "manifestkit.dev/v1alpha1"
 DEFAULT_ENV = "default"
@@ -14,7 +17,8 @@ DEFAULT_KUBE_VERSION = "1.30"
 MANAGED_BY = "manifestkit"
 
 
-class App(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
     """An App spec as written (``doc``) and as merged with overlays (``spec``)."""
 
     name: str
@@ -29,20 +33,23 @@ class App(NamedTuple):
         return self.doc.file
 
 
-class Overlay(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overlay:
     name: str
     spec: Mapping[str, Any]
     doc: Document
     root: Path
 
 
-class Environment(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Environment:
     name: str
     overlays: tuple[Overlay, ...]   # in application order, `extends` parents first
     namespaces: tuple[str, ...] = ()
 
 
-class Project(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
     name: str
     root: Path                      # the user's project folder: templates may not read outside it
     spec: Mapping[str, Any]
@@ -59,14 +66,39 @@ class Project(NamedTuple):
         return list(self.environments) or [DEFAULT_ENV]
 
 
-class Resource(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where a resource was written: file and line, and the base manifest document it was read from, if any."""
+
+    file: str = ""
+    line: int = 0
+    document: Document | None = None
+
+    def diagnostic(self, path: Sequence[str | int], message: str, *, hint: str = "", **more: Any) -> Diagnostic:
+        """Located at ``path`` in the document when there is one, else at file:line."""
+        if self.document is not None:
+            return self.document.diagnostic(path, message, hint=hint, **more)
+        return Diagnostic(message=message, file=self.file, line=self.line, path=format_path(path), hint=hint, **more)
+
+    def derived(self) -> Source:
+        """For an object made beside this one (a generated Secret, a pattern's ConfigMap): the
+        same file and line, no document, since the new object's paths are not in it."""
+        return Source(file=self.file, line=self.line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
     """One Kubernetes object in the pipeline and where it came from (never inside it)."""
 
     obj: Mapping[str, Any]
     app: str | None = None          # the App that produced it
-    origin: str = ""                # "file:line" of the spec or base manifest
-    doc: Document | None = None     # the base manifest document it was read from, if any
-    extra: Mapping[str, Any] = {}   # spec fields that are not Kubernetes fields (e.g. a Secret's `mirror`)
+    source: Source = Source()       # the App spec's or base manifest's file, line and document
+    # Side data of a Secret, beside the object: its `secrets:` entry's settings (used up by the
+    # secrets step) and what its output mode found (read by the checksum step and by render).
+    mirror: Mapping[str, Any] | None = None   # the entry's `mirror:`
+    secret_output: str | None = None          # the entry's `output:`
+    secret_version: str | None = None         # a version of its values (Vault KV version, sops MAC), if every one has one
+    resolved: bool = False                    # it holds plaintext values resolved from refs (see secrets.hygiene)
 
     @property
     def kind(self) -> str:
@@ -85,30 +117,33 @@ class Resource(NamedTuple):
         return f"{self.kind}/{ns}{self.name}"
 
     def replace_obj(self, obj: Mapping[str, Any]) -> Resource:
-        return self._replace(obj=obj)
+        return dataclasses.replace(self, obj=obj)
 
 
-class Options(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
     """Render options that come from the command line or the library caller."""
 
     secret_output: str | None = None
     allow_plaintext_secrets: bool = False
-    environ: Mapping[str, str] = {}
+    environ: Mapping[str, str] = field(default_factory=dict)
     validate: bool = True
 
 
-class EnvSettings(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvSettings:
     """What an environment's overlays set for every object, beyond the app specs."""
 
     namespace: str | None = None
-    labels: Mapping[str, str] = {}
-    annotations: Mapping[str, str] = {}
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
     pdb: Mapping[str, Any] | None = None      # PodDisruptionBudget spec for replicated workloads
     secret_output: str | None = None
     images: tuple[Mapping[str, str], ...] = ()   # Kustomize-style image rules for every container
 
 
-class RenderContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderContext:
     """What every step may read: the project, the environment and the merged apps."""
 
     project: Project

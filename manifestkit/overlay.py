@@ -6,6 +6,7 @@ labels, PodDisruptionBudget) that the build step applies to objects.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,7 +52,8 @@ def settings_of(environment: Environment | None) -> EnvSettings:
     settings = EnvSettings()
     for overlay in environment.overlays if environment else ():
         spec = overlay.spec
-        settings = settings._replace(
+        settings = dataclasses.replace(
+            settings,
             namespace=spec.get("namespace", settings.namespace),
             labels={**settings.labels, **spec.get("labels", {})},
             annotations={**settings.annotations, **spec.get("annotations", {})},
@@ -68,12 +70,12 @@ def apply_overlays(apps: tuple[App, ...], environment: Environment | None) -> di
     for app in apps:
         spec: dict[str, Any] = normalize_spec(app.spec)
         if app.base:
-            spec = seed_from_base(app._replace(spec=spec))
+            spec = seed_from_base(dataclasses.replace(app, spec=spec))
         namespace = app.namespace
         for overlay in environment.overlays if environment else ():
             spec = apply_overlay(spec, app.name, overlay)
             namespace = overlay.spec.get("namespace", namespace)
-        out[app.name] = app._replace(spec=spec, namespace=namespace)
+        out[app.name] = dataclasses.replace(app, spec=spec, namespace=namespace)
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, fold
 from manifestkit.kinds import is_workload, pod_template, with_pod_template
 from manifestkit.model import App, RenderContext, Resource
 from manifestkit.patterns.engine import PatternProblems, Problem, Target, Use, apply_patterns
@@ -22,16 +22,7 @@ def compose_patterns(resources: list[Resource], ctx: RenderContext) -> list[Reso
     if not apps:
         return resources
     known = registry(ctx.project.root / "patterns")
-    out = list(resources)
-    problems: list[Diagnostic] = []
-    for app in apps:
-        try:
-            out = _compose_app(out, app, ctx, known)
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
-    return out
+    return fold(apps, list(resources), lambda out, app: _compose_app(out, app, ctx, known))
 
 
 def uses_of(app: App) -> list[Use]:
@@ -58,7 +49,7 @@ def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known:
     taken = {(r.kind, r.namespace, r.name): r for r in out}
     clashes = []
     for obj in applied.objects:
-        new = Resource(obj, app.name, workload.origin)
+        new = Resource(obj=obj, app=app.name, source=workload.source.derived())
         if (new.kind, new.namespace, new.name) in taken:
             clashes.append(app.doc.diagnostic(("spec", "patterns"), f"a pattern generates {new.ref()}, but the app "
                                               f"already has {taken[(new.kind, new.namespace, new.name)].ref()}"))

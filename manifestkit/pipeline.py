@@ -41,8 +41,8 @@ _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 def context(project: Project, env: str | None, options: Options) -> RenderContext:
     """The context for one environment; ``env=None`` renders with no overlays (the base)."""
     environment = project.environments.get(env) if env else None
-    return RenderContext(project, env or DEFAULT_ENV, apply_overlays(project.apps, environment), options,
-                         settings_of(environment))
+    return RenderContext(project=project, env=env or DEFAULT_ENV, apps=apply_overlays(project.apps, environment),
+                         options=options, settings=settings_of(environment))
 
 
 def render_env(project: Project, env: str | None, options: Options | None = None,
@@ -70,7 +70,7 @@ def environments(project: Project, env: str | None) -> list[str]:
     if env is None:
         return names
     if env not in names:
-        raise ManifestkitError([Diagnostic(f"unknown environment {env!r}; expected one of: {', '.join(names)}",
+        raise ManifestkitError([Diagnostic(message=f"unknown environment {env!r}; expected one of: {', '.join(names)}",
                                            file=project.file, hint=did_you_mean(env, names))])
     return [env]
 
@@ -85,7 +85,7 @@ def render(project_or_path: Project | str | os.PathLike[str], env: str | None = 
     project = project_or_path if isinstance(project_or_path, Project) else load_project(project_or_path)
     names = environments(project, env)
     if env is None and len(names) > 1:
-        raise ManifestkitError([Diagnostic(f"the project has several environments ({', '.join(names)}); pass env=...",
+        raise ManifestkitError([Diagnostic(message=f"the project has several environments ({', '.join(names)}); pass env=...",
                                            file=project.file)])
     options = Options(secret_output=secret_output, environ=dict(environ if environ is not None else os.environ),
                       validate=validate)

@@ -43,17 +43,11 @@ def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str,
     the value came from when it can be told (a container field), else at the App."""
     app = ctx.apps.get(resource.app) if ctx is not None and resource.app else None
     spec_path = _app_path(resource, path)
-    if resource.doc is None and app is not None and spec_path in app.doc.positions:
+    if resource.source.document is None and app is not None and spec_path in app.doc.positions:
         line, column = app.doc.positions[spec_path]
-        return Diagnostic(f"{resource.ref()}: {message}", file=app.file, line=line, column=column,
+        return Diagnostic(message=f"{resource.ref()}: {message}", file=app.file, line=line, column=column,
                           path=format_path(path))
-    if resource.doc is not None:
-        line, column = resource.doc.position(path)
-        return Diagnostic(f"{resource.ref()}: {message}", file=resource.doc.file, line=line, column=column,
-                          path=format_path(path))
-    file, _, line_text = resource.origin.rpartition(":")
-    return Diagnostic(f"{resource.ref()}: {message}", file=file, line=int(line_text) if line_text.isdigit() else 0,
-                      path=format_path(path))
+    return resource.source.diagnostic(path, f"{resource.ref()}: {message}")
 
 
 def _app_path(resource: Resource, path: tuple[str | int, ...]) -> tuple[str | int, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -67,7 +68,7 @@ def _matches(obj: Mapping[str, Any], kinds: frozenset[str]) -> bool:
 def _diag(unit: Unit, path: Sequence[str | int], message: str, rule: str, severity: str = ERROR,
           hint: str = "") -> Diagnostic:
     if unit.doc is None:
-        return Diagnostic(message, file=unit.file, path=format_path((*unit.prefix, *path)), hint=hint,
+        return Diagnostic(message=message, file=unit.file, path=format_path((*unit.prefix, *path)), hint=hint,
                           severity=severity, rule=rule)
     return unit.doc.diagnostic((*unit.prefix, *path), message, hint=hint, severity=severity, rule=rule)
 
@@ -102,7 +103,7 @@ def check_units(units: list[Unit], opts: Options) -> Outcome:
             checked.append(Checked(unit.file, ref(unit.obj), line, "skipped"))
             continue
         todo.append(unit)
-    context = LintContext(index_workloads(u.obj for u in todo), opts.previous, opts.config.settings)
+    context = LintContext(workloads=index_workloads(u.obj for u in todo), previous=opts.previous, settings=opts.config.settings)
     for unit in todo:
         mine: list[Diagnostic] = []
         name = ref(unit.obj)
@@ -111,7 +112,7 @@ def check_units(units: list[Unit], opts: Options) -> Outcome:
         else:
             mine.extend(_schema_findings(unit, opts, version))
             if opts.lint and not not_kubernetes(unit.obj):
-                ctx = context._replace(file=unit.file, encrypted=unit.encrypted)
+                ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
                 mine.extend(lint_object(unit.obj, ctx, opts.config, unit.doc, unit.prefix))
         line = unit.doc.position(unit.prefix)[0] if unit.doc else 0
         checked.append(Checked(unit.file, name, line, "checked", tuple(sort_diagnostics(mine))))

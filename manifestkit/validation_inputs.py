@@ -7,6 +7,7 @@ still checked.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -70,7 +71,7 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
         elif os.path.isfile(path):
             files.append(path)
         else:
-            problems.append(Diagnostic("file not found", file=path, hint="give files, folders or - for stdin"))
+            problems.append(Diagnostic(message="file not found", file=path, hint="give files, folders or - for stdin"))
     return files, problems
 
 
@@ -85,7 +86,7 @@ def read_paths(files: Sequence[str], strict: bool, stdin: str = "") -> tuple[lis
             try:
                 text = Path(file).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                findings.append(Diagnostic(f"cannot read file: {exc.__class__.__name__}", file=file, rule="yaml"))
+                findings.append(Diagnostic(message=f"cannot read file: {exc.__class__.__name__}", file=file, rule="yaml"))
                 continue
             display = file
         found, yaml_problems = read_units(text, display, strict)
@@ -110,8 +111,8 @@ def read_units(text: str, file: str, strict: bool) -> tuple[list[Unit], list[Dia
 
 def _yaml_finding(d: Diagnostic, strict: bool) -> Diagnostic:
     if d.message.startswith("duplicate key"):
-        return d._replace(rule="duplicate-key", severity=ERROR if strict else WARNING)
-    return d._replace(rule="yaml", severity=ERROR)
+        return dataclasses.replace(d, rule="duplicate-key", severity=ERROR if strict else WARNING)
+    return dataclasses.replace(d, rule="yaml", severity=ERROR)
 
 
 def _lenient_units(text: str, file: str) -> list[Unit]:

@@ -48,7 +48,7 @@ class Document(NamedTuple):
 
     def diagnostic(self, path: Sequence[str | int], message: str, hint: str = "", **more: Any) -> Diagnostic:
         line, column = self.position(path)
-        return Diagnostic(message, file=self.file, line=line, column=column,
+        return Diagnostic(message=message, file=self.file, line=line, column=column,
                           path=format_path(path), hint=hint, **more)
 
 
@@ -121,7 +121,7 @@ def limit_error(node: yaml.Node, file: str) -> Diagnostic | None:
         hint = "this looks like an alias bomb ('billion laughs'); write the values out or use fewer nested aliases"
     else:
         return None
-    return Diagnostic(message, file=file, line=node.start_mark.line + 1, column=1, hint=hint)
+    return Diagnostic(message=message, file=file, line=node.start_mark.line + 1, column=1, hint=hint)
 
 
 class _Builder:
@@ -208,7 +208,7 @@ class _Builder:
         return None
 
     def _error(self, node: yaml.Node, path: PathKey, message: str, hint: str) -> None:
-        self.errors.append(Diagnostic(message, file=self.file, line=node.start_mark.line + 1,
+        self.errors.append(Diagnostic(message=message, file=self.file, line=node.start_mark.line + 1,
                                       column=node.start_mark.column + 1, path=format_path(path), hint=hint))
 
 
@@ -222,7 +222,7 @@ def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> Diagnostic:
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _line_column(text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return Diagnostic(f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text",
+        return Diagnostic(message=f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text",
                           file=file, line=line, column=column,
                           hint="remove the control character (files must be text; binary data belongs in binaryData, base64)")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -236,7 +236,7 @@ def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> Diagnostic:
     if "\t" in source_line[: len(source_line) - len(source_line.lstrip())] or "'\\t'" in str(exc):
         message = "invalid YAML: a tab character is used for indentation"
         hint = "YAML indents with spaces only; replace the tab with spaces"
-    return Diagnostic(message, file=file, line=line, column=column, hint=hint)
+    return Diagnostic(message=message, file=file, line=line, column=column, hint=hint)
 
 
 def _documents(text: str, file: str, lenient: bool) -> tuple[list[Document], list[Diagnostic]]:
@@ -260,7 +260,7 @@ def _documents(text: str, file: str, lenient: bool) -> tuple[list[Document], lis
     except yaml.YAMLError as exc:
         problems.append(_syntax_error(exc, file, text))
     except RecursionError:  # libyaml's composer itself, past the nesting our check sees
-        problems.append(Diagnostic(f"YAML nesting is deeper than {MAX_DEPTH} levels", file=file, line=1, column=1))
+        problems.append(Diagnostic(message=f"YAML nesting is deeper than {MAX_DEPTH} levels", file=file, line=1, column=1))
     return documents, [*builder.errors, *problems]
 
 
@@ -285,7 +285,7 @@ def decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ManifestkitError([Diagnostic(f"file is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded",
+        raise ManifestkitError([Diagnostic(message=f"file is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded",
                                            file=file, line=line, column=column,
                                            hint="save the file as UTF-8")]) from None
 
@@ -302,9 +302,10 @@ def read_text(path: str, display: str | None = None) -> str:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
-        raise ManifestkitError([Diagnostic("file not found", file=name, hint="check the path; relative paths are relative to the file that names them")]) from None
+        raise ManifestkitError([Diagnostic(message="file not found", file=name,
+                                           hint="check the path; relative paths are relative to the file that names them")]) from None
     except OSError as exc:
-        raise ManifestkitError([Diagnostic(f"cannot read file: {exc.strerror or exc.__class__.__name__}", file=name)]) from None
+        raise ManifestkitError([Diagnostic(message=f"cannot read file: {exc.strerror or exc.__class__.__name__}", file=name)]) from None
     return decode(data, name)
 
 

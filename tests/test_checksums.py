@@ -166,19 +166,19 @@ def test_references_are_found_everywhere_kubernetes_reads_config(pod: dict[str, 
 
 def _ctx(checksums: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> RenderContext:
     spec = {"checksums": checksums} if checksums else {}
-    project = Project("p", Path("."), spec, (), {}, "manifestkit.yaml")
-    return RenderContext(project, "default", {}, Options(environ=environ or {}))
+    project = Project(name="p", root=Path("."), spec=spec, apps=(), environments={}, file="manifestkit.yaml")
+    return RenderContext(project=project, env="default", apps={}, options=Options(environ=environ or {}))
 
 
-def _secret(value: str, **extra: Any) -> Resource:
+def _secret(value: str, **side: Any) -> Resource:
     obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pin", "namespace": "ns"}, "type": "Opaque",
            "stringData": {"pin": value}}
-    return Resource(obj, "app", extra=extra)
+    return Resource(obj=obj, app="app", **side)
 
 
-DEPLOYMENT = Resource({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"},
+DEPLOYMENT = Resource(obj={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"},
                        "spec": {"template": {"metadata": {}, "spec": {"containers": [
-                           {"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "pin"}}]}]}}}}, "app")
+                           {"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "pin"}}]}]}}}}, app="app")
 
 
 def _annotation(resources: list[Resource]) -> str:
@@ -281,8 +281,8 @@ def test_reloader_mode_annotates_the_workload_with_each_configmap_and_secret_it_
     pod = {"containers": [{"name": "c", "image": "i", "env": [
                {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db-secret", "key": "pw"}}}]}],
            "volumes": [{"name": "conf", "configMap": {"name": "web-config"}}]}
-    workload = Resource({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
-                         "spec": {"template": {"metadata": {}, "spec": pod}}}, "app")
+    workload = Resource(obj={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+                         "spec": {"template": {"metadata": {}, "spec": pod}}}, app="app")
     out = add_checksums([workload], _ctx({"mode": "reloader"}))
     assert out[0].obj["metadata"]["annotations"] == {"configmap.reloader.stakater.com/reload": "web-config",
                                                      "secret.reloader.stakater.com/reload": "db-secret"}

@@ -58,9 +58,9 @@ def _command(error: BaseException) -> Command:
 
 
 @pytest.mark.parametrize(("error", "code", "stderr"), [
-    (ManifestkitError([Diagnostic("found 'x'; expected 'y'", file="a.yaml", line=3, column=5, hint="write y")]), 2,
+    (ManifestkitError([Diagnostic(message="found 'x'; expected 'y'", file="a.yaml", line=3, column=5, hint="write y")]), 2,
      "a.yaml:3:5: error: found 'x'; expected 'y'\n  hint: write y\n"),
-    (FindingsError([Diagnostic("bad object", file="b.yaml", line=1)]), 1, "b.yaml:1: error: bad object\n"),
+    (FindingsError([Diagnostic(message="bad object", file="b.yaml", line=1)]), 1, "b.yaml:1: error: bad object\n"),
 ])
 def test_located_errors_become_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                           error: ManifestkitError, code: int, stderr: str) -> None:

@@ -138,7 +138,7 @@ def test_helm_secrets_with_a_malformed_age_key_file_is_a_located_error(tmp_path:
     with pytest.raises(ManifestkitError) as caught:
         render_dir(project, "helm", tmp_path / "out", Options(environ={**SECRET_VALUES, "SOPS_AGE_KEY_FILE": str(bad)}))
     assert caught.value.diagnostics == [
-        Diagnostic("not an age identity (AGE-SECRET-KEY-1...)", file=str(bad), line=2, hint=BAD_KEY_HINT)]
+        Diagnostic(message="not an age identity (AGE-SECRET-KEY-1...)", file=str(bad), line=2, hint=BAD_KEY_HINT)]
 
 
 def test_helm_secrets_malformed_key_through_the_cli_exits_2_naming_the_file(
@@ -181,8 +181,8 @@ def test_a_sops_secret_the_plan_did_not_open_is_an_error_not_ciphertext_in_a_cha
     from manifestkit.emit.helm import chart_files
     from manifestkit.model import Resource
 
-    secret = Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
-                       "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, "app")
+    secret = Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+                       "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, app="app")
     with pytest.raises(ManifestkitError) as caught:
         chart_files("app", {"": [secret]}, {"": [secret]}, None, {("", "app", "a", "other"): {}})
-    assert caught.value.diagnostics == [Diagnostic("helm-secrets layout: app: Secret/s was not opened by the render plan")]
+    assert caught.value.diagnostics == [Diagnostic(message="helm-secrets layout: app: Secret/s was not opened by the render plan")]

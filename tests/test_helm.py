@@ -170,7 +170,7 @@ def test_two_namespaces_in_one_chart_are_an_error_not_a_wrong_chart() -> None:
     from manifestkit.emit.helm import chart_files
     from manifestkit.model import Resource
 
-    objs = [Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": ns}}, "app")
+    objs = [Resource(obj={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": ns}}, app="app")
             for n, ns in (("one", "a"), ("two", "b"))]
     with pytest.raises(ManifestkitError) as caught:
         chart_files("app", {"": objs}, {"": objs}, None)

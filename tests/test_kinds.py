@@ -223,7 +223,7 @@ def test_lint_and_the_pattern_step_find_the_same_pod(name: str) -> None:
 @pytest.mark.parametrize("name", POD_KINDS)
 def test_overlay_kustomize_and_helm_agree_on_replicas(name: str) -> None:
     replicated = KINDS[name].replicated
-    overlay = Overlay("o", {"replicas": 3}, None, Path())  # type: ignore[arg-type]
+    overlay = Overlay(name="o", spec={"replicas": 3}, doc=None, root=Path())  # type: ignore[arg-type]
     assert ("replicas" in apply_overlay({"workload": name}, "web", overlay)) == replicated
     obj = kinds.with_pod_template({"kind": name, "metadata": {"name": "web"}, "spec": {"replicas": 1}}, {"spec": {}})
     assert (apply_features(obj, Features(replicas={"web": 3})).get("spec", {}).get("replicas") == 3) == replicated

@@ -67,7 +67,7 @@ def test_shop_prod_uses_kustomize_features_and_never_deprecated_ones(tmp_path: P
 
 def _obj(kind: str, name: str, namespace: str = "a", **more: Any) -> Resource:
     api = {"RoleBinding": "rbac.authorization.k8s.io/v1", "Deployment": "apps/v1"}.get(kind, "v1")
-    return Resource({"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace}, **more}, "app")
+    return Resource(obj={"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace}, **more}, app="app")
 
 
 def test_namespace_transformer_is_not_used_where_it_would_rewrite_role_binding_subjects() -> None:

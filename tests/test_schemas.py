@@ -121,18 +121,20 @@ def test_sops_layouts_come_from_their_constant(fresh_schemas: None, monkeypatch:
 
 @pytest.mark.parametrize("mode", list(checksums.MODES))
 def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": mode}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
-    marker = Resource({"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
+    ctx = RenderContext(project=Project(name="p", root=Path("."), spec={"checksums": {"mode": mode}}, apps=(), environments={},
+                                        file="manifestkit.yaml"), env="default", apps={}, options=Options())
+    marker = Resource(obj={"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
     monkeypatch.setitem(checksums.MODES, mode, lambda resources, ctx: [*resources, marker])
     assert checksums.add_checksums([], ctx) == [marker]
 
 
 def test_a_checksum_mode_outside_the_registry_is_refused() -> None:
     """Only reachable without the schema (a Project built in code): the step names the known modes."""
-    ctx = RenderContext(Project("p", Path("."), {"checksums": {"mode": "reload"}}, (), {}, "manifestkit.yaml"), "default", {}, Options())
+    ctx = RenderContext(project=Project(name="p", root=Path("."), spec={"checksums": {"mode": "reload"}}, apps=(), environments={},
+                                        file="manifestkit.yaml"), env="default", apps={}, options=Options())
     with pytest.raises(ManifestkitError) as exc:
         checksums.add_checksums([], ctx)
-    assert exc.value.diagnostics == [Diagnostic("spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
+    assert exc.value.diagnostics == [Diagnostic(message="spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
                                                 file="manifestkit.yaml", hint="did you mean 'reloader'?")]
 
 

@@ -317,7 +317,7 @@ def test_vault_agent_pattern_directly() -> None:
     pod_template = {"metadata": {}, "spec": {"securityContext": {"runAsUser": 1000},
                                              "containers": [{"name": "app", "image": "app:1"}]}}
     params = {"role": "app", "templates": [{"file": "config.json", "template": '{"a": 1}'}]}
-    out = vault_agent(PatternInput("app", "ns", params, pod_template, None))
+    out = vault_agent(PatternInput(name="app", namespace="ns", params=params, pod=pod_template, service=None))
     assert [c["securityContext"]["runAsUser"] for c in (*out.init_containers, *out.containers)] == [1000, 1000]
     assert out.pod_fields == {}                     # no process to signal: no shared PID namespace
     assert out.mounts == {"app": ({"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": True},)}
@@ -328,8 +328,8 @@ def test_vault_agent_pattern_directly() -> None:
 def test_vault_agent_needs_the_app_user() -> None:
     pod_template = {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}
     with pytest.raises(PatternError) as caught:
-        vault_agent(PatternInput("app", None, {"role": "r", "templates": [{"file": "f", "template": "t"}]},
-                                 pod_template, None))
+        vault_agent(PatternInput(name="app", namespace=None, params={"role": "r", "templates": [{"file": "f", "template": "t"}]},
+                                 pod=pod_template, service=None))
     assert caught.value.message == ("cannot tell which user container 'app' runs as; the Vault agent must run as "
                                     "the app's user to share its files")
 
@@ -355,9 +355,10 @@ def test_sops_output_time_is_injectable() -> None:
     from manifestkit.secrets.jobs import ModeContext, Resolved, SecretJob
     from manifestkit.secrets.mode_sops import to_sops
 
-    job = SecretJob(Resource({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), {"k": "ref+env://X"}, {}, {})
-    ctx = ModeContext({"sops": {"ageRecipients": [AGE_RECIPIENT]}}, lambda ref, origin: Resolved(SecretStr("v"), ""),
-                      {}, datetime(2026, 1, 2, tzinfo=UTC))
+    job = SecretJob(resource=Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}),
+                    templates={"k": "ref+env://X"}, plain={}, encoded={})
+    ctx = ModeContext(settings={"sops": {"ageRecipients": [AGE_RECIPIENT]}},
+                      resolve=lambda ref, source: Resolved(SecretStr("v"), ""), environ={}, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"
 
 

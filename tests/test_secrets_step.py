@@ -4,6 +4,7 @@ and the SOPS example rendering with no server and no environment variables."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -196,13 +197,13 @@ def test_secret_version_from_versioned_refs_only(tmp_path: Path) -> None:
     and the checksum step falls back to its keyed HMAC."""
     src = EXAMPLES / "sops"
     resources = render_env(load_project(src), None, Options(environ={}), steps=_until_secrets())
-    versions = {r.name: r.extra.get("secret_version") for r in resources if r.kind == "Secret"}
+    versions = {r.name: r.secret_version for r in resources if r.kind == "Secret"}
     assert versions["api-keys"] is not None and versions["api-keys"].startswith("sha256:")
     assert versions["api-env"] is not None
     root = project(tmp_path, {"web.yaml": WEB})
     resources = render_env(load_project(root), "dev", Options(environ={"DB_PASSWORD": "x", "API_KEY": "y"}),
                            steps=_until_secrets())
-    assert {r.name: r.extra.get("secret_version") for r in resources if r.kind == "Secret"} == \
+    assert {r.name: r.secret_version for r in resources if r.kind == "Secret"} == \
         {"web-env": None, "web-secret": None}
 
 
@@ -242,6 +243,6 @@ def test_use_binary_comes_from_the_project(tmp_path: Path) -> None:
     from manifestkit.model import Project
     from manifestkit.secrets.sops_keys import sops_keys
 
-    project = Project("p", tmp_path, {"apps": [], "secrets": {"sops": {"useBinary": True}}}, (), {})
+    project = Project(name="p", root=tmp_path, spec={"apps": [], "secrets": {"sops": {"useBinary": True}}}, apps=(), environments={})
     assert sops_keys(project, {}).use_binary is True
-    assert sops_keys(project._replace(spec={"apps": []}), {}).use_binary is False
+    assert sops_keys(dataclasses.replace(project, spec={"apps": []}), {}).use_binary is False

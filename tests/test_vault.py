@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from manifestkit.diagnostics import ManifestkitError
+from manifestkit.model import Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets.refs import parse_ref
 from manifestkit.secrets.vault import VaultAuth, VaultConfig, VaultReader, lookup_key, vault_config
@@ -240,7 +242,7 @@ def test_vault_config_environment_wins() -> None:
 def _context(root: Path, environ: dict[str, str] | None = None, vault: VaultReader | None = None) -> Any:
     backends = pytest.importorskip("manifestkit.secrets.backends")
     sops = pytest.importorskip("manifestkit.secrets.sops")
-    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), "apps/web.yaml:14")
+    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), Source(file="apps/web.yaml", line=14))
 
 
 def test_backend_env_and_file(tmp_path: Path) -> None:
@@ -277,7 +279,7 @@ def test_backend_vault(openbao: OpenBao, tmp_path: Path) -> None:
     assert _message(lambda: resolve(parse_ref(f"ref+vault://secret/{name}#/nope"), ctx)) == (
         f"apps/web.yaml:14: error: Vault secret 'secret/data/{name}' has no key 'nope'; expected one of: password"
     )
-    no_vault = ctx._replace(vault=None)
+    no_vault = dataclasses.replace(ctx, vault=None)
     assert _message(lambda: resolve(parse_ref("ref+vault://secret/x#/y"), no_vault)) == (
         "apps/web.yaml:14: error: ref+vault://secret/x#/y: found a Vault reference but Vault is not configured\n"
         "  hint: set VAULT_ADDR, or spec.secrets.vault.address in manifestkit.yaml"

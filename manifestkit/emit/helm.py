@@ -149,7 +149,7 @@ def _merge_checked(a: Mapping[str, Any], b: Mapping[str, Any], where: str) -> di
             _merge_checked(a[key], b[key], where)
         elif a[key] != b[key]:
             raise ManifestkitError([Diagnostic(
-                f"helm output: value {key!r} of {where} differs from another object's in the same chart",
+                message=f"helm output: value {key!r} of {where} differs from another object's in the same chart",
                 hint="give the app's objects one namespace, or use --format plain or kustomize")])
     return merge(a, b)
 

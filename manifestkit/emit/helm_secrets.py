@@ -39,7 +39,7 @@ def secret_values(secret: Mapping[str, Any]) -> dict[str, str]:
             out[str(key)] = SecretStr(base64.b64decode(str(value), validate=True).decode("utf-8"))
         except (binascii.Error, UnicodeDecodeError):
             raise ManifestkitError([Diagnostic(
-                f"helm-secrets layout: Secret {name!r} key {key!r} is not UTF-8 text, which a values file "
+                message=f"helm-secrets layout: Secret {name!r} key {key!r} is not UTF-8 text, which a values file "
                 f"cannot hold for b64enc", hint="use spec.secrets.sops.layout: flux for binary Secrets")]) from None
     out.update({str(k): SecretStr(v) for k, v in (secret.get("stringData") or {}).items()})
     return dict(sorted(out.items()))
@@ -82,7 +82,7 @@ def split_secret_versions(versions: Sequence[Any], opened: Sequence[Mapping[str,
     if not present or not all(is_sops_secret(v) for v in present):
         return None
     if any(isinstance(v, Resource) and o is None for v, o in zip(versions, opened, strict=True)):
-        raise ManifestkitError([Diagnostic(f"helm-secrets layout: {where} was not opened by the render plan")])
+        raise ManifestkitError([Diagnostic(message=f"helm-secrets layout: {where} was not opened by the render plan")])
     skeletons = [v.replace_obj(secret_skeleton(o)) if isinstance(v, Resource) and o is not None else v
                  for v, o in zip(versions, opened, strict=True)]
     return skeletons, [secret_values(o) if o is not None else {} for o in opened]

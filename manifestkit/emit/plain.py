@@ -43,12 +43,8 @@ def _bad_names(resource: Resource) -> Iterator[tuple[str, str, str]]:
 
 
 def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
-    """Located at the field in the base manifest when the object came from one, else at its origin."""
-    if resource.doc is not None:
-        return resource.doc.diagnostic(field.split("."), f"{resource.ref()}: {message}")
-    file, _, line = resource.origin.rpartition(":")
-    return Diagnostic(f"{resource.ref()}: {message}", file=file or resource.origin, line=int(line) if line.isdigit() else 0,
-                      path=field)
+    """Located at the field in the base manifest when the object came from one, else where it was written."""
+    return resource.source.diagnostic(field.split("."), f"{resource.ref()}: {message}")
 
 
 def object_file(resource: Resource) -> OutFile:

@@ -55,9 +55,9 @@ def _diagnostic(rule: Rule, severity: str, hit: Hit, name: str, doc: Document | 
                 path: tuple[str | int, ...], file: str) -> Diagnostic:
     message = f"{name}: {hit.message}"
     if doc is None:
-        return Diagnostic(message, file=file, path=format_path(path), hint=hit.hint, severity=severity, rule=rule.id)
+        return Diagnostic(message=message, file=file, path=format_path(path), hint=hit.hint, severity=severity, rule=rule.id)
     line, column = doc.position(path)
     if hit.line_offset:
         line, column = line + hit.line_offset, 0
-    return Diagnostic(message, file=doc.file, line=line, column=column, path=format_path(path),
+    return Diagnostic(message=message, file=doc.file, line=line, column=column, path=format_path(path),
                       hint=hit.hint, severity=severity, rule=rule.id)

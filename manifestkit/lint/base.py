@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from manifestkit.lint.podspec import Path
@@ -41,12 +42,13 @@ class WorkloadIndex(NamedTuple):
     by_label: Mapping[tuple[str, str, str], Sequence[Mapping[str, Any]]] = {}
 
 
-class LintContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LintContext:
     """What a check may read besides its object."""
 
-    workloads: WorkloadIndex = WorkloadIndex()                # every pod template of the run
-    previous: Mapping[ObjectKey, Mapping[str, Any]] = {}      # earlier versions, when known
-    settings: Settings = Settings()
+    workloads: WorkloadIndex = field(default_factory=WorkloadIndex)   # every pod template of the run
+    previous: Mapping[ObjectKey, Mapping[str, Any]] = field(default_factory=dict)   # earlier versions, when known
+    settings: Settings = field(default_factory=Settings)
     file: str = ""                                            # the file the object came from, '' for data
     encrypted: bool = False                                   # that file is sops-encrypted
 

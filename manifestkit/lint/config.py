@@ -47,7 +47,7 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
 
     def problem(path: Sequence[str | int], message: str, hint: str = "") -> None:
         full = (*where, *path)
-        problems.append(doc.diagnostic(full, message, hint=hint) if doc else Diagnostic(message, hint=hint))
+        problems.append(doc.diagnostic(full, message, hint=hint) if doc else Diagnostic(message=message, hint=hint))
 
     if raw is None:
         return LintConfig(file=doc.file if doc else "")

@@ -11,9 +11,9 @@ from typing import Any
 from manifestkit.lint.base import Hit, LintContext, object_key
 from manifestkit.lint.podspec import as_list, as_map, containers, pod_annotations, pod_spec
 from manifestkit.lint.refs import is_reference
+from manifestkit.patterns.engine import ANNOTATION as PATTERNS_ANNOTATION
 
 REASON_ANNOTATION = "manifestkit.dev/share-process-reason"
-PATTERNS_ANNOTATION = "manifestkit.dev/patterns"
 # Patterns that need a shared process namespace and say why in their docs (DESIGN.md).
 _EXPLAINED_BY_PATTERN = frozenset({"vault/agent"})
 

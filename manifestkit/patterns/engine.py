@@ -8,6 +8,7 @@ Problems are returned as located-by-index values; the callers turn them into Dia
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -81,8 +82,9 @@ def apply_patterns(pod: Mapping[str, Any], service: Mapping[str, Any] | None, us
         try:
             pattern = lookup(use.use, registry)
             params = checked_params(pattern, use.params)
-            output = _run(pattern, use, PatternInput(target.name, target.namespace, params, current, svc, target.kube_version),
-                          target)
+            inp = PatternInput(name=target.name, namespace=target.namespace, params=params, pod=current, service=svc,
+                               kube_version=target.kube_version)
+            output = _run(pattern, use, inp, target)
             merged = merge(current, svc, output, pattern.name, owners)
         except PatternProblems as exc:
             problems.extend(p._replace(entry=index) for p in exc.problems)
@@ -172,9 +174,9 @@ def _run(pattern: Pattern, use: Use, inp: PatternInput, target: Target) -> Patte
 
 def _renamed(output: PatternOutput, name: str) -> PatternOutput:
     if output.containers:
-        return output._replace(containers=({**output.containers[0], "name": name}, *output.containers[1:]))
+        return dataclasses.replace(output, containers=({**output.containers[0], "name": name}, *output.containers[1:]))
     if output.init_containers:
-        return output._replace(init_containers=({**output.init_containers[0], "name": name}, *output.init_containers[1:]))
+        return dataclasses.replace(output, init_containers=({**output.init_containers[0], "name": name}, *output.init_containers[1:]))
     return output
 
 
@@ -187,7 +189,7 @@ def _native(pattern: Pattern, output: PatternOutput, kube_version: str) -> Patte
         raise PatternProblems([Problem(0, ("native",), f"native sidecars need Kubernetes 1.29 or newer; the target is {kube_version}",
                                        "set kubernetesVersion to \"1.29\" or newer, or drop `native: true`")])
     natives = tuple({**c, "restartPolicy": "Always"} for c in output.containers)
-    return output._replace(containers=(), init_containers=(*output.init_containers, *natives))
+    return dataclasses.replace(output, containers=(), init_containers=(*output.init_containers, *natives))
 
 
 def _version(kube_version: str) -> tuple[int, int]:

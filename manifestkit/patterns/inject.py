@@ -107,5 +107,5 @@ def _clashes(index: int, objs: Sequence[Obj], taken: dict[tuple[str, str, str], 
 def _where(doc: Document, message: str, hint: str = "") -> Diagnostic:
     kind, _, name = _key(doc.data)
     line, column = doc.position(("metadata", "name"))
-    return Diagnostic(f"{kind}/{name}: {message}", file=doc.file, line=line, column=column, hint=hint)
+    return Diagnostic(message=f"{kind}/{name}: {message}", file=doc.file, line=line, column=column, hint=hint)
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any
 
 Obj = dict[str, Any]
 
@@ -29,7 +29,8 @@ ROLES: dict[str, Role] = {
 USER_ROLES = tuple(name for name, role in ROLES.items() if role.user)
 
 
-class PatternInput(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternInput:
     """One application of a pattern to one pod template."""
 
     name: str                              # the workload (or App) name
@@ -40,18 +41,19 @@ class PatternInput(NamedTuple):
     kube_version: str = "1.30"
 
 
-class PatternOutput(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternOutput:
     """What a pattern adds; :func:`manifestkit.patterns.apply.merge` merges it."""
 
     containers: tuple[Obj, ...] = ()
     init_containers: tuple[Obj, ...] = ()
     volumes: tuple[Obj, ...] = ()
-    mounts: Mapping[str, tuple[Obj, ...]] = {}     # container name -> volumeMounts to add to it
+    mounts: Mapping[str, tuple[Obj, ...]] = field(default_factory=dict)   # container name -> volumeMounts to add to it
     service_ports: tuple[Obj, ...] = ()
-    private_ports: tuple[int, ...] = ()            # container ports that must no longer be reachable
-    annotations: Mapping[str, str] = {}            # pod template annotations
-    pod_fields: Mapping[str, Any] = {}             # e.g. shareProcessNamespace
-    objects: tuple[Obj, ...] = ()                  # extra objects, e.g. a generated ConfigMap
+    private_ports: tuple[int, ...] = ()                                   # container ports that must no longer be reachable
+    annotations: Mapping[str, str] = field(default_factory=dict)          # pod template annotations
+    pod_fields: Mapping[str, Any] = field(default_factory=dict)           # e.g. shareProcessNamespace
+    objects: tuple[Obj, ...] = ()                                         # extra objects, e.g. a generated ConfigMap
 
 
 class PatternError(Exception):

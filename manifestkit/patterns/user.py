@@ -36,7 +36,7 @@ def registry(patterns_dir: Path | None = None) -> dict[str, Pattern]:
     extra = [*entry_point_patterns(), *(folder_patterns(patterns_dir) if patterns_dir else [])]
     for pattern, where in extra:
         if pattern.name in found:
-            raise ManifestkitError([Diagnostic(f"pattern {pattern.name!r} is already defined"
+            raise ManifestkitError([Diagnostic(message=f"pattern {pattern.name!r} is already defined"
                                                f"{' (built in)' if pattern.name in PATTERNS else ''}", file=where,
                                                hint="give your pattern another name")])
         found[pattern.name] = pattern
@@ -55,7 +55,7 @@ def entry_point_patterns() -> list[tuple[Pattern, str]]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         where = f"entry point {ep.name} = {ep.value}"
         if not USER_NAME.match(ep.name):
-            raise ManifestkitError([Diagnostic(f"pattern name {ep.name!r} {NAME_EXPECTED}", file=where)])
+            raise ManifestkitError([Diagnostic(message=f"pattern name {ep.name!r} {NAME_EXPECTED}", file=where)])
         obj = ep.load()
         if isinstance(obj, Pattern):
             out.append((dataclasses.replace(obj, name=ep.name), where))
@@ -84,7 +84,7 @@ def _stamp(path: Path) -> tuple[str, int, int]:
 def _file_pattern(stamp: tuple[str, int, int], file: str, folder: str) -> Pattern:
     docs = load_file(file)
     if len(docs) != 1 or not isinstance(docs[0].data, Mapping):
-        raise ManifestkitError([Diagnostic("a pattern file holds one YAML document (kind: Pattern)", file=file)])
+        raise ManifestkitError([Diagnostic(message="a pattern file holds one YAML document (kind: Pattern)", file=file)])
     doc = docs[0]
     spec = _checked_spec(doc)
     name = doc.data["metadata"]["name"]

@@ -8,10 +8,11 @@ into that folder. A ``vault-agent`` Secret that no pod of the render mounts is a
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, error
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, error, gather
 from manifestkit.kinds import CONTAINER_LISTS, pod_template, with_pod_template
 from manifestkit.model import Resource
 from manifestkit.patterns.apply import merge
@@ -121,8 +122,8 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
         if field in pod:
             new_pod[field] = [_remount(c, volumes, injector) for c in pod[field]]
     new_template: Obj = {**template, "spec": new_pod}
-    inp = PatternInput(name, namespace, {**params, "templates": list(templates.values()), "mountInto": []},
-                       new_template, None)
+    inp = PatternInput(name=name, namespace=namespace, params={**params, "templates": list(templates.values()), "mountInto": []},
+                       pod=new_template, service=None)
     try:
         out = vault_agent(inp)
     except PatternError as exc:
@@ -154,32 +155,35 @@ def _mark_pattern(template: Mapping[str, Any]) -> dict[str, Any]:
 def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], SecretJob],
                    settings: Mapping[str, Any]) -> list[Resource]:
     """Pods that use a ``vault-agent`` Secret get the Vault agent; an unused one is an error."""
-    out: list[Resource] = []
-    used: set[tuple[str, str]] = set()
-    problems: list[Diagnostic] = []
-    for resource in resources:
-        template = pod_template(resource.obj)
-        if template is None:
-            out.append(resource)
-            continue
-        mine = {name: job for (ns, name), job in in_pod.items() if ns == resource.namespace}
-        try:
-            new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace)
-        except ManifestkitError as exc:
-            problems.extend(d if d.file else d._replace(**located(resource)) for d in exc.diagnostics)
-            continue
-        used.update((resource.namespace, n) for n in names)
-        if not names:
-            out.append(resource)
-            continue
-        out.append(resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template))))
-        out.extend(Resource(_labelled(obj, resource), resource.app, resource.origin) for obj in objects)
-    problems = problems or [Diagnostic(f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
+    delivered = gather(resources, lambda resource: [_delivered(resource, in_pod, settings)])
+    out = [r for objects, _ in delivered for r in objects]
+    used = {slot for _, slots in delivered for slot in slots}
+    problems = [Diagnostic(message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
                             f"mount the Secret, but no workload of this render mounts it",
                             hint="mount it as a volume, or set `output: secret` or `output: external-secret` on it",
                             **located(job.resource))
-                 for slot, job in sorted(in_pod.items()) if slot not in used]
+                for slot, job in sorted(in_pod.items()) if slot not in used]
     if problems:
         raise ManifestkitError(problems)
     return out
+
+
+def _delivered(resource: Resource, in_pod: Mapping[tuple[str, str], SecretJob],
+               settings: Mapping[str, Any]) -> tuple[list[Resource], list[tuple[str, str]]]:
+    """The resource, with the agent in its pod and the objects the agent needs when it mounts
+    ``vault-agent`` Secrets, and the (namespace, name) of those Secrets."""
+    template = pod_template(resource.obj)
+    if template is None:
+        return [resource], []
+    mine = {name: job for (ns, name), job in in_pod.items() if ns == resource.namespace}
+    try:
+        new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace)
+    except ManifestkitError as exc:     # adds the workload's place to problems that have none
+        raise ManifestkitError(d if d.file else dataclasses.replace(d, **located(resource))
+                               for d in exc.diagnostics) from None
+    if not names:
+        return [resource], []
+    workload = resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template)))
+    around = [Resource(obj=_labelled(obj, resource), app=resource.app, source=resource.source.derived()) for obj in objects]
+    return [workload, *around], [(resource.namespace, n) for n in names]
 

@@ -7,12 +7,15 @@ per-run cache of decrypted sops files) arrives in the :class:`BackendContext`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, error, one_of
+from manifestkit.model import Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets import sops
 from manifestkit.secrets.jobs import Resolved
@@ -23,12 +26,13 @@ from manifestkit.yamlio import load_documents
 __all__ = ["BACKENDS", "Backend", "BackendContext", "Resolved", "backend_context", "resolve"]
 
 
-class BackendContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackendContext:
     root: Path
     environ: Mapping[str, str]
     vault: VaultReader | None
     sops_keys: sops.SopsKeys
-    origin: str  # "file:line" of the reference, for error messages
+    source: Source  # where the reference was written, for error messages
     sops_files: MutableMapping[Path, sops.SopsDocument | None]  # decrypted once per run; None: failed, reported once
 
 
@@ -41,24 +45,24 @@ def backend_context(
     environ: Mapping[str, str],
     vault: VaultReader | None,
     sops_keys: sops.SopsKeys,
-    origin: str = "",
+    source: Source | None = None,
 ) -> BackendContext:
-    """A context for one run, with an empty sops cache; use ``_replace(origin=...)`` per ref."""
-    return BackendContext(root, environ, vault, sops_keys, origin, {})
+    """A context for one run, with an empty sops cache; use ``dataclasses.replace(ctx, source=...)`` per ref."""
+    return BackendContext(root=root, environ=environ, vault=vault, sops_keys=sops_keys, source=source or Source(),
+                          sops_files={})
 
 
 def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
-    """The value of ``ref``; errors carry ``ctx.origin`` as their location."""
+    """The value of ``ref``; errors carry ``ctx.source`` (file and line) as their location."""
     backend = BACKENDS.get(ref.scheme)
     try:
         if backend is None:
             raise error(f"{_show(ref)}: unknown reference scheme {ref.scheme!r}; expected one of: {one_of(BACKENDS)}")
         return backend(ref, ctx)
     except ManifestkitError as exc:
-        file, _, line = ctx.origin.rpartition(":")
-        where = {"file": file, "line": int(line)} if line.isdigit() else {"file": ctx.origin}
+        where = ctx.source
         raise ManifestkitError(
-            d if d.file else d._replace(**where) for d in exc.diagnostics
+            d if d.file else dataclasses.replace(d, file=where.file, line=where.line or d.line) for d in exc.diagnostics
         ) from None
 
 

@@ -61,7 +61,7 @@ def _env_secret(workload: Resource, keys: Mapping[str, str]) -> Resource:
         new_meta["labels"] = dict(meta["labels"])
     obj = {"apiVersion": "v1", "kind": "Secret", "metadata": new_meta, "type": "Opaque",
            "stringData": dict(sorted(keys.items()))}
-    return Resource(obj, workload.app, workload.origin)
+    return Resource(obj=obj, app=workload.app, source=workload.source.derived())
 
 
 def env_refs_to_secrets(resources: Sequence[Resource]) -> list[Resource]:
@@ -78,7 +78,7 @@ def env_refs_to_secrets(resources: Sequence[Resource]) -> list[Resource]:
         _, keys = generated.setdefault(slot, (resource, {}))
         out.append(_env_moved(resource, keys))
     taken = {(r.namespace, r.name): r for r in out if r.kind == "Secret"}
-    clashes = [Diagnostic(f"{taken[slot].ref()}: the name is also the generated Secret for env references of "
+    clashes = [Diagnostic(message=f"{taken[slot].ref()}: the name is also the generated Secret for env references of "
                           f"{workload.ref()}", hint="rename the Secret in `secrets:`", **located(taken[slot]))
                for slot, (workload, _) in generated.items() if slot in taken]
     if clashes:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from manifestkit.model import Options, Resource
-from manifestkit.secrets.mode_secret import RESOLVED
 
 
 def git_work_tree(path: Path) -> Path | None:
@@ -21,7 +20,7 @@ def git_work_tree(path: Path) -> Path | None:
 def warn_plaintext(target: Path, resources: Sequence[Resource], options: Options) -> bool:
     """Warn on stderr when Secrets with resolved values are about to be written inside a git
     work tree (a `git add .` away from a leak); ``--allow-plaintext-secrets`` silences it."""
-    resolved = sorted({r.ref() for r in resources if r.extra.get(RESOLVED)})
+    resolved = sorted({r.ref() for r in resources if r.resolved})
     if not resolved or options.allow_plaintext_secrets:
         return False
     tree = git_work_tree(target)

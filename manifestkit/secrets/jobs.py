@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.model import Resource
+from manifestkit.model import Resource, Source
 from manifestkit.redact import SecretStr
 from manifestkit.secrets.refs import Ref, find_refs, has_refs
 
@@ -17,10 +18,11 @@ class Resolved(NamedTuple):
     version: str  # Vault KV version, sops file MAC, "" for env and file
 
 
-Resolver = Callable[[Ref, str], Resolved]    # (ref, origin "file:line") → value and version
+Resolver = Callable[[Ref, Source], Resolved]    # (ref, where the resource was written) → value and version
 
 
-class SecretJob(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretJob:
     """One Secret to convert. ``templates`` are values holding refs (plain text around them);
     ``plain`` are values without refs (plain text); ``encoded`` are ``data`` values without refs
     (base64 as written, possibly binary)."""
@@ -35,7 +37,8 @@ class SecretJob(NamedTuple):
         return [ref for key in sorted(self.templates) for ref in find_refs(self.templates[key])]
 
 
-class ModeContext(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeContext:
     """What a mode may use: the Project's ``spec.secrets``, the resolver, the environment."""
 
     settings: Mapping[str, Any]              # Project spec.secrets
@@ -59,17 +62,16 @@ def job_of(resource: Resource) -> SecretJob:
         templates.pop(key, None)
         text = value if isinstance(value, str) else str(value)
         (templates if has_refs(text) else plain)[key] = text
-    return SecretJob(resource, templates, plain, encoded)
+    return SecretJob(resource=resource, templates=templates, plain=plain, encoded=encoded)
 
 
 def located(resource: Resource) -> dict[str, Any]:
-    """``file`` and ``line`` of a resource's origin (``file:line``), as Diagnostic fields."""
-    file, _, line = resource.origin.rpartition(":")
-    return {"file": file or resource.origin, "line": int(line) if line.isdigit() else 0}
+    """``file`` and ``line`` of a resource's source, as Diagnostic fields."""
+    return {"file": resource.source.file, "line": resource.source.line}
 
 
 def job_error(job: SecretJob, message: str, hint: str = "") -> ManifestkitError:
-    return ManifestkitError([Diagnostic(f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))])
+    return ManifestkitError([Diagnostic(message=f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))])
 
 
 def only_vault(job: SecretJob, mode: str) -> None:

@@ -4,14 +4,13 @@ of the project whose whole name matches one of the expressions."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.model import RenderContext, Resource
-
-MIRROR = "mirror"
 
 
 def project_namespaces(ctx: RenderContext) -> list[str]:
@@ -34,19 +33,17 @@ def matching(patterns: Sequence[str], namespaces: Iterable[str]) -> list[str]:
 
 def _copy(resource: Resource, namespace: str) -> Resource:
     meta = {**resource.obj.get("metadata", {}), "namespace": namespace}
-    extra = {k: v for k, v in resource.extra.items() if k != MIRROR}
-    return resource._replace(obj={**resource.obj, "metadata": meta}, extra=extra)
+    return dataclasses.replace(resource, obj={**resource.obj, "metadata": meta}, mirror=None)
 
 
 def _bad_pattern(resource: Resource, pattern: str, exc: re.error) -> Diagnostic:
-    file, _, line = resource.origin.rpartition(":")
-    return Diagnostic(f"{resource.ref()}: mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
-                      file=file, line=int(line) if line.isdigit() else 0)
+    return Diagnostic(message=f"{resource.ref()}: mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
+                      file=resource.source.file, line=resource.source.line)
 
 
 def mirrored(resource: Resource, namespaces: Sequence[str]) -> list[Resource]:
     """The Secret itself (without its mirror setting) and one copy per other matching namespace."""
-    spec: Mapping[str, Any] = resource.extra.get(MIRROR) or {}
+    spec: Mapping[str, Any] = resource.mirror or {}
     patterns = [str(p) for p in spec.get("namespaces") or []]
     for pattern in patterns:
         try:
@@ -54,7 +51,7 @@ def mirrored(resource: Resource, namespaces: Sequence[str]) -> list[Resource]:
         except re.error as exc:
             raise ManifestkitError([_bad_pattern(resource, pattern, exc)]) from None
     own = _copy(resource, resource.namespace) if resource.namespace else \
-        resource._replace(extra={k: v for k, v in resource.extra.items() if k != MIRROR})
+        dataclasses.replace(resource, mirror=None)
     copies = [_copy(resource, ns) for ns in matching(patterns, namespaces) if ns != resource.namespace]
     return [own, *copies]
 
@@ -62,4 +59,4 @@ def mirrored(resource: Resource, namespaces: Sequence[str]) -> list[Resource]:
 def mirror_secrets(resources: Sequence[Resource], ctx: RenderContext) -> list[Resource]:
     """Every Secret that asks to be mirrored, with its copies; other resources unchanged."""
     namespaces = project_namespaces(ctx)
-    return gather(resources, lambda r: mirrored(r, namespaces) if r.kind == "Secret" and r.extra.get(MIRROR) else [r])
+    return gather(resources, lambda r: mirrored(r, namespaces) if r.kind == "Secret" and r.mirror else [r])

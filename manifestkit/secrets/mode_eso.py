@@ -9,7 +9,7 @@ from typing import Any
 from manifestkit.model import Resource
 from manifestkit.secrets.go_templates import literal
 from manifestkit.secrets.jobs import ModeContext, SecretJob, only_vault
-from manifestkit.secrets.mode_secret import template_version
+from manifestkit.secrets.mode_secret import settled, template_version
 from manifestkit.secrets.refs import Ref, find_refs
 
 ESO_API_VERSION = "external-secrets.io/v1beta1"
@@ -70,10 +70,10 @@ def to_external_secret(job: SecretJob, ctx: ModeContext) -> list[Resource]:
     if data:
         spec["data"] = data
     obj = {"apiVersion": ESO_API_VERSION, "kind": "ExternalSecret", "metadata": meta, "spec": spec}
-    out = [job.resource._replace(obj=obj, extra=template_version(job))]
+    out = [settled(job, obj, secret_version=template_version(job))]
     store = _secret_store(eso.get("store"), meta.get("namespace"))
     if store is not None:
-        out.append(Resource(store, job.resource.app, job.resource.origin))
+        out.append(Resource(obj=store, app=job.resource.app, source=job.resource.source.derived()))
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from manifestkit.model import Resource
 from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error, only_vault
-from manifestkit.secrets.mode_secret import template_version
+from manifestkit.secrets.mode_secret import settled, template_version
 from manifestkit.secrets.refs import Ref, substitute, to_avp
 
 AVP_PATH_ANNOTATION = "avp.kubernetes.io/path"
@@ -37,4 +37,4 @@ def to_reference(job: SecretJob, ctx: ModeContext) -> list[Resource]:
         meta = dict(secret.get("metadata") or {})
         meta["annotations"] = {**(meta.get("annotations") or {}), AVP_PATH_ANNOTATION: next(iter(paths))}
         obj["metadata"] = meta
-    return [job.resource._replace(obj=obj, extra=template_version(job))]
+    return [settled(job, obj, secret_version=template_version(job))]

@@ -8,17 +8,15 @@ so a value's bytes never depend on YAML quoting.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from manifestkit.checksums import SECRET_VERSION
 from manifestkit.model import Resource
 from manifestkit.redact import SecretStr
 from manifestkit.secrets.jobs import ModeContext, SecretJob
 from manifestkit.secrets.refs import Ref, substitute
-
-RESOLVED = "resolved"               # Resource.extra flag: plaintext values from refs (see hygiene)
 
 
 def _b64(text: str) -> str:
@@ -37,7 +35,7 @@ def _resolve_all(job: SecretJob, ctx: ModeContext) -> tuple[dict[str, SecretStr]
     versions: list[tuple[str, str]] = []
 
     def one(ref: Ref) -> str:
-        found = ctx.resolve(ref, job.resource.origin)
+        found = ctx.resolve(ref, job.resource.source)
         versions.append((ref.raw, found.version))
         return found.value
 
@@ -60,21 +58,20 @@ def resolved_secret(job: SecretJob, ctx: ModeContext) -> Resource:
     data = {**job.encoded, **{k: _b64(v) for k, v in job.plain.items()}, **{k: _b64(v) for k, v in values.items()}}
     if data:
         obj["data"] = dict(sorted(data.items()))
-    extra: dict[str, Any] = {k: v for k, v in job.resource.extra.items() if k not in ("output", "mirror")}
-    version = _versioned(job, versions)
-    if version is not None:
-        extra[SECRET_VERSION] = version
-    if job.templates:
-        extra[RESOLVED] = True
-    return job.resource._replace(obj=obj, extra=extra)
+    return settled(job, obj, secret_version=_versioned(job, versions), resolved=bool(job.templates))
 
 
-def template_version(job: SecretJob) -> dict[str, Any]:
+def settled(job: SecretJob, obj: Mapping[str, Any], *, secret_version: str | None, resolved: bool = False) -> Resource:
+    """The job's Secret converted to ``obj``; its entry's `mirror`/`output` settings are used up."""
+    return dataclasses.replace(job.resource, obj=obj, mirror=None, secret_output=None,
+                               secret_version=secret_version, resolved=resolved)
+
+
+def template_version(job: SecretJob) -> str | None:
     """For modes that resolve nothing: the refs themselves are the version."""
-    extra = {k: v for k, v in job.resource.extra.items() if k not in ("output", "mirror")}
     if job.templates and not job.plain and not job.encoded:
-        extra[SECRET_VERSION] = version_token(f"{k}:{v}" for k, v in job.templates.items())
-    return extra
+        return version_token(f"{k}:{v}" for k, v in job.templates.items())
+    return None
 
 
 def to_secret(job: SecretJob, ctx: ModeContext) -> list[Resource]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from manifestkit.diagnostics import ManifestkitError
+import dataclasses
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.model import Resource
-from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error
-from manifestkit.secrets.mode_secret import RESOLVED, resolved_secret
+from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error, located
+from manifestkit.secrets.mode_secret import resolved_secret
 from manifestkit.secrets.sops_encrypt import encrypt_tree
 from manifestkit.yamlio import k8s_order
 
@@ -31,8 +33,7 @@ def to_sops(job: SecretJob, ctx: ModeContext) -> list[Resource]:
         sealed = encrypt_tree(tree, age_recipients=age, pgp_fingerprints=pgp,
                               gnupghome=ctx.environ.get("GNUPGHOME") or None,
                               encrypted_regex=SOPS_ENCRYPTED_REGEX, now=ctx.now)
-    except ManifestkitError as exc:
-        raise job_error(job, f"cannot encrypt for sops: {exc.diagnostics[0].message}",
-                        hint=exc.diagnostics[0].hint) from None
-    extra = {k: v for k, v in plain.extra.items() if k != RESOLVED}
-    return [plain._replace(obj=sealed, extra={**extra, "sops": True})]
+    except ManifestkitError as exc:     # each problem said of this Secret, at its place
+        raise ManifestkitError(Diagnostic(message=f"{job.resource.ref()}: cannot encrypt for sops: {d.message}",
+                                          hint=d.hint, **located(job.resource)) for d in exc.diagnostics) from None
+    return [dataclasses.replace(plain, obj=sealed, resolved=False)]

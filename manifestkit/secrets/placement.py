@@ -14,7 +14,7 @@ from manifestkit.secrets.refs import has_refs
 
 def not_in_configmaps(resources: Sequence[Resource]) -> list[Diagnostic]:
     """A ref in a ConfigMap would be resolved into an object anyone may read."""
-    return [Diagnostic(f"{r.ref()}: data.{key} holds a secret reference, but a ConfigMap is not secret",
+    return [Diagnostic(message=f"{r.ref()}: data.{key} holds a secret reference, but a ConfigMap is not secret",
                        hint="move the value into the App's `secrets:` and mount or reference that Secret",
                        **located(r))
             for r in resources if r.kind == "ConfigMap"
@@ -30,7 +30,7 @@ def _annotation_maps(obj: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str,
 
 def not_in_annotations(resources: Sequence[Resource]) -> list[Diagnostic]:
     """Annotations are readable by anyone who may list the object."""
-    return [Diagnostic(f"{r.ref()}: {where} {key!r} holds a secret reference, but annotations are not secret",
+    return [Diagnostic(message=f"{r.ref()}: {where} {key!r} holds a secret reference, but annotations are not secret",
                        hint="move the value into the App's `secrets:`", **located(r))
             for r in resources for where, annotations in _annotation_maps(r.obj)
             for key, value in sorted(annotations.items()) if isinstance(value, str) and has_refs(value)]

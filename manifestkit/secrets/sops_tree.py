@@ -26,12 +26,12 @@ class SopsDocument(NamedTuple):
 
 
 def fail(message: str, file: str, hint: str = "") -> ManifestkitError:
-    return ManifestkitError([Diagnostic(message, file=file, hint=hint)])
+    return ManifestkitError([Diagnostic(message=message, file=file, hint=hint)])
 
 
 def fail_at(message: str, file: str, path: Sequence[str] = (), hint: str = "") -> ManifestkitError:
     """An error at a key path inside the file (never quoting a value)."""
-    return ManifestkitError([Diagnostic(message, file=file, path=".".join(path), hint=hint)])
+    return ManifestkitError([Diagnostic(message=message, file=file, path=".".join(path), hint=hint)])
 
 
 def str_key(key: Any, path: list[str], file: str) -> str:

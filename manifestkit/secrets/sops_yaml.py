@@ -79,7 +79,7 @@ def _yaml_error(exc: YAMLError, file: str) -> ManifestkitError:
     problem = "duplicate mapping key" if isinstance(exc, DuplicateKeyError) else getattr(exc, "problem", None)
     mark = getattr(exc, "problem_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-    return ManifestkitError([Diagnostic(f"invalid YAML: {problem or exc.__class__.__name__}", file=file,
+    return ManifestkitError([Diagnostic(message=f"invalid YAML: {problem or exc.__class__.__name__}", file=file,
                                         line=line, column=column)])
 
 

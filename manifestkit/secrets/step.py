@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather, one_of
 from manifestkit.model import RenderContext, Resource
 from manifestkit.secrets.agent_delivery import deliver_agents
 from manifestkit.secrets.backends import backend_context, resolve
@@ -41,39 +42,36 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
     if problems:
         raise ManifestkitError(problems)
     needed = [ref for _, job, mode in jobs if mode in RESOLVING for ref in job.refs]
-    mode_ctx = ModeContext(ctx.project.spec.get("secrets") or {}, resolver(ctx, needed), ctx.options.environ)
-    out: list[Resource] = []
-    in_pod: dict[tuple[str, str], SecretJob] = {}
-    for resource in mirrored:
-        if resource.kind != "Secret":
-            out.append(resource)
-            continue
-        job, mode = job_of(resource), mode_of(resource, ctx)
-        if mode not in RESOLVING and not job.templates:
-            out.append(_settled(resource))      # nothing to leave unresolved: the Secret as written
-            continue
-        if MODES[mode].in_pod:
-            in_pod[(resource.namespace, resource.name)] = job
-        try:
-            out.extend(MODES[mode].convert(job, mode_ctx))
-        except ManifestkitError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise ManifestkitError(problems)
+    mode_ctx = ModeContext(settings=ctx.project.spec.get("secrets") or {}, resolve=resolver(ctx, needed),
+                           environ=ctx.options.environ)
+    in_pod = {(r.namespace, r.name): job for r, job, mode in jobs if _converted(job, mode) and MODES[mode].in_pod}
+    out = gather(mirrored, lambda r: _converted_secret(r, ctx, mode_ctx) if r.kind == "Secret" else [r])
     return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
 
 
+def _converted(job: SecretJob, mode: str) -> bool:
+    """Whether the Secret goes through its mode; one that resolves nothing and has no refs stays as written."""
+    return mode in RESOLVING or bool(job.templates)
+
+
+def _converted_secret(resource: Resource, ctx: RenderContext, mode_ctx: ModeContext) -> list[Resource]:
+    job, mode = job_of(resource), mode_of(resource, ctx)
+    if not _converted(job, mode):
+        return [_settled(resource)]      # nothing to leave unresolved: the Secret as written
+    return MODES[mode].convert(job, mode_ctx)
+
+
 def _settled(resource: Resource) -> Resource:
-    return resource._replace(extra={k: v for k, v in resource.extra.items() if k not in ("output", "mirror")})
+    return dataclasses.replace(resource, mirror=None, secret_output=None)
 
 def mode_of(resource: Resource, ctx: RenderContext) -> str:
-    return str(resource.extra.get("output") or ctx.secret_output())
+    return str(resource.secret_output or ctx.secret_output())
 
 
 def _unknown_mode(resource: Resource, mode: str) -> list[Diagnostic]:
     if mode in MODES:
         return []
-    return [Diagnostic(f"{resource.ref()}: unknown secrets output {mode!r}; expected one of: {one_of(MODES)}",
+    return [Diagnostic(message=f"{resource.ref()}: unknown secrets output {mode!r}; expected one of: {one_of(MODES)}",
                        hint=did_you_mean(mode, list(MODES)), **located(resource))]
 
 
@@ -83,7 +81,7 @@ def _bad_refs(resource: Resource, job: SecretJob) -> list[Diagnostic]:
         try:
             find_refs(text)
         except ValueError as exc:
-            problems.append(Diagnostic(f"{resource.ref()}: key {key!r}: {exc}", **located(resource)))
+            problems.append(Diagnostic(message=f"{resource.ref()}: key {key!r}: {exc}", **located(resource)))
     return problems
 
 
@@ -96,5 +94,5 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
     keys = sops_keys(ctx.project, environ) if "sops" in schemes else SopsKeys()
     backends = backend_context(ctx.project.root, environ, vault, keys)
-    return lambda ref, origin: resolve(ref, backends._replace(origin=origin))
+    return lambda ref, source: resolve(ref, dataclasses.replace(backends, source=source))
 

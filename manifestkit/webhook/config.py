@@ -56,7 +56,7 @@ def parse_config(text: str, file: str, registry: Mapping[str, Pattern]) -> Webho
 
 def config_of(docs: list[Document], registry: Mapping[str, Pattern], file: str) -> WebhookConfig:
     if len(docs) != 1:
-        raise ManifestkitError([Diagnostic(f"found {len(docs)} documents; expected one WebhookConfig", file=file)])
+        raise ManifestkitError([Diagnostic(message=f"found {len(docs)} documents; expected one WebhookConfig", file=file)])
     doc = docs[0]
     problems = check_document(doc, (KIND,))
     if problems:

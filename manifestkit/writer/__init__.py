@@ -146,7 +146,7 @@ def _root_kind(target: Path) -> str:
     link is never replaced by a folder."""
     kind = lkind(target)
     if kind not in (FOLDER, MISSING):
-        raise ManifestkitError([Diagnostic(f"found {kind}; expected a folder to write the output into (nothing was written)",
+        raise ManifestkitError([Diagnostic(message=f"found {kind}; expected a folder to write the output into (nothing was written)",
                                            file=shown(target), hint="pass -o a folder, or a path where one can be made")])
     return kind
 

@@ -31,7 +31,7 @@ def located(root: Path, rel: str = "") -> Iterator[None]:
     except OSError as exc:
         code = errno.errorcode.get(exc.errno or 0, "")
         raise ManifestkitError([Diagnostic(
-            f"cannot write: {exc.strerror or exc}{f' ({code})' if code else ''}; files already written are whole, the rest untouched",
+            message=f"cannot write: {exc.strerror or exc}{f' ({code})' if code else ''}; files already written are whole, the rest untouched",
             file=shown(root, rel), hint=_HINTS.get(exc.errno or 0, ""))]) from exc
 
 

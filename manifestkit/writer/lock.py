@@ -35,7 +35,7 @@ def folder_lock(root_fd: int, root: Path, timeout: float = LOCK_TIMEOUT) -> Iter
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise ManifestkitError([Diagnostic(
-                        f"the output folder is locked by another manifestkit render (pid {holder(fd)}); waited {timeout:g}s",
+                        message=f"the output folder is locked by another manifestkit render (pid {holder(fd)}); waited {timeout:g}s",
                         file=shown(root), hint="wait for that render to finish, then render again")]) from None
                 time.sleep(_POLL)
         yield

@@ -52,7 +52,7 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
             continue
         if rel not in ledger:
             if not force:
-                problem = Diagnostic("found a file manifestkit did not write; refusing to overwrite it", file=shown(root, rel),
+                problem = Diagnostic(message="found a file manifestkit did not write; refusing to overwrite it", file=shown(root, rel),
                                      hint="move it away, or render with --force to overwrite it")
                 problems[(problem.file, problem.message)] = problem
                 continue
@@ -119,9 +119,9 @@ def _same(path: Path, data: bytes, private: bool) -> bool:
 def _in_the_way(root: Path, rel: str, kind: str, on_the_way: bool) -> Diagnostic:
     expected = "a folder" if on_the_way else "a file"
     if kind == LINK:
-        return Diagnostic(f"found {LINK}; expected {expected} ({NO_LINKS})", file=shown(root, rel),
+        return Diagnostic(message=f"found {LINK}; expected {expected} ({NO_LINKS})", file=shown(root, rel),
                           hint="replace the link with a real folder, or render to another folder")
     if kind == FOLDER:
-        return Diagnostic(f"found {FOLDER}; expected a file manifestkit writes", file=shown(root, rel),
+        return Diagnostic(message=f"found {FOLDER}; expected a file manifestkit writes", file=shown(root, rel),
                           hint="move the folder away")
-    return Diagnostic(f"found {kind}; expected {expected}", file=shown(root, rel), hint="move it away")
+    return Diagnostic(message=f"found {kind}; expected {expected}", file=shown(root, rel), hint="move it away")
