@@ -21,6 +21,7 @@ from manifestkit.patterns.vault_agent import first_path, vault_agent
 from manifestkit.patterns.vault_agent_config import SECRETS_VOLUME
 from manifestkit.secrets.go_templates import literal, template_of
 from manifestkit.secrets.jobs import SecretJob, located
+from manifestkit.secrets.vault_kv import KvLookup, kv_table, vault_lookup
 
 
 def agent_params(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,11 +56,29 @@ def _uses(pod: Mapping[str, Any], names: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _files(job: SecretJob, items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def kv_lookup(settings: Mapping[str, Any], environ: Mapping[str, str]) -> KvLookup | None:
+    """Vault's mount table as a KV version lookup, when ``spec.secrets.vault.kvLookup`` asks for it."""
+    vault = settings.get("vault") or {}
+    if not vault.get("kvLookup"):
+        return None
+    from manifestkit.secrets.vault import VaultReader, vault_config
+
+    return vault_lookup(VaultReader(vault_config(vault, environ)))
+
+
+def _template(key: str, text: str, kv: Mapping[str, int], lookup: KvLookup | None) -> str:
+    try:
+        return template_of(text, kv, lookup)
+    except ValueError as exc:
+        raise error(f"key {key!r}: {exc}") from None
+
+
+def _files(job: SecretJob, items: Sequence[Mapping[str, Any]], kv: Mapping[str, int],
+           lookup: KvLookup | None) -> dict[str, str]:
     """File (inside the Secret's folder) → consul-template text, for the keys the volume shows."""
     texts = {**{k: literal(v) for k, v in job.plain.items()},
              **{k: literal(base64.b64decode(v).decode("utf-8", "replace")) for k, v in job.encoded.items()},
-             **{k: template_of(v) for k, v in job.templates.items()}}
+             **{k: _template(k, v, kv, lookup) for k, v in job.templates.items()}}
     if not items:
         return texts
     return {str(item["path"]): texts[item["key"]] for item in items if item.get("key") in texts}
@@ -84,7 +103,8 @@ def _mount_paths(pod: Mapping[str, Any], volume: str) -> list[str]:
 
 
 def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], settings: Mapping[str, Any],
-                   name: str, namespace: str | None) -> tuple[Obj, tuple[Obj, ...], list[str]]:
+                   name: str, namespace: str | None,
+                   lookup: KvLookup | None = None) -> tuple[Obj, tuple[Obj, ...], list[str]]:
     """The pod template with its ``vault-agent`` Secret volumes served by the Vault agent.
 
     Each volume of such a Secret is dropped; its mounts become mounts of the agent's RAM
@@ -106,7 +126,7 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
     for volume, secret in sorted(volumes.items()):
         spec = next(v for v in pod["volumes"] if v["name"] == volume)
         paths = _mount_paths(pod, volume)
-        for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or []).items()):
+        for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or [], kv_table(settings), lookup).items()):
             entry = {"file": f"{secret}/{file}", "template": text}
             if injector and paths:
                 entry["volumePath"] = paths[0]
@@ -152,8 +172,9 @@ def _mark_pattern(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], SecretJob],
-                   settings: Mapping[str, Any]) -> list[Resource]:
+                   settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> list[Resource]:
     """Pods that use a ``vault-agent`` Secret get the Vault agent; an unused one is an error."""
+    lookup = kv_lookup(settings, environ or {})
     out: list[Resource] = []
     used: set[tuple[str, str]] = set()
     problems: list[Diagnostic] = []
@@ -164,7 +185,8 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
             continue
         mine = {name: job for (ns, name), job in in_pod.items() if ns == resource.namespace}
         try:
-            new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace)
+            new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace,
+                                                            lookup)
         except ManifestkitError as exc:
             problems.extend(d if d.file else d._replace(**located(resource)) for d in exc.diagnostics)
             continue

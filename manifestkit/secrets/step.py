@@ -60,7 +60,7 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
             problems.extend(exc.diagnostics)
     if problems:
         raise ManifestkitError(problems)
-    return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
+    return deliver_agents(out, in_pod, mode_ctx.settings, mode_ctx.environ) if in_pod else out
 
 
 def _settled(resource: Resource) -> Resource:
