@@ -14,9 +14,12 @@ fields under ``.Data.data``; on KV v1 they are under ``.Data``. A wrong guess re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manifestkit.secrets.refs import Ref
+
+if TYPE_CHECKING:
+    from manifestkit.secrets.vault import VaultReader
 
 KV_VERSIONS = (1, 2)
 KvLookup = Callable[[str], int | None]     # a Vault path → its mount's KV version, None when unknown
@@ -72,7 +75,7 @@ def kv_path(ref: Ref, table: Mapping[str, int], lookup: KvLookup | None = None) 
     return KvPath(path, version)
 
 
-def vault_lookup(reader: Any) -> KvLookup:
+def vault_lookup(reader: VaultReader) -> KvLookup:
     """A lookup through a :class:`~manifestkit.secrets.vault.VaultReader`'s mount table."""
     def lookup(path: str) -> int | None:
         return reader.kv_version(path)
