@@ -1,4 +1,4 @@
-"""Seed 000 end to end: the agent configuration manifestkit renders, run by a real agent (OpenBao's ``bao agent``), writes nginx's page from a KV v2 secret and HUPs a real nginx master running as the documented user.
+"""Seed 000 end to end: the rendered agent HCL, run by a real `bao agent`, writes the page from KV v2 and HUPs a real nginx master as user 101.
 
 What the test rewrites in the rendered HCL, and only that, because it runs outside a cluster:
 
