@@ -17,8 +17,7 @@ schemas/patterns/vault-agent.schema.json, like every built-in pattern's.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.patterns.model import Obj, PatternError, PatternInput, PatternOutput
@@ -27,17 +26,18 @@ from manifestkit.patterns.vault_agent_config import (
     CONFIG_VOLUME,
     DEFAULT_IMAGE,
     DEFAULT_MOUNT,
-    INJECT,
     SECRETS_VOLUME,
     Template,
     agent_configs,
-    reload_command,
 )
+from manifestkit.patterns.vault_agent_injector import first_path, injector
+
+__all__ = ["app_user", "check_signal", "first_path", "vault_agent"]
 
 
 def _templates(params: Mapping[str, Any]) -> list[Template]:
-    out = [Template(str(t["file"]), str(t["template"]), str(t.get("path", "")), str(t.get("volumePath", "")))
-           for t in params.get("templates") or []]
+    out = [Template(str(t["file"]), str(t["template"]), str(t.get("path", "")), str(t.get("volumePath", "")),
+                    str(t.get("injectFile", ""))) for t in params.get("templates") or []]
     if not out:
         raise PatternError("found no templates; expected at least one {file, template}", ("templates",))
     files = [t.file for t in out]
@@ -138,14 +138,14 @@ def vault_agent(inp: PatternInput) -> PatternOutput:
     """Pattern ``vault/agent``: ``mode: sidecar`` (init + re-render sidecar) or ``injector``."""
     params = inp.params
     templates = _templates(params)
-    if params.get("mode", "sidecar") == "injector":
-        return injector(inp, templates)
-    mount = str(params.get("mountPath") or DEFAULT_MOUNT)
     user = app_user(inp.pod, params)
-    image = str(params.get("image") or DEFAULT_IMAGE)
-    signals = bool(params.get("command") or params.get("process"))
     if params.get("process"):
         check_signal(inp.pod, params, user)
+    if params.get("mode", "sidecar") == "injector":
+        return injector(inp, templates, user)
+    mount = str(params.get("mountPath") or DEFAULT_MOUNT)
+    image = str(params.get("image") or DEFAULT_IMAGE)
+    signals = bool(params.get("command") or params.get("process"))
     init = {**_agent("vault-agent-init", "init.hcl", user, mount), "image": image}
     sidecar = {**_agent("vault-agent", "agent.hcl", user, mount), "image": image}
     config_map = f"{inp.name}-vault-agent"
@@ -166,41 +166,3 @@ def vault_agent(inp: PatternInput) -> PatternOutput:
         objects=({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                   "data": agent_configs(params, templates, mount)},),
     )
-
-
-def _annotation_name(file: str) -> str:
-    """An annotation suffix for a file: the injector's ``agent-inject-secret-<name>``."""
-    return re.sub(r"[^a-z0-9.-]+", "-", file.lower()).strip("-.") or "file"
-
-
-def injector(inp: PatternInput, templates: Sequence[Template]) -> PatternOutput:
-    """Vault Agent Injector annotations: the webhook adds the agents itself."""
-    params = inp.params
-    annotations = {
-        f"{INJECT}agent-inject": "true",
-        f"{INJECT}role": str(params["role"]),
-        f"{INJECT}agent-run-as-user": str(app_user(inp.pod, params)),
-    }
-    if params.get("address"):
-        annotations[f"{INJECT}service"] = str(params["address"])
-    command = reload_command(params)
-    if command:
-        annotations[f"{INJECT}agent-share-process-namespace"] = "true"
-    for t in templates:
-        name = _annotation_name(t.file)
-        path = t.path or first_path(t.template)
-        annotations[f"{INJECT}agent-inject-secret-{name}"] = path
-        annotations[f"{INJECT}agent-inject-template-{name}"] = t.template
-        annotations[f"{INJECT}agent-inject-file-{name}"] = t.file.rsplit("/", 1)[-1]
-        if t.volume_path or "/" in t.file:
-            annotations[f"{INJECT}secret-volume-path-{name}"] = t.volume_path or \
-                f"{params.get('mountPath') or DEFAULT_MOUNT}/{t.file.rsplit('/', 1)[0]}"
-        if command:
-            annotations[f"{INJECT}agent-inject-command-{name}"] = command
-    return PatternOutput(annotations=annotations)
-
-
-def first_path(template: str) -> str:
-    found = re.search(r'with secret "([^"?]+)', template)
-    return found.group(1) if found else ""
-

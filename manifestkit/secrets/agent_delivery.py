@@ -97,9 +97,16 @@ def _remount(container: Mapping[str, Any], volumes: Mapping[str, str], injector:
                                                                  if k != "volumeMounts"}
 
 
-def _mount_paths(pod: Mapping[str, Any], volume: str) -> list[str]:
-    return [m["mountPath"] for c in pod.get("containers") or [] for m in c.get("volumeMounts") or []
-            if m.get("name") == volume]
+def _mount_paths(pod: Mapping[str, Any], volume: str, secret: str, injector: bool) -> list[str]:
+    """The folders where the app sees a Secret volume, each once; the injector cannot serve a ``subPath``."""
+    mounts = [m for c in pod.get("containers") or [] for m in c.get("volumeMounts") or [] if m.get("name") == volume]
+    for m in mounts:
+        if injector and m.get("subPath"):
+            raise error(f"Secret {secret!r} is mounted with subPath {m['subPath']!r} at {m['mountPath']!r}, but the "
+                        f"Vault Agent Injector mounts a whole folder at secret-volume-path, which would hide the "
+                        f"rest of {m['mountPath'].rsplit('/', 1)[0] or '/'!r}",
+                        hint="mount the Secret as a folder of its own, or set vaultAgent.mode: sidecar")
+    return list(dict.fromkeys(str(m["mountPath"]) for m in mounts))
 
 
 def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], settings: Mapping[str, Any],
@@ -125,15 +132,17 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
     templates: dict[str, dict[str, str]] = {}
     for volume, secret in sorted(volumes.items()):
         spec = next(v for v in pod["volumes"] if v["name"] == volume)
-        paths = _mount_paths(pod, volume)
+        paths = _mount_paths(pod, volume, secret, injector)
         for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or [], kv_table(settings), lookup).items()):
-            entry = {"file": f"{secret}/{file}", "template": text}
-            if injector and paths:
-                entry["volumePath"] = paths[0]
-            path = first_path(text)
-            if path:
-                entry["path"] = path
-            templates.setdefault(entry["file"], entry)
+            # The injector serves one folder per secret name: a Secret mounted twice is two names.
+            for n, folder in enumerate(paths if injector else [""]):
+                entry = {"file": f"{secret}{f'-{n + 1}' if n else ''}/{file}", "template": text}
+                if folder:
+                    entry.update(volumePath=folder, injectFile=file)
+                path = first_path(text)
+                if path:
+                    entry["path"] = path
+                templates.setdefault(entry["file"], entry)
     new_pod: Obj = {**pod, "volumes": [v for v in pod["volumes"] if v["name"] not in volumes]}
     if not new_pod["volumes"]:
         del new_pod["volumes"]
