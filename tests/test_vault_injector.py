@@ -13,7 +13,7 @@ from manifestkit.patterns.vault_agent import vault_agent
 from manifestkit.patterns.vault_agent_injector import MAX_NAME, annotation_name, check_annotations
 from tests.test_secret_modes import PROJECT, WEB, pod, project, render
 
-I = "vault.hashicorp.com/"
+V = "vault.hashicorp.com/"
 INJECTOR = PROJECT.replace("role: web, process", "role: web, mode: injector, image: hashicorp/vault:1.17, "
                            "authPath: auth/k8s-prod, process")
 
@@ -27,12 +27,12 @@ def annotations_of(tmp_path: Path, web: str = WEB) -> dict[str, str]:
 
 def test_every_option_maps_to_an_injector_annotation(tmp_path: Path) -> None:
     found = annotations_of(tmp_path)
-    assert {k: found[I + k] for k in ("agent-image", "auth-path", "template-static-secret-render-interval",
+    assert {k: found[V + k] for k in ("agent-image", "auth-path", "template-static-secret-render-interval",
                                       "service", "role", "agent-run-as-user", "agent-share-process-namespace")} == {
         "agent-image": "hashicorp/vault:1.17", "auth-path": "auth/k8s-prod",
         "template-static-secret-render-interval": "1m", "service": "http://vault.vault.svc:8200", "role": "web",
         "agent-run-as-user": "101", "agent-share-process-namespace": "true"}
-    assert found[I + "agent-inject-command-web-conf-password"] == "pkill -HUP -f '[n]ginx: master'"
+    assert found[V + "agent-inject-command-web-conf-password"] == "pkill -HUP -f '[n]ginx: master'"
     assert check_annotations(found) == []
 
 
@@ -44,13 +44,13 @@ def test_names_never_read_as_the_template_file_prefix_and_fit_63_characters() ->
 
 
 def test_check_annotations_knows_the_injector() -> None:
-    assert check_annotations({I + "agent-inject-secret-a": "p", I + "agent-inject-template-b": "t",
-                              I + "agent-imag": "x", I + "agent-inject-file-" + "a" * 50: "f"}) == [
-        f"annotation '{I}agent-imag' is not a Vault Agent Injector annotation",
-        f"annotation '{I}agent-inject-file-{'a' * 50}': the name after '/' must be at most 63 characters of "
+    assert check_annotations({V + "agent-inject-secret-a": "p", V + "agent-inject-template-b": "t",
+                              V + "agent-imag": "x", V + "agent-inject-file-" + "a" * 50: "f"}) == [
+        f"annotation '{V}agent-imag' is not a Vault Agent Injector annotation",
+        f"annotation '{V}agent-inject-file-{'a' * 50}': the name after '/' must be at most 63 characters of "
         "[-A-Za-z0-9_.], starting and ending alphanumeric",
-        f"annotation '{I}agent-inject-file-{'a' * 50}' names no secret of an agent-inject-secret-* annotation",
-        f"annotation '{I}agent-inject-template-b' names no secret of an agent-inject-secret-* annotation"]
+        f"annotation '{V}agent-inject-file-{'a' * 50}' names no secret of an agent-inject-secret-* annotation",
+        f"annotation '{V}agent-inject-template-b' names no secret of an agent-inject-secret-* annotation"]
 
 
 def test_keys_that_collide_are_refused(tmp_path: Path) -> None:
@@ -65,8 +65,8 @@ def test_keys_that_collide_are_refused(tmp_path: Path) -> None:
 def test_items_keep_their_folders(tmp_path: Path) -> None:
     web = WEB.replace("secret: {secretName: web-conf}", "secret: {secretName: web-conf, items: [{key: password, path: conf/a.txt}]}")
     found = annotations_of(tmp_path, web)
-    assert found[I + "agent-inject-file-web-conf-conf-a.txt"] == "conf/a.txt"
-    assert found[I + "secret-volume-path-web-conf-conf-a.txt"] == "/etc/web"
+    assert found[V + "agent-inject-file-web-conf-conf-a.txt"] == "conf/a.txt"
+    assert found[V + "secret-volume-path-web-conf-conf-a.txt"] == "/etc/web"
 
 
 def test_a_subpath_mount_is_refused(tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_a_secret_mounted_twice_is_served_at_both_paths(tmp_path: Path) -> None:
     web = WEB.replace("volumeMounts: [{name: conf, mountPath: /etc/web, readOnly: true}]",
                       "volumeMounts: [{name: conf, mountPath: /etc/web}, {name: conf, mountPath: /srv/conf}]")
     found = annotations_of(tmp_path, web)
-    assert found[I + "secret-volume-path-web-conf-password"] == "/etc/web"
-    assert found[I + "secret-volume-path-web-conf-2-password"] == "/srv/conf"
-    assert found[I + "agent-inject-file-web-conf-2-password"] == "password"
+    assert found[V + "secret-volume-path-web-conf-password"] == "/etc/web"
+    assert found[V + "secret-volume-path-web-conf-2-password"] == "/srv/conf"
+    assert found[V + "agent-inject-file-web-conf-2-password"] == "password"
 
 
 def _injector(pod: dict[str, Any], **params: Any) -> Any:
