@@ -66,7 +66,10 @@ def _own(resource: Resource, spec: Mapping[str, Any]) -> list[Resource]:
 
 
 def _made(resource: Resource, obj: Mapping[str, Any]) -> Resource:
-    return Resource(obj=obj, app=resource.app, origin=resource.origin)
+    """An engine object, labelled like the Secret it mirrors."""
+    labels = (resource.obj.get("metadata") or {}).get("labels")
+    meta = {**obj["metadata"], **({"labels": dict(labels)} if labels else {})}
+    return Resource(obj={**obj, "metadata": meta}, app=resource.app, origin=resource.origin)
 
 
 def render_copies(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
@@ -85,7 +88,14 @@ def render_copies(resource: Resource, spec: Mapping[str, Any], namespaces: Seque
 
 
 def _vault_source(vault: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: vault[k] for k in ("addr", "path", "auth") if k in vault}
+    """The SecretMirror's ``vault`` block. The seed writes ``auth: {approle: ...}``, but the
+    controller's CRD field is ``appRole``, and the API server prunes unknown fields, so the
+    seed's spelling would leave the mirror without auth: manifestkit writes ``appRole``."""
+    out = {k: vault[k] for k in ("addr", "path") if k in vault}
+    auth = dict(vault.get("auth") or {})
+    if "approle" in auth:
+        auth["appRole"] = auth.pop("approle")
+    return {**out, **({"auth": auth} if auth else {})}
 
 
 def secret_mirror(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
@@ -103,7 +113,7 @@ def secret_mirror(resource: Resource, spec: Mapping[str, Any], namespaces: Seque
         "deletePolicy": policy,
         "pollPeriodSeconds": int(spec.get("pollPeriodSeconds", DEFAULT_POLL_SECONDS)),
     }
-    meta = {"name": f"{resource.name}-mirror", **({"namespace": resource.namespace} if resource.namespace else {})}
+    meta = {"name": str(spec.get("name") or f"{resource.name}-mirror"), **({"namespace": resource.namespace} if resource.namespace else {})}
     mirror = {"apiVersion": SECRET_MIRROR_API, "kind": "SecretMirror", "metadata": meta, "spec": spec_out}
     return [*_own(resource, spec), _made(resource, mirror)]
 
@@ -148,7 +158,7 @@ def kyverno(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[st
     }
     ns = f"{resource.namespace}-" if resource.namespace else ""
     policy = {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
-              "metadata": {"name": f"mirror-{ns}{resource.name}"},
+              "metadata": {"name": str(spec.get("name") or f"mirror-{ns}{resource.name}")},
               "spec": {"generateExisting": True, "rules": [rule]}}
     return [*_own(resource, spec), _made(resource, policy)]
 
