@@ -35,4 +35,5 @@ RULES: dict[str, Rule] = {
     "MK020": Rule("MK020", "vault-kv2-data", ERROR, "Vault template reads .Data.x from a KV v2 path (or .Data.data.x from KV v1)", p.check_vault_kv2),
     "MK021": Rule("MK021", "unresolved-reference", ERROR, "secret reference (ref+..., <path:...>) left in output", p.check_unresolved_refs),
     "MK022": Rule("MK022", "read-only-root", INFO, "container root file system is writable (off by default)", s.check_read_only_root, enabled=False),
+    "MK023": Rule("MK023", "vault-injector-annotation", ERROR, "Vault Agent Injector annotation it does not read, or a key over 63 characters", p.check_vault_injector),
 }
