@@ -172,3 +172,26 @@ def test_seed_000_agent_renders_the_page_and_hups_nginx(openbao: OpenBao, folder
     finally:
         stop(agent)
         stop(server)
+
+
+def test_the_hup_fails_against_a_root_nginx_master(folder: Path) -> None:
+    """Why the render checks the users: the rendered command, run as the agent's user 101, cannot
+    signal an nginx master running as root (the official image) — the seed's run-time failure."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None or os.geteuid() != 0:
+        pytest.skip("needs nginx and root (to start a root master and signal it as user 101)")
+    command = re.search(r'command\s+= "(.*)"', agent_files()["agent.hcl"])
+    assert command is not None
+    port = free_port()
+    (folder / "secrets" / "application-html").mkdir()
+    (folder / "nginx.conf").write_text(NGINX_CONF.format(folder=folder, port=port).replace("daemon off;", "daemon off;\nuser nobody nogroup;"))
+    with (folder / "nginx.out").open("ab") as out:
+        server = subprocess.Popen([nginx, "-c", f"{folder}/nginx.conf", "-p", str(folder)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for("nginx writes its pid", lambda: (folder / "nginx.pid").exists() and bool((folder / "nginx.pid").read_text().strip()),
+                 folder / "nginx.out")
+        hup = subprocess.run(["sh", "-c", command.group(1).replace("\\'", "'")], capture_output=True, timeout=WAIT,
+                             user=USER, group=USER, env={"PATH": os.environ["PATH"]})
+        assert hup.returncode != 0 and b"Operation not permitted" in hup.stderr, hup
+    finally:
+        stop(server)
