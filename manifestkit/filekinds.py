@@ -26,6 +26,7 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.emit.sops_layouts import LAYOUTS
 from manifestkit.model import API_VERSION
 from manifestkit.package_data import load_schema, registry_of, schema_stems
+from manifestkit.secrets.mirror_engines import ENGINES
 from manifestkit.secrets.modes import MODES
 from manifestkit.yamlio import Document, format_path
 
@@ -41,6 +42,7 @@ CHOICES: dict[str, Collection[str]] = {
     "checksum-mode": checksums.MODES,
     "output-format": EMITTERS,
     "sops-layout": LAYOUTS,
+    "mirror-engine": ENGINES,
 }
 
 _NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"

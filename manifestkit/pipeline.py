@@ -21,6 +21,7 @@ from manifestkit.kinds import KIND_ORDER
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
 from manifestkit.overlay import apply_overlays, settings_of
+from manifestkit.pattern_defaults import default_pattern_containers
 from manifestkit.pattern_step import compose_patterns
 from manifestkit.schema_step import check_objects
 from manifestkit.secrets.step import resolve_secrets
@@ -31,6 +32,7 @@ STEPS: tuple[Step, ...] = (
     build_objects,
     compose_patterns,
     resolve_secrets,
+    default_pattern_containers,
     add_checksums,
     check_objects,
 )

@@ -17,7 +17,8 @@ from manifestkit.schema_errors import check_object
 from manifestkit.yamlio import format_path
 
 # Custom resources manifestkit itself may emit; no schema ships for them.
-KNOWN_CUSTOM_KINDS = frozenset({"ExternalSecret", "SecretStore", "ClusterSecretStore", "SealedSecret"})
+KNOWN_CUSTOM_KINDS = frozenset({"ExternalSecret", "SecretStore", "ClusterSecretStore", "SealedSecret",
+                                "SecretMirror", "ClusterPolicy"})   # the last two: secrets/mirror_engines.py
 
 
 def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:

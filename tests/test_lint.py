@@ -107,8 +107,8 @@ def test_config_disable_enable_and_severity() -> None:
 
 
 @pytest.mark.parametrize(("lint", "message"), [
-    ("  disable: [MK999]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK999'; rules are MK001 to MK022"),
-    ("  enable: [mk022]\n", "c.yaml:2:12: error: lint.enable[0]: unknown rule 'mk022'; rules are MK001 to MK022\n"
+    ("  disable: [MK999]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK999'; rules are MK001 to MK023"),
+    ("  enable: [mk022]\n", "c.yaml:2:12: error: lint.enable[0]: unknown rule 'mk022'; rules are MK001 to MK023\n"
                           "  hint: did you mean 'MK022'?"),
     ("  severity: {MK001: fatal}\n", "c.yaml:2:14: error: lint.severity.MK001: severity 'fatal' is not one of: error, warning, info"),
     ("  disabel: [MK001]\n", "c.yaml:2:3: error: lint.disabel: unknown lint setting 'disabel'; expected one of: disable, enable, severity, vault\n"

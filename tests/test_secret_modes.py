@@ -259,9 +259,9 @@ def test_vault_agent_mode_follows_seed_000(tmp_path: Path) -> None:
     assert agent["args"] == ["agent", "-config=/etc/vault/config/agent.hcl"]
     for container in (init, agent):
         assert container["securityContext"]["runAsUser"] == 101        # the app's user
-    assert "SYS_PTRACE" in agent["securityContext"]["capabilities"]["add"]
-    assert "SYS_PTRACE" not in init["securityContext"]["capabilities"]["add"]
-    assert "SYS_PTRACE" not in str(app)
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}   # same user: no capability
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["resources"]["limits"] == {"memory": "64Mi"}
     assert {"name": "vault-secrets", "emptyDir": {"medium": "Memory"}} in spec["volumes"]
     assert not any("secret" in v for v in spec["volumes"])
     assert app["volumeMounts"] == [{"name": "vault-secrets", "mountPath": "/etc/web", "subPath": "web-conf",
@@ -336,11 +336,15 @@ def test_vault_agent_needs_the_app_user() -> None:
 
 @pytest.mark.parametrize(("text", "template"), [
     ("ref+vault://kv1/web#/token", '{{ with secret "kv1/web" }}{{ index .Data "token" }}{{ end }}'),
+    ("ref+vault://secret/web#/token", '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}'),
+    ("ref+vault://secret/data/web#/token", '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}'),
+    ("ref+vault://other/web?kv=2#/t", '{{ with secret "other/data/web" }}{{ index .Data.data "t" }}{{ end }}'),
+    ("ref+vault://other/web?kv=1#/t", '{{ with secret "other/web" }}{{ index .Data "t" }}{{ end }}'),
     ("a {{ b }} <path:secret/data/x#k>", 'a {{ `{{` }} b }} {{ with secret "secret/data/x" }}'
                                          '{{ index .Data.data "k" }}{{ end }}'),
 ])
 def test_template_of(text: str, template: str) -> None:
-    assert template_of(text) == template
+    assert template_of(text, {"kv1": 1, "secret": 2}) == template
 
 
 def test_hcl_and_signal_quoting() -> None:

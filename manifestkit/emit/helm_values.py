@@ -185,7 +185,8 @@ def template_text(skeleton: Mapping[str, Any], holes: Sequence[Hole]) -> str:
 def _hole_lines(line: str, holes: Sequence[Hole]) -> list[str]:
     stripped = line.rstrip()
     if not stripped.endswith("__") or "__mk_hole_" not in stripped:
-        return [line]
+        # Text of the object itself (a Kyverno `{{request.object...}}`): Helm must print it as is.
+        return [line.replace("{{", '{{ "{{" }}')]
     head, _, tail = stripped.rpartition(": ")
     index = int(tail.removeprefix("__mk_hole_").removesuffix("__"))
     hole = holes[index]

@@ -12,7 +12,9 @@ from typing import Any
 from manifestkit.kinds import PROBES, runs_to_completion
 from manifestkit.lint.base import Hit, LintContext
 from manifestkit.lint.podspec import Container, as_map, command_text, containers, image_name, pod_metadata, pod_spec
-from manifestkit.lint.refs import REFERENCE, is_kv2_path, line_offset, secret_reads, strings
+from manifestkit.lint.refs import REFERENCE, is_kv1_path, is_kv2_path, line_offset, secret_reads, strings
+from manifestkit.patterns.vault_agent_config import INJECT
+from manifestkit.patterns.vault_agent_injector import check_annotations
 
 
 def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -109,17 +111,42 @@ def _template_texts(obj: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, .
 
 
 def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
-    """A Vault agent template reading ``.Data.x`` from a KV v2 path (needs ``.Data.data.x``).
+    """A Vault agent template that reads the wrong level for its KV version: ``.Data.x`` or
+    ``index .Data "x"`` on KV v2 (needs ``.Data.data.x``), ``.Data.data.x`` on a KV v1 mount.
 
     https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent/template#secret
     """
     settings = ctx.settings
     for path, text in _template_texts(obj):
         for read in secret_reads(text):
-            if read.key not in ("data", "metadata") and is_kv2_path(read.vault_path, settings.kv1_mounts, settings.kv2_mounts):
+            offset = line_offset(text, read.position)
+            if is_kv1_path(read.vault_path, settings.kv1_mounts):
+                if read.key == "data" and read.nested:
+                    yield Hit(path, f"template reads .Data.data.<field> from KV v1 path {read.vault_path!r}; KV v1 keeps "
+                              f"the fields at .Data.<field>", hint="write .Data.<field> (or list the mount under "
+                              "lint.vault.kv2Mounts if it is KV v2)", line_offset=offset)
+            elif read.key not in ("data", "metadata") and is_kv2_path(read.vault_path, settings.kv1_mounts, settings.kv2_mounts):
                 yield Hit(path, f"template reads .Data.{read.key} from KV v2 path {read.vault_path!r}; KV v2 nests the fields: "
                           f".Data.data.{read.key}", hint=f"write .Data.data.{read.key} (or list the mount under lint.vault.kv1Mounts if it is KV v1)",
-                          line_offset=line_offset(text, read.position))
+                          line_offset=offset)
+
+
+def check_vault_injector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    """Pod annotations under ``vault.hashicorp.com/`` the Vault Agent Injector does not read,
+    that name no secret, or whose key is over 63 characters (the API server refuses them).
+
+    https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations
+    """
+    if not pod_spec(obj):
+        return
+    meta_path, meta = pod_metadata(obj)
+    annotations = {str(k): str(v) for k, v in as_map(meta.get("annotations")).items()}
+    if not any(k.startswith(INJECT) for k in annotations):
+        return
+    for problem in check_annotations(annotations):
+        key = problem.split("'")[1]
+        yield Hit((*meta_path, "annotations", key), problem,
+                  hint="see the injector's annotation list; manifestkit's vaultAgent.mode: injector writes valid ones")
 
 
 def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:

@@ -11,12 +11,13 @@ from typing import Any, NamedTuple
 from manifestkit.lint.podspec import Path
 
 REFERENCE = re.compile(r"ref\+[a-z0-9]+://[^\s\"']*|<path:[^>\s]+>")
-# `{{ with secret "PATH" }} ... {{ end }}` and `(secret "PATH").Data.x`
+# `{{ with secret "PATH" }} ... {{ end }}`, `(secret "PATH").Data.x` and `index (secret "PATH").Data "x"`
 _WITH_SECRET = re.compile(r"\{\{-?\s*with\s+secret\s+\"(?P<path>[^\"]+)\"[^}]*\}\}(?P<body>.*?)\{\{-?\s*end\s*-?\}\}", re.S)
-_CALL_SECRET = re.compile(r"\(\s*secret\s+\"(?P<path>[^\"]+)\"[^)]*\)(?P<body>\.Data\.\w+)")
-_DATA_FIELD = re.compile(r"\.Data\.(?P<key>[A-Za-z_][A-Za-z0-9_]*)")
-
-
+_CALL_SECRET = re.compile(r"\(\s*secret\s+\"(?P<path>[^\"]+)\"[^)]*\)(?P<body>\.Data(?:\.\w+)*(?:\s+\"[^\"]*\")?)")
+# What a template reads below `.Data`: `.Data.x`, `.Data.data.x`, `index .Data "x"`, `index .Data.data "x"`
+# (manifestkit's own form), all reduced to the first field and whether a second follows.
+_DATA_FIELD = re.compile(r"\.Data(?:\.(?P<ifield>[A-Za-z_]\w*))?\s+\"(?P<ikey>[^\"]*)\"|"
+                         r"\.Data\.(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>\.\w+)?")
 def is_reference(value: Any) -> bool:
     return isinstance(value, str) and REFERENCE.search(value) is not None
 
@@ -40,17 +41,29 @@ def line_offset(text: str, position: int) -> int:
 
 class SecretRead(NamedTuple):
     vault_path: str
-    key: str            # the field after .Data.
-    position: int       # offset of `.Data.key` in the text
+    key: str            # the first field below .Data (`data` for .Data.data.x)
+    position: int       # offset of the `.Data` access in the text
+    nested: bool = False  # a second field follows (`.Data.data.x`, `index .Data.data "x"`)
 
 
 def secret_reads(text: str) -> Iterator[SecretRead]:
-    """Every ``.Data.<key>`` a Vault agent (consul-template) template reads, with its secret path."""
+    """Every field below ``.Data`` a Vault agent (consul-template) template reads, with its secret path."""
     for pattern in (_WITH_SECRET, _CALL_SECRET):
         for match in pattern.finditer(text):
             start = match.start("body")
             for field in _DATA_FIELD.finditer(match.group("body")):
-                yield SecretRead(match.group("path"), field.group("key"), start + field.start())
+                if field.group("ikey") is not None:
+                    first = field.group("ifield") or field.group("ikey")
+                    yield SecretRead(match.group("path"), first, start + field.start(), field.group("ifield") is not None)
+                else:
+                    yield SecretRead(match.group("path"), field.group("key"), start + field.start(),
+                                     field.group("sub") is not None)
+
+
+def is_kv1_path(vault_path: str, kv1_mounts: frozenset[str]) -> bool:
+    """Is a Vault path on a mount the configuration lists as KV version 1?"""
+    mount = vault_path.strip("/").partition("/")[0]
+    return mount in kv1_mounts
 
 
 def is_kv2_path(vault_path: str, kv1_mounts: frozenset[str], kv2_mounts: frozenset[str]) -> bool:

@@ -32,7 +32,8 @@ RULES: dict[str, Rule] = {
     "MK017": Rule("MK017", "init-container-probe", ERROR, "probe on an init container that is not a native sidecar", p.check_init_probe),
     "MK018": Rule("MK018", "job-sidecar", ERROR, "long-running classic sidecar in a Job or CronJob", p.check_job_sidecar),
     "MK019": Rule("MK019", "init-order", WARNING, "init container needing the network runs before the mesh proxy or Vault agent", p.check_init_order),
-    "MK020": Rule("MK020", "vault-kv2-data", ERROR, "Vault template reads .Data.x from a KV v2 path", p.check_vault_kv2),
+    "MK020": Rule("MK020", "vault-kv2-data", ERROR, "Vault template reads .Data.x from a KV v2 path (or .Data.data.x from KV v1)", p.check_vault_kv2),
     "MK021": Rule("MK021", "unresolved-reference", ERROR, "secret reference (ref+..., <path:...>) left in output", p.check_unresolved_refs),
     "MK022": Rule("MK022", "read-only-root", INFO, "container root file system is writable (off by default)", s.check_read_only_root, enabled=False),
+    "MK023": Rule("MK023", "vault-injector-annotation", ERROR, "Vault Agent Injector annotation it does not read, or a key over 63 characters", p.check_vault_injector),
 }

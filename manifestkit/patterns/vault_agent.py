@@ -2,9 +2,10 @@
 
 ``mode: sidecar`` (default) adds an init container that logs in, renders every template
 once and exits (``exit_after_auth``), and a sidecar that re-renders on change and runs a
-command that signals the app (HUP through ``shareProcessNamespace``; SYS_PTRACE only in the
-sidecar). Both run as the app's user, write to an emptyDir with ``medium: Memory`` and read
-their HCL configuration (generated from templates/vault-agent/) and the templates from a
+command that signals the app (HUP through ``shareProcessNamespace``; no capabilities, so the
+app must run as the agent's user, which :func:`check_signal` checks). Both run as the app's
+user with a read-only root and small resources, write to an emptyDir with ``medium: Memory``
+and read their HCL configuration (generated from templates/vault-agent/) and the templates from a
 ConfigMap. ``mode: injector`` emits Vault Agent Injector annotations instead
 (https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations).
 
@@ -16,8 +17,7 @@ schemas/patterns/vault-agent.schema.json, like every built-in pattern's.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.patterns.model import Obj, PatternError, PatternInput, PatternOutput
@@ -26,17 +26,18 @@ from manifestkit.patterns.vault_agent_config import (
     CONFIG_VOLUME,
     DEFAULT_IMAGE,
     DEFAULT_MOUNT,
-    INJECT,
     SECRETS_VOLUME,
     Template,
     agent_configs,
-    reload_command,
 )
+from manifestkit.patterns.vault_agent_injector import first_path, injector
+
+__all__ = ["app_user", "check_signal", "first_path", "vault_agent"]
 
 
 def _templates(params: Mapping[str, Any]) -> list[Template]:
-    out = [Template(str(t["file"]), str(t["template"]), str(t.get("path", "")), str(t.get("volumePath", "")))
-           for t in params.get("templates") or []]
+    out = [Template(str(t["file"]), str(t["template"]), str(t.get("path", "")), str(t.get("volumePath", "")),
+                    str(t.get("injectFile", ""))) for t in params.get("templates") or []]
     if not out:
         raise PatternError("found no templates; expected at least one {file, template}", ("templates",))
     files = [t.file for t in out]
@@ -73,17 +74,60 @@ def app_user(pod: Mapping[str, Any], params: Mapping[str, Any]) -> int:
     )
 
 
-def _agent(name: str, config: str, user: int, mount: str, extra_caps: Sequence[str]) -> Obj:
+def _container_user(pod: Mapping[str, Any], container: Mapping[str, Any]) -> int | None:
+    """The user a container runs as, when the pod says: its own ``runAsUser``, else the pod's."""
+    for context in (container.get("securityContext"), (pod.get("spec") or {}).get("securityContext")):
+        if isinstance(context, Mapping) and context.get("runAsUser") is not None:
+            return int(context["runAsUser"])
+    return None
+
+
+def check_signal(pod: Mapping[str, Any], params: Mapping[str, Any], agent_user: int) -> None:
+    """The sidecar can signal the app only as the app's own user.
+
+    kill(2) needs the same real or effective user, or CAP_KILL; a capability added to a
+    non-root container is not effective (Kubernetes sets no ambient capabilities), so the
+    only fix is one user: https://man7.org/linux/man-pages/man2/kill.2.html
+    """
+    container = _app_container(pod, params)
+    name = container.get("name")
+    target = _container_user(pod, container)
+    if target is None:
+        raise PatternError(
+            f"the agent signals {params.get('process')!r} in container {name!r} as user {agent_user}, but the "
+            f"container's user is not set, so it runs as its image's user (root for the official nginx image) "
+            f"and the signal fails with 'Operation not permitted'",
+            ("process",),
+            hint=f"set securityContext.runAsUser: {agent_user} on container {name!r} (an image that runs "
+                 f"unprivileged, e.g. nginxinc/nginx-unprivileged), or reload with `command:` instead")
+    if target != agent_user:
+        raise PatternError(
+            f"the agent runs as user {agent_user} but signals {params.get('process')!r} in container {name!r}, "
+            f"which runs as user {target}; the signal fails with 'Operation not permitted'",
+            ("runAsUser",),
+            hint=f"run both as one user: drop runAsUser from `with:` or set it to {target}, and make the app "
+                 f"run as a non-root user if it is 0")
+
+
+# Small, fixed resources: the agent renders a few files; production overlays may raise them.
+AGENT_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+
+
+def _agent(name: str, config: str, user: int, mount: str) -> Obj:
+    # No capabilities: SKIP_SETCAP keeps the image from needing IPC_LOCK, and signalling a
+    # process of the same user needs none (Pod Security baseline/restricted refuse both).
     return {
         "name": name,
         "image": "",
         "args": ["agent", f"-config={CONFIG_DIR}/{config}"],
         "env": [{"name": "SKIP_SETCAP", "value": "true"}],
+        "resources": {k: dict(v) for k, v in AGENT_RESOURCES.items()},   # fresh: no YAML anchors
         "securityContext": {
             "runAsUser": user,
             "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"], "add": ["IPC_LOCK", *extra_caps]},
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
         },
         "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": CONFIG_DIR, "readOnly": True},
                          {"name": SECRETS_VOLUME, "mountPath": mount}],
@@ -94,15 +138,16 @@ def vault_agent(inp: PatternInput) -> PatternOutput:
     """Pattern ``vault/agent``: ``mode: sidecar`` (init + re-render sidecar) or ``injector``."""
     params = inp.params
     templates = _templates(params)
-    if params.get("mode", "sidecar") == "injector":
-        return injector(inp, templates)
-    mount = str(params.get("mountPath") or DEFAULT_MOUNT)
     user = app_user(inp.pod, params)
+    if params.get("process"):
+        check_signal(inp.pod, params, user)
+    if params.get("mode", "sidecar") == "injector":
+        return injector(inp, templates, user)
+    mount = str(params.get("mountPath") or DEFAULT_MOUNT)
     image = str(params.get("image") or DEFAULT_IMAGE)
     signals = bool(params.get("command") or params.get("process"))
-    init = {**_agent("vault-agent-init", "init.hcl", user, mount, ()), "image": image}
-    sidecar = {**_agent("vault-agent", "agent.hcl", user, mount, ("SYS_PTRACE",) if signals else ()),
-               "image": image}
+    init = {**_agent("vault-agent-init", "init.hcl", user, mount), "image": image}
+    sidecar = {**_agent("vault-agent", "agent.hcl", user, mount), "image": image}
     config_map = f"{inp.name}-vault-agent"
     app_names = params.get("mountInto")
     if app_names is None:
@@ -121,41 +166,3 @@ def vault_agent(inp: PatternInput) -> PatternOutput:
         objects=({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                   "data": agent_configs(params, templates, mount)},),
     )
-
-
-def _annotation_name(file: str) -> str:
-    """An annotation suffix for a file: the injector's ``agent-inject-secret-<name>``."""
-    return re.sub(r"[^a-z0-9.-]+", "-", file.lower()).strip("-.") or "file"
-
-
-def injector(inp: PatternInput, templates: Sequence[Template]) -> PatternOutput:
-    """Vault Agent Injector annotations: the webhook adds the agents itself."""
-    params = inp.params
-    annotations = {
-        f"{INJECT}agent-inject": "true",
-        f"{INJECT}role": str(params["role"]),
-        f"{INJECT}agent-run-as-user": str(app_user(inp.pod, params)),
-    }
-    if params.get("address"):
-        annotations[f"{INJECT}service"] = str(params["address"])
-    command = reload_command(params)
-    if command:
-        annotations[f"{INJECT}agent-share-process-namespace"] = "true"
-    for t in templates:
-        name = _annotation_name(t.file)
-        path = t.path or first_path(t.template)
-        annotations[f"{INJECT}agent-inject-secret-{name}"] = path
-        annotations[f"{INJECT}agent-inject-template-{name}"] = t.template
-        annotations[f"{INJECT}agent-inject-file-{name}"] = t.file.rsplit("/", 1)[-1]
-        if t.volume_path or "/" in t.file:
-            annotations[f"{INJECT}secret-volume-path-{name}"] = t.volume_path or \
-                f"{params.get('mountPath') or DEFAULT_MOUNT}/{t.file.rsplit('/', 1)[0]}"
-        if command:
-            annotations[f"{INJECT}agent-inject-command-{name}"] = command
-    return PatternOutput(annotations=annotations)
-
-
-def first_path(template: str) -> str:
-    found = re.search(r'with secret "([^"?]+)', template)
-    return found.group(1) if found else ""
-

@@ -21,7 +21,8 @@ class Template(NamedTuple):
     file: str                 # relative to the secrets mount, e.g. "web-secret/password"
     template: str             # consul-template text
     path: str = ""            # the Vault path it reads (injector's agent-inject-secret-*)
-    volume_path: str = ""     # injector only: where the app sees the file
+    volume_path: str = ""     # injector only: the folder where the app sees the file
+    inject_file: str = ""     # injector only: the file's path inside volume_path (may hold folders)
 
 
 

@@ -22,6 +22,7 @@ from manifestkit.patterns.vault_agent import first_path, vault_agent
 from manifestkit.patterns.vault_agent_config import SECRETS_VOLUME
 from manifestkit.secrets.go_templates import literal, template_of
 from manifestkit.secrets.jobs import SecretJob, located
+from manifestkit.secrets.vault_kv import KvLookup, kv_table, vault_lookup
 
 
 def agent_params(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,11 +57,29 @@ def _uses(pod: Mapping[str, Any], names: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _files(job: SecretJob, items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def kv_lookup(settings: Mapping[str, Any], environ: Mapping[str, str]) -> KvLookup | None:
+    """Vault's mount table as a KV version lookup, when ``spec.secrets.vault.kvLookup`` asks for it."""
+    vault = settings.get("vault") or {}
+    if not vault.get("kvLookup"):
+        return None
+    from manifestkit.secrets.vault import VaultReader, vault_config
+
+    return vault_lookup(VaultReader(vault_config(vault, environ)))
+
+
+def _template(key: str, text: str, kv: Mapping[str, int], lookup: KvLookup | None) -> str:
+    try:
+        return template_of(text, kv, lookup)
+    except ValueError as exc:
+        raise error(f"key {key!r}: {exc}") from None
+
+
+def _files(job: SecretJob, items: Sequence[Mapping[str, Any]], kv: Mapping[str, int],
+           lookup: KvLookup | None) -> dict[str, str]:
     """File (inside the Secret's folder) → consul-template text, for the keys the volume shows."""
     texts = {**{k: literal(v) for k, v in job.plain.items()},
              **{k: literal(base64.b64decode(v).decode("utf-8", "replace")) for k, v in job.encoded.items()},
-             **{k: template_of(v) for k, v in job.templates.items()}}
+             **{k: _template(k, v, kv, lookup) for k, v in job.templates.items()}}
     if not items:
         return texts
     return {str(item["path"]): texts[item["key"]] for item in items if item.get("key") in texts}
@@ -79,13 +98,21 @@ def _remount(container: Mapping[str, Any], volumes: Mapping[str, str], injector:
                                                                  if k != "volumeMounts"}
 
 
-def _mount_paths(pod: Mapping[str, Any], volume: str) -> list[str]:
-    return [m["mountPath"] for c in pod.get("containers") or [] for m in c.get("volumeMounts") or []
-            if m.get("name") == volume]
+def _mount_paths(pod: Mapping[str, Any], volume: str, secret: str, injector: bool) -> list[str]:
+    """The folders where the app sees a Secret volume, each once; the injector cannot serve a ``subPath``."""
+    mounts = [m for c in pod.get("containers") or [] for m in c.get("volumeMounts") or [] if m.get("name") == volume]
+    for m in mounts:
+        if injector and m.get("subPath"):
+            raise error(f"Secret {secret!r} is mounted with subPath {m['subPath']!r} at {m['mountPath']!r}, but the "
+                        f"Vault Agent Injector mounts a whole folder at secret-volume-path, which would hide the "
+                        f"rest of {m['mountPath'].rsplit('/', 1)[0] or '/'!r}",
+                        hint="mount the Secret as a folder of its own, or set vaultAgent.mode: sidecar")
+    return list(dict.fromkeys(str(m["mountPath"]) for m in mounts))
 
 
 def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], settings: Mapping[str, Any],
-                   name: str, namespace: str | None) -> tuple[Obj, tuple[Obj, ...], list[str]]:
+                   name: str, namespace: str | None,
+                   lookup: KvLookup | None = None) -> tuple[Obj, tuple[Obj, ...], list[str]]:
     """The pod template with its ``vault-agent`` Secret volumes served by the Vault agent.
 
     Each volume of such a Secret is dropped; its mounts become mounts of the agent's RAM
@@ -106,15 +133,17 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
     templates: dict[str, dict[str, str]] = {}
     for volume, secret in sorted(volumes.items()):
         spec = next(v for v in pod["volumes"] if v["name"] == volume)
-        paths = _mount_paths(pod, volume)
-        for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or []).items()):
-            entry = {"file": f"{secret}/{file}", "template": text}
-            if injector and paths:
-                entry["volumePath"] = paths[0]
-            path = first_path(text)
-            if path:
-                entry["path"] = path
-            templates.setdefault(entry["file"], entry)
+        paths = _mount_paths(pod, volume, secret, injector)
+        for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or [], kv_table(settings), lookup).items()):
+            # The injector serves one folder per secret name: a Secret mounted twice is two names.
+            for n, folder in enumerate(paths if injector else [""]):
+                entry = {"file": f"{secret}{f'-{n + 1}' if n else ''}/{file}", "template": text}
+                if folder:
+                    entry.update(volumePath=folder, injectFile=file)
+                path = first_path(text)
+                if path:
+                    entry["path"] = path
+                templates.setdefault(entry["file"], entry)
     new_pod: Obj = {**pod, "volumes": [v for v in pod["volumes"] if v["name"] not in volumes]}
     if not new_pod["volumes"]:
         del new_pod["volumes"]
@@ -153,9 +182,10 @@ def _mark_pattern(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], SecretJob],
-                   settings: Mapping[str, Any]) -> list[Resource]:
+                   settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> list[Resource]:
     """Pods that use a ``vault-agent`` Secret get the Vault agent; an unused one is an error."""
-    delivered = gather(resources, lambda resource: [_delivered(resource, in_pod, settings)])
+    lookup = kv_lookup(settings, environ or {})
+    delivered = gather(resources, lambda resource: [_delivered(resource, in_pod, settings, lookup)])
     out = [r for objects, _ in delivered for r in objects]
     used = {slot for _, slots in delivered for slot in slots}
     problems = [Diagnostic(message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
@@ -168,8 +198,8 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
     return out
 
 
-def _delivered(resource: Resource, in_pod: Mapping[tuple[str, str], SecretJob],
-               settings: Mapping[str, Any]) -> tuple[list[Resource], list[tuple[str, str]]]:
+def _delivered(resource: Resource, in_pod: Mapping[tuple[str, str], SecretJob], settings: Mapping[str, Any],
+               lookup: KvLookup | None) -> tuple[list[Resource], list[tuple[str, str]]]:
     """The resource, with the agent in its pod and the objects the agent needs when it mounts
     ``vault-agent`` Secrets, and the (namespace, name) of those Secrets."""
     template = pod_template(resource.obj)
@@ -177,7 +207,7 @@ def _delivered(resource: Resource, in_pod: Mapping[tuple[str, str], SecretJob],
         return [resource], []
     mine = {name: job for (ns, name), job in in_pod.items() if ns == resource.namespace}
     try:
-        new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace)
+        new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace, lookup)
     except ManifestkitError as exc:     # adds the workload's place to problems that have none
         raise ManifestkitError(d if d.file else dataclasses.replace(d, **located(resource))
                                for d in exc.diagnostics) from None

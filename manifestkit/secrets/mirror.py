@@ -1,16 +1,21 @@
-"""Mirroring a Secret into other namespaces (seed 003, like SecretMirror or Reflector, but at
-render time): ``mirror: {namespaces: [regex, ...]}`` copies the Secret into every namespace
-of the project whose whole name matches one of the expressions."""
+"""Mirroring a Secret into other namespaces (seed 003): ``mirror: {namespaces: [regex, ...]}`` handed to its engine.
+
+The engine is the Secret's ``mirror.engine``, else the Project's ``spec.secrets.mirror.engine``,
+else ``render`` (copies made now, into the namespaces of this render). The engines are the
+registry :data:`~manifestkit.secrets.mirror_engines.ENGINES`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather, one_of
 from manifestkit.model import RenderContext, Resource
+from manifestkit.secrets.jobs import located
+from manifestkit.secrets.mirror_engines import ENGINES
+
+DEFAULT_ENGINE = "render"
 
 
 def project_namespaces(ctx: RenderContext) -> list[str]:
@@ -25,38 +30,25 @@ def project_namespaces(ctx: RenderContext) -> list[str]:
     return sorted(names)
 
 
-def matching(patterns: Sequence[str], namespaces: Iterable[str]) -> list[str]:
-    """The namespaces whose whole name matches one of ``patterns`` (re.fullmatch)."""
-    compiled = [re.compile(p) for p in patterns]
-    return sorted(ns for ns in namespaces if any(c.fullmatch(ns) for c in compiled))
-
-
-def _copy(resource: Resource, namespace: str) -> Resource:
-    meta = {**resource.obj.get("metadata", {}), "namespace": namespace}
-    return dataclasses.replace(resource, obj={**resource.obj, "metadata": meta}, mirror=None)
-
-
-def _bad_pattern(resource: Resource, pattern: str, exc: re.error) -> Diagnostic:
-    return Diagnostic(message=f"{resource.ref()}: mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
-                      file=resource.source.file, line=resource.source.line)
-
-
-def mirrored(resource: Resource, namespaces: Sequence[str]) -> list[Resource]:
-    """The Secret itself (without its mirror setting) and one copy per other matching namespace."""
+def engine_of(resource: Resource, default: str) -> str:
     spec: Mapping[str, Any] = resource.mirror or {}
-    patterns = [str(p) for p in spec.get("namespaces") or []]
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ManifestkitError([_bad_pattern(resource, pattern, exc)]) from None
-    own = _copy(resource, resource.namespace) if resource.namespace else \
-        dataclasses.replace(resource, mirror=None)
-    copies = [_copy(resource, ns) for ns in matching(patterns, namespaces) if ns != resource.namespace]
-    return [own, *copies]
+    engine = str(spec.get("engine") or default)
+    if engine not in ENGINES:
+        raise ManifestkitError([Diagnostic(
+            message=f"{resource.ref()}: mirror: unknown engine {engine!r}; expected one of: {one_of(ENGINES)}",
+            hint=did_you_mean(engine, list(ENGINES)), **located(resource))])
+    return engine
+
+
+def mirrored(resource: Resource, namespaces: Sequence[str], default: str = DEFAULT_ENGINE) -> list[Resource]:
+    """The Secret (unless its data lives only in the cluster or Vault) and what its engine adds."""
+    spec: Mapping[str, Any] = resource.mirror or {}
+    return ENGINES[engine_of(resource, default)](resource, spec, namespaces)
 
 
 def mirror_secrets(resources: Sequence[Resource], ctx: RenderContext) -> list[Resource]:
-    """Every Secret that asks to be mirrored, with its copies; other resources unchanged."""
+    """Every Secret that asks to be mirrored, with its copies or engine objects; other resources unchanged."""
     namespaces = project_namespaces(ctx)
-    return gather(resources, lambda r: mirrored(r, namespaces) if r.kind == "Secret" and r.mirror else [r])
+    default = str(((ctx.project.spec.get("secrets") or {}).get("mirror") or {}).get("engine") or DEFAULT_ENGINE)
+    return gather(resources, lambda r: mirrored(r, namespaces, default) if r.kind == "Secret" and r.mirror
+                  else [r])

@@ -46,7 +46,7 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
                            environ=ctx.options.environ)
     in_pod = {(r.namespace, r.name): job for r, job, mode in jobs if _converted(job, mode) and MODES[mode].in_pod}
     out = gather(mirrored, lambda r: _converted_secret(r, ctx, mode_ctx) if r.kind == "Secret" else [r])
-    return deliver_agents(out, in_pod, mode_ctx.settings) if in_pod else out
+    return deliver_agents(out, in_pod, mode_ctx.settings, mode_ctx.environ) if in_pod else out
 
 
 def _converted(job: SecretJob, mode: str) -> bool:

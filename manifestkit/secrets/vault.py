@@ -74,6 +74,20 @@ class VaultReader:
             self._secrets[key] = self._fetch(api_path, mount, version)
         return self._secrets[key]
 
+    def kv_version(self, path: str) -> int | None:
+        """The KV version of the mount serving ``path`` from Vault's mount table; None when
+        Vault does not say (older server, restricted token, not a KV mount)."""
+        import hvac.exceptions
+
+        try:
+            answer = self._call(lambda: self._logged_in().adapter.get(f"/v1/sys/internal/ui/mounts/{path.strip('/')}"))
+        except hvac.exceptions.VaultError:
+            return None
+        info = (answer or {}).get("data") or {}
+        if info.get("type") not in ("kv", "generic"):
+            return None
+        return 2 if str((info.get("options") or {}).get("version")) == "2" else 1
+
     def _fetch(self, api_path: str, mount: _Mount, version: str | None) -> VaultSecret:
         import hvac.exceptions
 
