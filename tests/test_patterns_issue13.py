@@ -242,3 +242,11 @@ def test_inject_output_passes_validate(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0
     errors = [d for d in validate_paths([str(tmp_path / "out.yaml")], Options()).findings if d.severity == "error"]
     assert errors == []
+
+
+def test_a_placeholder_container_port_is_a_located_error(capsys: pytest.CaptureFixture[str]) -> None:
+    path = CORPUS / "generated" / "string-port-001.yaml"
+    code, _, err = inject(capsys, path, "-p", "sidecar/envoy")
+    assert code == 2
+    assert err == (f"{path}:4:3: error: Deployment/web-1001: sidecar/envoy: container 'web-1001' declares "
+                   "containers[].ports[0].containerPort '${PORT}'; expected an integer port number\n")

@@ -145,9 +145,11 @@ def echo_pod(i: int, rnd: random.Random) -> list[dict[str, Any]]:
 
 
 def string_port(i: int, rnd: random.Random) -> list[dict[str, Any]]:
-    """A chart that quotes its port (`containerPort: "8080"`); the API server rejects it, tools must not crash."""
+    """A chart that quotes its port (`containerPort: "8080"`) or leaves an envsubst placeholder (`${PORT}`);
+    the API server rejects both, tools must not crash on them."""
     objs = deployment(1000 + i, rnd)
-    objs[0]["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": "8080"}]
+    port = "8080" if i % 2 == 0 else "${PORT}"
+    objs[0]["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": port}]
     return objs
 
 
