@@ -14,10 +14,10 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, 
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.lint.render_check import lint_files, lint_texts, render_config
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
+from manifestkit.render_lint import lint_files, lint_texts, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
