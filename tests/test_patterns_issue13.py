@@ -164,7 +164,8 @@ def yaml_ports(text: str) -> Any:
 TLS = "ambassador/tls-proxy=port=8443,upstreamPort=8080,certSecret=web-tls,servicePort=443"
 
 
-@pytest.mark.parametrize("ports", ["{name: https, port: 443, targetPort: 8443}", "{name: https, port: 443, targetPort: https}"])
+@pytest.mark.parametrize("ports", ["{name: https, port: 443, targetPort: 8443}", "{name: https, port: 443, targetPort: https}",
+                                   "{port: 8443, targetPort: 8443}"])   # the last: seed 002's own Service shape
 def test_tls_proxy_reuses_a_service_port_aimed_at_it(tmp_path: Path, capsys: pytest.CaptureFixture[str], ports: str) -> None:
     code, out, err = inject(capsys, write(tmp_path, WEB % ports), "-p", TLS)
     assert (code, err) == (0, "")
