@@ -3,7 +3,9 @@
 Every pod template that references a ConfigMap or Secret of the render (volumes, projected
 sources, ``envFrom``, ``env[].valueFrom`` in every container and init container) gets
 ``manifestkit.dev/config-checksum: sha256:<hex>``. The hash covers data only, never
-metadata or labels, so a label or chart-version change restarts nothing.
+metadata or labels, so a label or chart-version change restarts nothing. A volume that a
+config reloader in the pod watches (``sidecar/config-reloader``) does not count: the
+reloader applies its changes live, and a restart would defeat it.
 
 The hashed text is :func:`go_json` of ``{"ConfigMap/<name>": {"data": ..., "binaryData": ...},
 "Secret/<name>": "<token>"}``: the same bytes Helm's ``toJson`` writes for that map, so a
@@ -59,7 +61,7 @@ def checksum_annotations(resources: list[Resource], ctx: RenderContext) -> list[
     key = hmac_key(settings.get("hmacKeyEnv"), ctx.options.environ, ctx.project.file) if unversioned else None
     out = []
     for resource in resources:
-        used = [configs[(kind, resource.namespace, name)] for kind, name in referenced(resource.obj)
+        used = [configs[(kind, resource.namespace, name)] for kind, name in referenced(resource.obj, skip_watched=True)
                 if (kind, resource.namespace, name) in configs]
         value = checksum(hash_input(used, key)) if used else None
         out.append(_with_annotations(resource, {ANNOTATION: value} if value else {}))
@@ -80,7 +82,7 @@ def hmac_key(env_name: str | None, environ: Mapping[str, str], file: str = "") -
 
 def reloader_mode(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Mode ``reloader``: Stakater Reloader annotations on every workload that uses config."""
-    return [_with_annotations(r, reloader_annotations(referenced(r.obj))) for r in resources]
+    return [_with_annotations(r, reloader_annotations(referenced(r.obj, skip_watched=True))) for r in resources]
 
 
 def no_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -99,17 +101,36 @@ DEFAULT_MODE = "annotation"
 
 # ------------------------------------------------------------------ references
 
-def referenced(obj: Mapping[str, Any]) -> list[Ref]:
-    """The ConfigMaps and Secrets a workload's pod template uses, sorted, without repeats."""
+def referenced(obj: Mapping[str, Any], skip_watched: bool = False) -> list[Ref]:
+    """The ConfigMaps and Secrets a workload's pod template uses, sorted, without repeats;
+    with ``skip_watched``, not those only a config reloader's volume brings in."""
     template = pod_template(obj)
     if template is None:
         return []
-    return sorted(set(_pod_refs(template.get("spec") or {})))
+    return sorted(set(_pod_refs(template.get("spec") or {}, skip_watched)))
 
 
-def _pod_refs(pod: Mapping[str, Any]) -> Iterator[Ref]:
+# Flags of config reloaders (configmap-reload, prometheus-config-reloader) naming the folder they watch.
+RELOADER_FLAGS = ("--volume-dir=", "--watched-dir=")
+
+
+def watched_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
+    """Volumes a config reloader in the pod watches (``sidecar/config-reloader``): their changes
+    are applied live, so they must not restart the pod through the checksum."""
+    out: set[str] = set()
+    for _, _, container in containers(pod):
+        args = [str(a) for a in (*(container.get("command") or []), *(container.get("args") or []))]
+        folders = {a.split("=", 1)[1].rstrip("/") for a in args if a.startswith(RELOADER_FLAGS)}
+        out.update(str(m.get("name")) for m in container.get("volumeMounts") or []
+                   if isinstance(m, Mapping) and str(m.get("mountPath", "")).rstrip("/") in folders)
+    return frozenset(out)
+
+
+def _pod_refs(pod: Mapping[str, Any], skip_watched: bool = False) -> Iterator[Ref]:
+    watched = watched_volumes(pod) if skip_watched else frozenset()
     for volume in pod.get("volumes") or []:
-        yield from _volume_refs(volume)
+        if volume.get("name") not in watched:
+            yield from _volume_refs(volume)
     for _, _, container in containers(pod):
         yield from _container_refs(container)
 

@@ -17,10 +17,12 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
+from manifestkit.render_lint import lint_files, lint_texts, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
+from manifestkit.validation import at_or_above
 from manifestkit.writer import check_tree, report_lines, write_tree
 
 DEFAULT_DIR = "build"
@@ -37,6 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
+    parser.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
+                        help="exit 1 when a lint finding (MKnnn, set up in spec.lint) is at or above this severity "
+                             "(default error; findings go to stderr)")
+    parser.add_argument("--no-lint", action="store_true", help="skip the lint rules on the output")
 
 
 class Plan(NamedTuple):
@@ -73,8 +79,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint="pass -o DIR")])
-        return _stream(projects, args.env, options_of(args, environ))
+        return _stream(projects, args.env, options_of(args, environ), args)
     job = plan(args, environ)
+    findings = _lint(args, job)
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
         for line in stale:
@@ -83,12 +90,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `manifestkit render` to update",
                   file=sys.stderr)
             return 1
-        return 0
+        return _report(findings, args.fail_on)
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
     for line in report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return 0
+    return _report(findings, args.fail_on)
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -116,14 +123,37 @@ def _renders(projects: list[Project], env: str | None, options: Options) -> dict
     return renders
 
 
-def _stream(projects: list[Project], env: str | None, options: Options) -> int:
+def _stream(projects: list[Project], env: str | None, options: Options, args: argparse.Namespace) -> int:
     renders = _renders(projects, env, options)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
-    sys.stdout.write(stream(next(iter(renders.values()))))
-    return 0
+    text = stream(next(iter(renders.values())))
+    sys.stdout.write(text)
+    findings = [] if args.no_lint else lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd()))
+    return _report(findings, args.fail_on)
+
+
+# ---------------------------------------------------------------- lint of the output (issue 13, point 10)
+
+LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, not the YAML `validate` reads
+
+
+def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
+    """The lint findings on the files the render writes (plain and Kustomize output)."""
+    project = _load_all(args.paths)[0]
+    if args.no_lint or _format(args, project) not in LINTED_FORMATS:
+        return []
+    files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
+    return lint_files(files, job.target, render_config(project.file, Path.cwd()))
+
+
+def _report(findings: list[Diagnostic], fail_on: str) -> int:
+    """Findings to stderr, after what the render itself says; 1 when one is at or above ``fail_on``."""
+    for finding in findings:
+        print(finding.format(), file=sys.stderr)
+    return 1 if at_or_above(findings, fail_on) else 0
 
 
 def configure_render(parser: argparse.ArgumentParser) -> None:

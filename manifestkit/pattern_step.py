@@ -11,7 +11,7 @@ from typing import Any
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, fold
 from manifestkit.kinds import is_workload, pod_template, with_pod_template
 from manifestkit.model import App, RenderContext, Resource
-from manifestkit.patterns.engine import PatternProblems, Problem, Target, Use, apply_patterns
+from manifestkit.patterns.engine import PatternProblems, Problem, Use, apply_patterns, target_of
 from manifestkit.patterns.model import Pattern
 from manifestkit.patterns.user import registry
 
@@ -36,7 +36,7 @@ def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known:
     pod = pod_template(workload.obj) or {}
     service_index = _service_index(resources, app, pod)
     service = resources[service_index].obj if service_index is not None else None
-    target = Target(workload.name, workload.namespace or None, ctx.kube_version)
+    target = target_of(workload.obj, pod, ctx.kube_version)._replace(name=workload.name, namespace=workload.namespace or None)
     uses = uses_of(app)
     try:
         applied = apply_patterns(pod, service, uses, target, known)

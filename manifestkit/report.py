@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from manifestkit import __version__
 from manifestkit.diagnostics import SEVERITY_RANK, Diagnostic
 from manifestkit.lint import RULES
-from manifestkit.validation_checks import Outcome
+from manifestkit.validation_checks import Checked, Outcome
 
 DOCS_URL = "https://github.com/manifestkit/manifestkit/blob/main/docs/rules.md"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -44,10 +44,21 @@ def use_color(is_tty: bool, environ: Mapping[str, str]) -> bool:
 
 def summary_counts(outcome: Outcome, fail_on: str) -> dict[str, int]:
     checked = [c for c in outcome.checked if c.status == "checked"]
-    invalid = sum(1 for c in checked if any(SEVERITY_RANK.get(d.severity, 2) >= SEVERITY_RANK[fail_on] for d in c.findings))
+    failing = [d for d in outcome.findings if SEVERITY_RANK.get(d.severity, 2) >= SEVERITY_RANK[fail_on]]
+    invalid = sum(1 for c in checked if _owns_any(c, failing, outcome.checked))
     return {"resources": len(outcome.checked), "files": outcome.files, "valid": len(checked) - invalid, "invalid": invalid,
             "errors": sum(1 for d in outcome.findings if d.rule in ("yaml",)),
             "skipped": sum(1 for c in outcome.checked if c.status == "skipped")}
+
+
+def _owns_any(c: Checked, failing: list[Diagnostic], everything: list[Checked]) -> bool:
+    """Does one of ``failing`` belong to object ``c``: its own findings, or a file-level one (duplicate key,
+    --strict) on a line between the object's start and the next object's in the same file?"""
+    if any(d in failing for d in c.findings):
+        return True
+    later = [o.line for o in everything if o.file == c.file and o.line > c.line]
+    end = min(later) if later else 1 << 62
+    return any(d.file == c.file and c.line <= d.line < end and not d.rule.startswith("MK") for d in failing)
 
 
 def summary_line(outcome: Outcome, fail_on: str) -> str:

@@ -108,6 +108,8 @@ def test_config_disable_enable_and_severity() -> None:
 
 @pytest.mark.parametrize(("lint", "message"), [
     ("  disable: [MK999]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK999'; rules are MK001 to MK023"),
+    ("  disable: [MK07]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK07'; rules are MK001 to MK023\n"
+                           "  hint: did you mean 'MK007'?"),   # issue 13, point 9
     ("  enable: [mk022]\n", "c.yaml:2:12: error: lint.enable[0]: unknown rule 'mk022'; rules are MK001 to MK023\n"
                           "  hint: did you mean 'MK022'?"),
     ("  severity: {MK001: fatal}\n", "c.yaml:2:14: error: lint.severity.MK001: severity 'fatal' is not one of: error, warning, info"),
@@ -220,3 +222,14 @@ def test_is_kv2_path(path: str, kv1: tuple[str, ...], v2: bool) -> None:
 ])
 def test_selector_matches(selector: dict[str, object], labels: dict[str, str], match: bool) -> None:
     assert selector_matches(selector, labels) is match
+
+
+def test_strict_summary_counts_every_object_with_an_error(tmp_path: Path) -> None:
+    """Issue 13, point 9: a --strict finding found while reading (a duplicate key) makes its object invalid too."""
+    from manifestkit.report import summary_line
+    case = tmp_path / "two.yaml"
+    case.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  bogus: 1\n---\n"
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  name: c\n", encoding="utf-8")
+    outcome = validate_paths([str(case)], Options(kube_version="1.30", strict=True))
+    assert summary_line(outcome, "error") == ("Summary: 2 resources found in 1 files - Valid: 0, Invalid: 2, "
+                                              "Errors: 0, Skipped: 0")

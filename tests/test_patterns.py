@@ -93,7 +93,7 @@ ERRORS: list[tuple[str, str, str]] = [
 """, "app.yaml:8:7: error: spec.patterns[1]: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which "
      "container 'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network namespace)"),
     ("container name twice", """
-  containers: [{name: envoy, image: "nginx:1.25"}]
+  containers: [{name: envoy, image: "nginx:1.25", ports: [{containerPort: 80}]}]
   patterns: [{use: sidecar/envoy}]
 """, "app.yaml:6:14: error: spec.patterns[0]: sidecar/envoy adds container 'envoy', but the pod already has container 'envoy'"),
     ("volume name twice, different definition", """

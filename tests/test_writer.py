@@ -141,24 +141,24 @@ def test_check_lists_missing_changed_and_stale(tmp_path: Path) -> None:
 
 def test_render_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "build"
-    assert main(["render", SHOP, "-o", str(out), "--check"]) == 1
+    assert main(["render", SHOP, "-o", str(out), "--check", "--no-lint"]) == 1
     assert not out.exists(), "--check writes nothing"
-    assert main(["render", SHOP, "-o", str(out)]) == 0
+    assert main(["render", SHOP, "-o", str(out), "--no-lint"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [LEDGER, "dev", "prod"]
     assert (out / "prod" / "shop-prod" / "deployment-web.yaml").is_file()
     capsys.readouterr()
-    assert main(["render", SHOP, "-o", str(out), "--check"]) == 0
+    assert main(["render", SHOP, "-o", str(out), "--check", "--no-lint"]) == 0
     (out / "dev" / "shop-dev" / "service-web.yaml").write_text("edited\n")
-    assert main(["render", SHOP, "-o", str(out), "--check"]) == 1
+    assert main(["render", SHOP, "-o", str(out), "--check", "--no-lint"]) == 1
     assert capsys.readouterr().out == f"changed: {out / 'dev' / 'shop-dev' / 'service-web.yaml'}\n"
 
 
 def test_render_reports_written_unchanged_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "build"
-    assert main(["render", SHOP, "-o", str(out)]) == 0
+    assert main(["render", SHOP, "-o", str(out), "--no-lint"]) == 0
     assert capsys.readouterr().err == f"manifestkit: 18 written, 0 unchanged, 0 removed in {out}\n"
-    assert main(["render", SHOP, "-o", str(out)]) == 0
+    assert main(["render", SHOP, "-o", str(out), "--no-lint"]) == 0
     assert capsys.readouterr().err == f"manifestkit: 0 written, 18 unchanged, 0 removed in {out}\n"
     (out / "dev" / "shop-dev" / "service-web.yaml").write_text("edited\n")
-    assert main(["render", SHOP, "-o", str(out), "--env", "dev"]) == 0
+    assert main(["render", SHOP, "-o", str(out), "--env", "dev", "--no-lint"]) == 0
     assert capsys.readouterr().err == f"manifestkit: 1 written, 7 unchanged, 0 removed in {out}\n"

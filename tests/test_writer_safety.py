@@ -87,7 +87,7 @@ def test_kind_holding_slash_dot_dot_with_no_validate(tmp_path: Path, monkeypatch
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     project = base_project(tmp_path / "p", "apiVersion: v1\nkind: Config/..\nmetadata: {name: x, namespace: t}\n")
     monkeypatch.chdir(project)
-    assert main(["render", ".", "-o", "out", "--no-validate"]) == 2
+    assert main(["render", ".", "-o", "out", "--no-validate", "--no-lint"]) == 2
     assert capsys.readouterr().err == f"manifests/base.yaml:11:1: error: kind: Config/../t/x: found 'Config/..'; {KIND_RULE}\n"
     assert not (project / "out").exists()
 
@@ -113,7 +113,7 @@ def test_unsafe_output_paths_are_refused(tmp_path: Path, rel: str, found: str) -
 
 def test_symlinked_subfolder_is_never_written_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, victim = tmp_path / "out", tmp_path / "victim"
-    assert main(["render", str(SHOP), "-o", str(out)]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 0
     shutil.copytree(out / "dev", victim)
     for path in victim.rglob("*.yaml"):
         path.write_text("victim's own\n")
@@ -121,11 +121,11 @@ def test_symlinked_subfolder_is_never_written_through(tmp_path: Path, capsys: py
     (out / "dev").symlink_to("../victim")
     capsys.readouterr()
     for more in ([], ["--force"]):
-        assert main(["render", str(SHOP), "-o", str(out), *more]) == 2
+        assert main(["render", str(SHOP), "-o", str(out), *more, "--no-lint"]) == 2
         assert capsys.readouterr().err == (f"{out / 'dev'}: error: found a symbolic link; expected a folder (manifestkit never writes through links)\n"
                                            "  hint: replace the link with a real folder, or render to another folder\n")
     assert {p.read_text() for p in victim.rglob("*.yaml")} == {"victim's own\n"}
-    assert main(["render", str(SHOP), "-o", str(out), "--env", "prod"]) == 0, "the other environment is still written"
+    assert main(["render", str(SHOP), "-o", str(out), "--env", "prod", "--no-lint"]) == 0, "the other environment is still written"
     assert {p.read_text() for p in victim.rglob("*.yaml")} == {"victim's own\n"}, "stale files are not removed through the link"
 
 
@@ -133,12 +133,12 @@ def test_symlinked_subfolder_is_never_written_through(tmp_path: Path, capsys: py
 def test_something_else_where_a_file_goes(tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str]) -> None:
     out, victim = tmp_path / "out", tmp_path / "victim.txt"
     victim.write_text("victim\n")
-    assert main(["render", str(SHOP), "-o", str(out)]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 0
     (out / SERVICE).unlink()
     {"link": lambda p: p.symlink_to(victim), "folder": Path.mkdir, "fifo": os.mkfifo}[make](out / SERVICE)
     before = tree(out)
     capsys.readouterr()
-    assert main(["render", str(SHOP), "-o", str(out), "--force"]) == 2
+    assert main(["render", str(SHOP), "-o", str(out), "--force", "--no-lint"]) == 2
     found = {"link": "a symbolic link; expected a file (manifestkit never writes through links)",
              "folder": "a folder; expected a file manifestkit writes", "fifo": "a named pipe; expected a file"}[make]
     assert capsys.readouterr().err.splitlines()[0] == f"{out / SERVICE}: error: found {found}"
@@ -152,7 +152,7 @@ def test_output_that_is_not_a_folder_is_an_error(tmp_path: Path, make: str, caps
     folder.mkdir()
     {"file": lambda p: p.write_text("keep me\n"), "fifo": os.mkfifo, "link to a folder": lambda p: p.symlink_to(folder)}[make](target)
     before = os.lstat(target)
-    assert main(["render", str(SHOP), "-o", str(target)]) == 2
+    assert main(["render", str(SHOP), "-o", str(target), "--no-lint"]) == 2
     kind = {"file": "a file", "fifo": "a named pipe", "link to a folder": "a symbolic link"}[make]
     assert capsys.readouterr().err == (f"{target}: error: found {kind}; expected a folder to write the output into (nothing was written)\n"
                                        "  hint: pass -o a folder, or a path where one can be made\n")
@@ -169,9 +169,9 @@ def test_output_is_the_project_itself(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(project)
     sources = tree(project)
     inode = os.stat(".").st_ino
-    assert main(["render", ".", "-o", "."]) == 0
+    assert main(["render", ".", "-o", ".", "--no-lint"]) == 0
     assert os.getcwd() == str(project) and os.stat(".").st_ino == inode, "the caller's working folder is never replaced"
-    assert main(["render", ".", "-o", "."]) == 0
+    assert main(["render", ".", "-o", ".", "--no-lint"]) == 0
     assert capsys.readouterr().err.splitlines()[-1] == "manifestkit: 0 written, 18 unchanged, 0 removed in ."
     assert {rel: data for rel, data in tree(project).items() if rel in sources} == sources
     assert (project / "dev" / "shop-dev" / "deployment-web.yaml").is_file()
@@ -179,9 +179,9 @@ def test_output_is_the_project_itself(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_unchanged_files_keep_inode_and_mtime(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["render", str(SHOP), "-o", str(out)]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 0
     stats = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in [out, *out.rglob("*")]}
-    assert main(["render", str(SHOP), "-o", str(out)]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 0
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in [out, *out.rglob("*")]} == stats
 
 
@@ -207,24 +207,24 @@ def test_foreign_file_is_refused_unless_force(tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "out"
     (out / SERVICE).parent.mkdir(parents=True)
     (out / SERVICE).write_text("mine\n")
-    assert main(["render", str(SHOP), "-o", str(out)]) == 2
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 2
     assert capsys.readouterr().err == (f"{out / SERVICE}: error: found a file manifestkit did not write; refusing to overwrite it\n"
                                        "  hint: move it away, or render with --force to overwrite it\n")
     assert everything(out) == ["dev", "dev/shop-dev", SERVICE], "nothing else is written either"
-    assert main(["render", str(SHOP), "-o", str(out), "--force"]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--force", "--no-lint"]) == 0
     assert (out / SERVICE).read_text() != "mine\n"
     capsys.readouterr()
-    assert main(["render", str(SHOP), "-o", str(out)]) == 0, "once written, the file is manifestkit's"
+    assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 0, "once written, the file is manifestkit's"
     assert capsys.readouterr().err == f"manifestkit: 0 written, 18 unchanged, 0 removed in {out}\n"
 
 
 def test_stale_removals_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project, out = tmp_path / "shop", tmp_path / "out"
     shutil.copytree(SHOP, project)
-    assert main(["render", str(project), "-o", str(out)]) == 0
+    assert main(["render", str(project), "-o", str(out), "--no-lint"]) == 0
     (project / "apps" / "cleanup.yaml").unlink()
     capsys.readouterr()
-    assert main(["render", str(project), "-o", str(out)]) == 0
+    assert main(["render", str(project), "-o", str(out), "--no-lint"]) == 0
     gone = [f"{env}/shop-{env}/cronjob-cleanup.yaml" for env in ("dev", "prod")]
     assert capsys.readouterr().err == "".join(f"manifestkit: removed {out / rel}\n" for rel in gone) + \
         f"manifestkit: 0 written, 16 unchanged, 2 removed in {out}\n"
@@ -249,14 +249,14 @@ def test_a_held_lock_makes_a_second_write_wait_then_fail(tmp_path: Path) -> None
 def test_two_concurrent_renders_into_one_folder_keep_both(tmp_path: Path) -> None:
     """`--env dev` and `--env prod` at once (real processes): without the lock, one ledger lost the other's files."""
     out, whole = tmp_path / "out", tmp_path / "whole"
-    assert main(["render", str(SHOP), "-o", str(whole)]) == 0
+    assert main(["render", str(SHOP), "-o", str(whole), "--no-lint"]) == 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     renders = [subprocess.Popen([sys.executable, "-m", "manifestkit.cli", "render", str(SHOP), "-o", str(out), "--env", name],
                                 env=env, stderr=subprocess.PIPE, text=True) for name in ("dev", "prod")]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in renders]
     assert [rc for rc, _ in results] == [0, 0], results
     assert tree(out) == tree(whole)
-    assert main(["render", str(SHOP), "-o", str(out), "--check"]) == 0
+    assert main(["render", str(SHOP), "-o", str(out), "--check", "--no-lint"]) == 0
 
 
 @pytest.fixture

@@ -94,7 +94,12 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
 
 
 def _case_hint(rule_id: Any, rules: Mapping[str, Rule]) -> str:
-    return f"did you mean {str(rule_id).upper()!r}?" if str(rule_id).upper() in rules else ""
+    text = str(rule_id).upper()
+    if text in rules:
+        return f"did you mean {text!r}?"
+    digits = text.removeprefix("MK")
+    padded = f"MK{int(digits):03d}" if digits.isdigit() else ""
+    return f"did you mean {padded!r}?" if padded in rules else ""
 
 
 def load_config(path: Path, rules: Mapping[str, Rule]) -> LintConfig:

@@ -68,12 +68,16 @@ def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
     if found is None:
         return
     path, spec = found
-    pod_level = as_map(spec.get("securityContext")).get("runAsNonRoot") is True
+    pod_context = as_map(spec.get("securityContext"))
+    pod_level = pod_context.get("runAsNonRoot") is True
     for c in containers(path, spec):
         context = as_map(c.c.get("securityContext"))
         own = context.get("runAsNonRoot")
         if own is True or (pod_level and own is None):
             continue
+        user = context.get("runAsUser", pod_context.get("runAsUser"))
+        if own is None and isinstance(user, int) and not isinstance(user, bool) and user != 0:
+            continue    # a non-zero runAsUser does not run as root, whatever the image says
         if not c.long_running and context.get("privileged") is True:
             continue    # privileged setup belongs in an init container (MK009), and it runs as root
         yield Hit((*c.path, "securityContext", "runAsNonRoot") if own is not None else c.path,

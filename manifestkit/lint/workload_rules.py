@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import did_you_mean
-from manifestkit.kinds import LIVENESS_PROBE, PROBES, READINESS_PROBE, has_label_selector, is_long_running
+from manifestkit.kinds import LIVENESS_PROBE, PROBES, READINESS_PROBE, has_label_selector, is_long_running, runs_to_completion
 from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
 from manifestkit.lint.podspec import Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.yamlio import format_path
@@ -54,11 +54,15 @@ def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
 
 
 def index_workloads(objects: Iterable[Mapping[str, Any]]) -> WorkloadIndex:
-    """Index the long-running workloads and Pods of a run by namespace and pod label."""
+    """Index the workloads and Pods of a run by namespace and pod label.
+
+    Jobs count too: a Service may front a Job's pods (an indexed Job's workers, a batch
+    server), and MK002 must not call such a Service empty.
+    """
     count: dict[str, int] = {}
     by_label: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for obj in objects:
-        if is_long_running(obj.get("kind")):
+        if is_long_running(obj.get("kind")) or runs_to_completion(obj.get("kind")):
             namespace = _namespace(obj)
             count[namespace] = count.get(namespace, 0) + 1
             for key, value in as_map(pod_metadata(obj)[1].get("labels")).items():
@@ -106,7 +110,6 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
     if not selected:
         return
     names: set[str] = set()
-    numbers: set[int] = set()
     for workload in selected:
         found = pod_spec(workload)
         for c in containers(*found) if found else ():
@@ -114,8 +117,6 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
                 port = as_map(port)
                 if port.get("name"):
                     names.add(str(port["name"]))
-                if isinstance(port.get("containerPort"), int):
-                    numbers.add(port["containerPort"])
     targets = " and ".join(ref(w) for w in selected[:2])
     for index, port in enumerate(as_list(as_map(obj.get("spec")).get("ports"))):
         port = as_map(port)
@@ -124,9 +125,8 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
         if isinstance(target, str) and not target.isdigit() and target not in names:
             yield Hit(("spec", "ports", index, field), f"targetPort {target!r} is not a port name of any container of {targets}"
                       f"; found: {', '.join(sorted(names)) or 'no named ports'}", hint=did_you_mean(target, sorted(names)))
-        elif isinstance(target, int) and numbers and target not in numbers:
-            yield Hit(("spec", "ports", index, field), f"targetPort {target} is not a containerPort of any container of {targets}"
-                      f"; found: {', '.join(str(n) for n in sorted(numbers))}")
+        # A numeric targetPort that no container declares is fine: declaring ports is informational,
+        # the process may listen on any port (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#ports).
 
 
 # ---------------------------------------------------------------- pods
@@ -188,7 +188,10 @@ def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iter
     if found is None:
         return
     path, spec = found
-    volumes = sorted(str(as_map(v).get("name")) for v in as_list(spec.get("volumes")))
+    # A StatefulSet's volumeClaimTemplates become volumes of each of its pods:
+    # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates
+    claims = [as_map(as_map(t).get("metadata")).get("name") for t in as_list(as_map(obj.get("spec")).get("volumeClaimTemplates"))]
+    volumes = sorted({*(str(as_map(v).get("name")) for v in as_list(spec.get("volumes"))), *(str(c) for c in claims if c)})
     for c in containers(path, spec):
         for index, mount in enumerate(as_list(c.c.get("volumeMounts"))):
             name = as_map(mount).get("name")
@@ -203,6 +206,8 @@ def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[H
     if not is_long_running(obj.get("kind")):
         return
     found = pod_spec(obj)
+    if found and as_map(found[1]).get("restartPolicy") in ("Never", "OnFailure"):
+        return    # a Pod that runs once (a Helm test hook): nothing to route to or restart
     for c in containers(*found) if found else ():
         if c.init:
             continue

@@ -21,26 +21,45 @@ class Merged(NamedTuple):
     service: Obj | None
     owners: Mapping[str, str]      # container name -> the pattern that added it
     conflicts: tuple[str, ...] = ()    # one message per clash, naming both sides; empty when the merge is clean
+    hidden: Mapping[int, str] = {}     # ports a proxy hid from the Service, still listened on -> their container
 
 
 def merge(pod: Mapping[str, Any], service: Mapping[str, Any] | None, out: PatternOutput, who: str,
-          owners: Mapping[str, str] = {}) -> Merged:
+          owners: Mapping[str, str] = {}, *, claims: Iterable[str] = (), hidden: Mapping[int, str] = {}) -> Merged:
     """``pod`` (a template: metadata + spec) and ``service`` with ``out`` of pattern ``who`` merged in,
-    and every clash found on the way; the caller decides what a clash means."""
+    and every clash found on the way; the caller decides what a clash means.
+
+    ``claims`` are the names of a StatefulSet's volumeClaimTemplates, which containers mount
+    like volumes; ``hidden`` are ports an earlier proxy hid (still taken in the pod)."""
     problems: list[str] = []
     original = dict(pod.get("spec", {}))
+    _check_port_numbers(original, out, who, problems)
+    if problems:
+        return Merged(dict(pod), dict(service) if service is not None else None, owners, tuple(problems), hidden)
     private_names = {p["name"] for c in _all_containers(original) for p in _ports(c)
                      if p.get("containerPort") in out.private_ports and "name" in p}
+    now_hidden = {**hidden, **{p["containerPort"]: c["name"] for c in running(original) for p in _ports(c)
+                               if p.get("containerPort") in out.private_ports}}
     spec = _hide_ports(original, out.private_ports)
-    spec, new_owners = _add_containers(spec, out, who, owners, problems)
+    spec, new_owners = _add_containers(spec, out, who, owners, problems, hidden)
     spec = _add_volumes(spec, out.volumes, who, problems)
     spec = _add_mounts(spec, out.mounts, who, owners, problems)
-    _check_mounts(spec, problems)
+    _check_mounts(spec, problems, frozenset(claims))
     spec = _set_pod_fields(spec, out.pod_fields, who, problems)
     metadata = _add_annotations(dict(pod.get("metadata", {})), out.annotations, who, problems)
     problems.extend(check_init_probes({"initContainers": list(out.init_containers)}, new_owners))
     new_service = _merge_service(service, {*out.private_ports, *private_names}, out, who, problems)
-    return Merged({**pod, "metadata": metadata, "spec": spec}, new_service, new_owners, tuple(problems))
+    return Merged({**pod, "metadata": metadata, "spec": spec}, new_service, new_owners, tuple(problems), now_hidden)
+
+
+def _check_port_numbers(spec: Mapping[str, Any], out: PatternOutput, who: str, problems: list[str]) -> None:
+    """A containerPort must be an integer (1-65535); a templated or quoted one cannot be compared."""
+    for key, _, c in containers(spec, (*CONTAINER_LISTS, EPHEMERAL_CONTAINERS)):
+        for index, port in enumerate(_ports(c)):
+            number = port.get("containerPort") if isinstance(port, Mapping) else None
+            if not isinstance(number, int) or isinstance(number, bool):
+                problems.append(f"{who}: container {c.get('name')!r} declares {key}[].ports[{index}].containerPort "
+                                f"{number!r}; expected an integer port number")
 
 
 def describe(name: str, owners: Mapping[str, str]) -> str:
@@ -64,24 +83,24 @@ def _all_containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _add_containers(spec: Obj, out: PatternOutput, who: str, owners: Mapping[str, str],
-                    problems: list[str]) -> tuple[Obj, dict[str, str]]:
+                    problems: list[str], hidden: Mapping[int, str]) -> tuple[Obj, dict[str, str]]:
     new_owners = dict(owners)
     for key, added in (("initContainers", out.init_containers), ("containers", out.containers)):
         for container in added:
-            _check_container(spec, container, key == "containers", who, new_owners, problems)
+            _check_container(spec, container, key == "containers", who, new_owners, problems, hidden)
             spec = {**spec, key: [*(spec.get(key) or []), container]}
             new_owners[container["name"]] = who
     return spec, new_owners
 
 
 def _check_container(spec: Mapping[str, Any], new: Mapping[str, Any], in_containers: bool, who: str,
-                     owners: Mapping[str, str], problems: list[str]) -> None:
+                     owners: Mapping[str, str], problems: list[str], hidden: Mapping[int, str] = {}) -> None:
     name = new["name"]
     if any(c.get("name") == name for c in _all_containers(spec)):
         problems.append(f"{who} adds container {name!r}, but the pod already has {describe(name, owners)}")
     # Plain init containers run one by one before the app: only running ones can clash on a port.
     runs = in_containers or new.get("restartPolicy") == "Always"
-    _check_ports(spec, new, runs, who, owners, problems)
+    _check_ports(spec, new, runs, who, owners, problems, hidden)
     _check_own_mounts(new, who, problems)
 
 
@@ -101,9 +120,10 @@ def _ports(container: Mapping[str, Any]) -> Iterator[Obj]:
 
 
 def _check_ports(spec: Mapping[str, Any], new: Mapping[str, Any], runs: bool, who: str, owners: Mapping[str, str],
-                 problems: list[str]) -> None:
-    listening = {(p["containerPort"], p.get("protocol", "TCP")): c["name"]
-                 for c in running(spec) for p in _ports(c)}
+                 problems: list[str], hidden: Mapping[int, str] = {}) -> None:
+    # A port hidden behind a proxy is no longer declared, but its process still listens on it.
+    listening = {**{(number, "TCP"): name for number, name in hidden.items()},
+                 **{(p["containerPort"], p.get("protocol", "TCP")): c["name"] for c in running(spec) for p in _ports(c)}}
     named = {p["name"]: c["name"] for c in _all_containers(spec) for p in _ports(c) if "name" in p}
     for port in _ports(new):
         key = (port["containerPort"], port.get("protocol", "TCP"))
@@ -165,19 +185,25 @@ def _add_mounts_to(spec: Obj, target: str, added: tuple[Obj, ...], who: str, own
                 continue
             current = container.get("volumeMounts") or []
             paths = {m["mountPath"]: m["name"] for m in current}
+            same = [m for m in added if m in current]    # identical to one the user declared: not a conflict
+            added = tuple(m for m in added if m not in current)
             for mount in added:
                 if mount["mountPath"] in paths:
                     problems.append(f"{who} mounts volume {mount['name']!r} on {mount['mountPath']} in "
                                     f"{describe(target, owners)}, which already mounts volume "
                                     f"{paths[mount['mountPath']]!r} there")
+            if not added and same:
+                return spec
             updated = {**container, "volumeMounts": [*current, *added]}
             return {**spec, key: [*containers[:index], updated, *containers[index + 1:]]}
     problems.append(f"{who} mounts into container {target!r}, but the pod has no such container")
     return spec
 
 
-def _check_mounts(spec: Mapping[str, Any], problems: list[str]) -> None:
-    volumes = {v["name"] for v in spec.get("volumes") or []}
+def _check_mounts(spec: Mapping[str, Any], problems: list[str], claims: frozenset[str] = frozenset()) -> None:
+    # A StatefulSet's volumeClaimTemplates become volumes of each pod:
+    # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates
+    volumes = {v["name"] for v in spec.get("volumes") or []} | claims
     for container in _all_containers(spec):
         for mount in container.get("volumeMounts") or []:
             if mount["name"] not in volumes:
@@ -230,7 +256,13 @@ def _merge_service(service: Mapping[str, Any] | None, private: set[int | str], o
     ports: list[Obj] = list(service.get("spec", {}).get("ports") or [])
     if private:
         ports = [p for p in ports if p.get("targetPort", p.get("port")) not in private]
+    numbers = {p["name"]: p.get("containerPort") for c in (*out.containers, *out.init_containers)
+               for p in _ports(c) if "name" in p}
     for new in out.service_ports:
+        target = new.get("targetPort", new["port"])
+        aims = {target, numbers.get(target, target)}
+        if any(old.get("targetPort", old.get("port")) in aims for old in ports):
+            continue    # the Service already reaches the helper's port: reuse that port
         for old in ports:
             _check_service_port(old, new, who, problems)
         ports.append(new)

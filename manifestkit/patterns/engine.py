@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import jsonschema
 
 from manifestkit.diagnostics import did_you_mean, one_of
+from manifestkit.kinds import runs_to_completion
 from manifestkit.package_data import load_schema, schema_registry
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
@@ -39,6 +40,19 @@ class Target(NamedTuple):
     name: str
     namespace: str | None
     kube_version: str
+    claims: tuple[str, ...] = ()     # a StatefulSet's volumeClaimTemplates names (mounted like volumes)
+    completes: bool = False          # its pods run to completion (Job, CronJob, a Pod with restartPolicy Never/OnFailure)
+
+
+def target_of(obj: Mapping[str, Any], pod: Mapping[str, Any], kube_version: str) -> Target:
+    """The Target of a workload object and its pod template."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    claims = tuple(str((c.get("metadata") or {}).get("name")) for c in spec.get("volumeClaimTemplates") or []
+                   if isinstance(c, Mapping))
+    # https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
+    completes = runs_to_completion(obj.get("kind")) or (pod.get("spec") or {}).get("restartPolicy") in ("Never", "OnFailure")
+    return Target(str(meta.get("name", "")), meta.get("namespace"), kube_version, claims, bool(completes))
 
 
 class Problem(NamedTuple):
@@ -75,6 +89,7 @@ def apply_patterns(pod: Mapping[str, Any], service: Mapping[str, Any] | None, us
     current: Obj = dict(pod)
     svc = dict(service) if service is not None else None
     owners: Mapping[str, str] = {}
+    hidden: Mapping[int, str] = {}
     objects: list[Obj] = []
     for index, use in enumerate(uses):
         if index in repeated:
@@ -85,7 +100,7 @@ def apply_patterns(pod: Mapping[str, Any], service: Mapping[str, Any] | None, us
             inp = PatternInput(name=target.name, namespace=target.namespace, params=params, pod=current, service=svc,
                                kube_version=target.kube_version)
             output = _run(pattern, use, inp, target)
-            merged = merge(current, svc, output, pattern.name, owners)
+            merged = merge(current, svc, output, pattern.name, owners, claims=target.claims, hidden=hidden)
         except PatternProblems as exc:
             problems.extend(p._replace(entry=index) for p in exc.problems)
             continue
@@ -95,7 +110,7 @@ def apply_patterns(pod: Mapping[str, Any], service: Mapping[str, Any] | None, us
         if merged.conflicts:
             problems.extend(Problem(index, (), message) for message in merged.conflicts)
             continue
-        current, svc, owners = merged.pod, merged.service, merged.owners
+        current, svc, owners, hidden = merged.pod, merged.service, merged.owners, merged.hidden
         objects.extend(output.objects)
     if problems:
         raise PatternProblems(problems)
@@ -169,7 +184,25 @@ def _run(pattern: Pattern, use: Use, inp: PatternInput, target: Target) -> Patte
     output = pattern.apply(inp)
     if use.name:
         output = _renamed(output, use.name)
-    return _native(pattern, output, target.kube_version) if use.native else output
+    if use.native:
+        return _native(pattern, output, target.kube_version)
+    if target.completes and pattern.long_running and output.containers:
+        return _for_completion(pattern, output, target)
+    return output
+
+
+def _for_completion(pattern: Pattern, output: PatternOutput, target: Target) -> PatternOutput:
+    """A classic sidecar keeps a pod that should run to completion running forever (the Job never
+    completes, a Helm test never ends): make it a native sidecar, which Kubernetes stops when the
+    app exits, or refuse where the version has none.
+    https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#sidecar-containers-and-pod-lifecycle
+    """
+    if _version(target.kube_version) < NATIVE_SINCE:
+        raise PatternProblems([Problem(0, ("use",), f"{pattern.name} adds a long-running container to pods that run to "
+                                       "completion, which would then never complete; native sidecars, which stop with "
+                                       f"the app, need Kubernetes 1.29 or newer and the target is {target.kube_version}",
+                                       "target Kubernetes 1.29 or newer (-k 1.29, spec.kubernetesVersion)")])
+    return _native(pattern, output, target.kube_version)
 
 
 def _renamed(output: PatternOutput, name: str) -> PatternOutput:

@@ -40,8 +40,15 @@ def pod_volume(inp: PatternInput, name: str, key: str) -> Obj:
 
 
 def first_port(container: Mapping[str, Any]) -> int | None:
+    """The container's first declared port, None when it declares none; a PatternError when it is not a number."""
     ports = container.get("ports") or []
-    return int(ports[0]["containerPort"]) if ports else None
+    if not ports:
+        return None
+    number = ports[0].get("containerPort") if isinstance(ports[0], Mapping) else None
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise PatternError(f"container {container.get('name')!r} declares containers[].ports[0].containerPort "
+                           f"{number!r}; expected an integer port number")
+    return number
 
 
 def config_map(inp: PatternInput, suffix: str, data: Mapping[str, str]) -> Obj:

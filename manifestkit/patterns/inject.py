@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.kinds import pod_template, with_pod_template
-from manifestkit.patterns.engine import PatternProblems, Target, Use, applied_patterns, apply_patterns
+from manifestkit.patterns.engine import PatternProblems, Use, applied_patterns, apply_patterns, target_of
 from manifestkit.patterns.model import Obj, Pattern
 from manifestkit.yamlio import Document
 
@@ -65,8 +65,7 @@ def _inject_one(current: list[Any], index: int, uses: Sequence[Use], kube_versio
     meta = obj.get("metadata", {})
     service_index = _service_of(current, meta.get("namespace"), pod)
     service = current[service_index] if service_index is not None else None
-    applied = apply_patterns(pod, service, todo, Target(str(meta.get("name", "")), meta.get("namespace"), kube_version),
-                             registry)
+    applied = apply_patterns(pod, service, todo, target_of(obj, pod, kube_version), registry)
     current[index] = with_pod_template(obj, applied.pod)
     if service_index is not None:
         current[service_index] = applied.service

@@ -36,12 +36,15 @@ def log_tailer(inp: PatternInput) -> PatternOutput:
 def envoy(inp: PatternInput) -> PatternOutput:
     p = inp.params
     upstream = p.get("upstreamPort", first_port(app_container(inp)))
+    if upstream is None:
+        raise PatternError(f"container {app_container(inp)['name']!r} declares no port, so Envoy has nowhere to route "
+                           "inbound traffic", ("upstreamPort",),
+                           hint="pass the port the app listens on: with: {upstreamPort: 5678} (inject: -p sidecar/envoy=upstreamPort=5678)")
     config = render_builtin("patterns/envoy.yaml.j2", {"port": p["port"], "admin_port": p["adminPort"],
                                                         "upstream_port": upstream, "name": inp.name})
     cm = config_map(inp, "envoy", {"envoy.yaml": config})
-    ports: list[Obj] = [{"name": "envoy-admin", "containerPort": p["adminPort"]}]
-    if upstream is not None:
-        ports.insert(0, {"name": "envoy-inbound", "containerPort": p["port"]})
+    # The admin port listens on 127.0.0.1 only: declaring it would offer the Service a port it cannot reach.
+    ports: list[Obj] = [{"name": "envoy-inbound", "containerPort": p["port"]}]
     container: Obj = {
         "name": "envoy",
         "image": p["image"],
