@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from manifestkit.base_shape import base_shape_problems
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.kinds import pod_template, with_pod_template
 from manifestkit.patterns.engine import PatternProblems, Target, Use, applied_patterns, apply_patterns
@@ -33,6 +34,9 @@ def inject(documents: Sequence[Document], uses: Sequence[Use], kube_version: str
     taken = {_key(obj): i for i, obj in enumerate(current) if isinstance(obj, Mapping)}
 
     def one(index: int) -> list[tuple[int, Obj]]:
+        shape = base_shape_problems(documents[index])
+        if shape:
+            raise ManifestkitError(shape)
         try:
             objs = _inject_one(current, index, uses, kube_version, registry)
         except PatternProblems as exc:
