@@ -16,11 +16,13 @@ from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
+from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
+from manifestkit.secrets.vault_client import TRUST_ENV
 from manifestkit.writer import check_tree, write_tree
 
 DEFAULT_DIR = "build"
@@ -37,6 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
+    parser.add_argument("--load-restrictor", choices=list(RESTRICTORS), default="rootOnly",
+                        help="rootOnly (default): every path the project names stays inside its folder; none: no check")
+    parser.add_argument("--trust-vault-address", action="store_true",
+                        help="send VAULT_TOKEN, ~/.vault-token and login credentials to the project's Vault address")
 
 
 class Plan(NamedTuple):
@@ -49,6 +55,8 @@ class Plan(NamedTuple):
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
+    if getattr(args, "trust_vault_address", False):
+        environ = {**environ, TRUST_ENV: "1"}
     return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
                    environ=environ, validate=not args.no_validate)
 
@@ -56,7 +64,7 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
-    projects = _load_all(args.paths)
+    projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
     project = projects[0]
     fmt = _format(args, project)
     renders = _renders(projects, args.env, options)
@@ -68,7 +76,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.output == "-":
-        projects = _load_all(args.paths)
+        projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
@@ -98,8 +106,8 @@ def _format(args: argparse.Namespace, project: Project) -> str:
     return fmt
 
 
-def _load_all(paths: list[str]) -> list[Project]:
-    return gather(paths, lambda path: [load_project(path)])
+def _load_all(paths: list[str], restricted: bool = True) -> list[Project]:
+    return gather(paths, lambda path: [load_project(path, restricted=restricted)])
 
 
 def _default_dir(project: Project) -> Path:

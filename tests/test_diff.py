@@ -22,6 +22,8 @@ def test_diff_shows_changes_and_redacts_secrets(tmp_path: Path, capsys: pytest.C
     assert main(["diff", str(project), "--env", "dev", "-o", str(out)]) == 0
     assert capsys.readouterr().out == ""
 
+    (project / "manifestkit.yaml").write_text((project / "manifestkit.yaml").read_text().replace(
+        "spec:\n", "spec:\n  secrets: {env: {allow: [WEB_TOKEN]}}\n", 1))
     web = project / "apps" / "web.yaml"
     web.write_text(web.read_text().replace("listen: 8080", "listen: 9090").replace(
         "  service:", "  secrets:\n    web-token: {stringData: {token: ref+env://WEB_TOKEN}}\n  service:"))

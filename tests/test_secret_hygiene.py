@@ -58,7 +58,7 @@ def project(root: Path, vault: bool, env_refs: bool = True) -> Path:
     (root / "manifestkit.yaml").write_text(yaml.safe_dump({
         "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Project", "metadata": {"name": "hygiene"},
         "spec": {"apps": ["apps/*.yaml"],
-                 "secrets": {"vaultAgent": {"role": "web", "runAsUser": 101}, "sops": {"ageRecipients": [
+                 "secrets": {"env": {"allow": ["HYG_*"]}, "vaultAgent": {"role": "web", "runAsUser": 101}, "sops": {"ageRecipients": [
                      "age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]}}}}))
     (root / "apps" / "web.yaml").write_text(yaml.safe_dump(app(vault, env_refs), sort_keys=False))
     return root

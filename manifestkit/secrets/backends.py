@@ -30,6 +30,7 @@ class BackendContext(NamedTuple):
     sops_keys: sops.SopsKeys
     origin: str  # "file:line" of the reference, for error messages
     sops_files: MutableMapping[Path, sops.SopsDocument]  # decrypted once per run
+    env_allow: tuple[str, ...] = ()  # spec.secrets.env.allow: names, or prefixes ending in "*"
 
 
 class Backend(Protocol):
@@ -42,9 +43,10 @@ def backend_context(
     vault: VaultReader | None,
     sops_keys: sops.SopsKeys,
     origin: str = "",
+    env_allow: Sequence[str] = (),
 ) -> BackendContext:
     """A context for one run, with an empty sops cache; use ``_replace(origin=...)`` per ref."""
-    return BackendContext(root, environ, vault, sops_keys, origin, {})
+    return BackendContext(root, environ, vault, sops_keys, origin, {}, tuple(env_allow))
 
 
 def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
@@ -81,6 +83,14 @@ def resolve_sops(ref: Ref, ctx: BackendContext) -> Resolved:
 
 
 def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:
+    if not env_allowed(ref.path, ctx.env_allow):
+        declared = one_of(ctx.env_allow) if ctx.env_allow else "none declared"
+        raise error(
+            f"{_show(ref)}: environment variable {ref.path!r} is not in the project's spec.secrets.env.allow "
+            f"({declared}); a project may copy only the variables it declares into a Secret",
+            hint=f"add '{ref.path}' (or a prefix such as '{ref.path.split('_')[0]}_*') to spec.secrets.env.allow "
+                 f"in manifestkit.yaml",
+        )
     if ref.path not in ctx.environ:
         raise error(f"{_show(ref)}: environment variable {ref.path!r} is not set")
     return Resolved(SecretStr(ctx.environ[ref.path]), "")
@@ -103,6 +113,11 @@ def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
         raise not_yaml
     tree = docs[0].data if docs else None
     return Resolved(_secret(_descend(ref, tree, ref.key)), "")
+
+
+def env_allowed(name: str, allow: Sequence[str]) -> bool:
+    """Is ``name`` listed in ``allow``, by name or by a prefix ending in ``*``?"""
+    return any(name == entry or (entry.endswith("*") and name.startswith(entry[:-1])) for entry in allow)
 
 
 BACKENDS: dict[str, Backend] = {

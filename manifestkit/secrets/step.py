@@ -95,6 +95,7 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     secrets = ctx.project.spec.get("secrets") or {}
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
     keys = sops_keys(ctx.project, environ) if "sops" in schemes else SopsKeys()
-    backends = backend_context(ctx.project.root, environ, vault, keys)
+    allow = (secrets.get("env") or {}).get("allow") or ()
+    backends = backend_context(ctx.project.root, environ, vault, keys, env_allow=allow)
     return lambda ref, origin: resolve(ref, backends._replace(origin=origin))
 
