@@ -78,19 +78,23 @@ def _inject_one(current: list[Any], index: int, uses: Sequence[Use], kube_versio
 
 
 def _service_of(objs: Sequence[Any], namespace: str | None, pod: Mapping[str, Any]) -> int | None:
-    labels = pod.get("metadata", {}).get("labels") or {}
+    labels = _map(_map(pod.get("metadata")).get("labels"))
     for index, obj in enumerate(objs):
         if not isinstance(obj, Mapping) or obj.get("kind") != "Service":
             continue
-        selector = obj.get("spec", {}).get("selector") or {}
-        if (obj.get("metadata", {}).get("namespace") == namespace and selector
+        selector = _map(_map(obj.get("spec")).get("selector"))   # a malformed Service selects nothing
+        if (_map(obj.get("metadata")).get("namespace") == namespace and selector
                 and all(labels.get(k) == v for k, v in selector.items())):
             return index
     return None
 
 
+def _map(node: Any) -> Mapping[str, Any]:
+    return node if isinstance(node, Mapping) else {}
+
+
 def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
-    meta = obj.get("metadata", {})
+    meta = _map(obj.get("metadata"))
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 
