@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic
+from manifestkit.diagnostics import Diagnostic, type_name
 from manifestkit.kinds import CONTAINER_LISTS, template_path
 from manifestkit.yamlio import Document
 
@@ -14,13 +14,13 @@ from manifestkit.yamlio import Document
 Shape = Any
 
 _NAMED: Shape = {"name!": "str"}
-_CONTAINER: Shape = {"name!": "str", "ports": ({"containerPort!": "any"},), "env": (_NAMED,), "envFrom": ({},), "volumeMounts": (_NAMED,),
+_CONTAINER: Shape = {"name!": "str", "ports": ({"containerPort!": "int"},), "env": (_NAMED,), "envFrom": ({},), "volumeMounts": (_NAMED,),
                      "command": ("str",), "args": ("str",), "securityContext": {}, "resources": {}}
 _TEMPLATE: Shape = {
     "metadata": {"labels": "map", "annotations": "map"},
     "spec": {**{key: (_CONTAINER,) for key in CONTAINER_LISTS}, "volumes": (_NAMED,), "securityContext": {}},
 }
-_WORDS = {"map": "a mapping", "list": "a list", "str": "a string"}
+_WORDS = {"map": "a mapping", "list": "a list", "str": "a string", "int": "an integer"}
 
 
 def base_shape_problems(doc: Document) -> list[Diagnostic]:
@@ -43,7 +43,8 @@ def base_shape_problems(doc: Document) -> list[Diagnostic]:
 def _check(doc: Document, path: tuple[str | int, ...], node: Any, shape: Shape) -> list[Diagnostic]:
     if isinstance(shape, str):
         ok = {"map": isinstance(node, Mapping), "str": isinstance(node, str),
-              "list": isinstance(node, list), "any": True}[shape]
+              "list": isinstance(node, list),
+              "int": isinstance(node, int) and not isinstance(node, bool)}[shape]
         return [] if ok else [_wrong(doc, path, node, shape)]
     if isinstance(shape, tuple):
         if not isinstance(node, list):
@@ -57,16 +58,12 @@ def _check(doc: Document, path: tuple[str | int, ...], node: Any, shape: Shape) 
         if key in node:
             problems.extend(_check(doc, (*path, key), node[key], inner))
         elif spelled.endswith("!"):
-            problems.append(doc.diagnostic(path, f"{_show(path)} has no '{key}'; expected one",
+            problems.append(doc.diagnostic(path, f"found no '{key}'; expected one",
                                            hint=f"add '{key}:' here"))
     return problems
 
 
 def _wrong(doc: Document, path: Sequence[str | int], node: Any, shape: str) -> Diagnostic:
-    found = "null" if node is None else f"a {type(node).__name__}"
-    return doc.diagnostic(path, f"{_show(path)} is {found}; expected {_WORDS[shape]}",
+    return doc.diagnostic(path, f"found {type_name(node)}; expected {_WORDS[shape]}",
                           hint="fix the manifest so that a Kubernetes API server would accept it")
 
-
-def _show(path: Sequence[str | int]) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[") or "the document"

@@ -99,9 +99,12 @@ def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:
 def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
     path = _inside_root(ref, ctx.root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise error(f"{_show(ref)}: cannot read '{ref.path}': {exc.strerror}") from None
+    except UnicodeDecodeError as exc:   # say where, never what: the file is secret
+        raise error(f"{_show(ref)}: '{ref.path}' is not UTF-8 text (byte {exc.start + 1})",
+                    hint="store binary secrets base64-encoded, or re-save the file as UTF-8") from None
     if not ref.key:
         return Resolved(SecretStr(text), "")
     not_yaml = error(f"{_show(ref)}: '{ref.path}' is not YAML or JSON, so it has no key '/{'/'.join(ref.key)}'")
@@ -112,7 +115,12 @@ def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
     if len(docs) > 1:
         raise not_yaml
     tree = docs[0].data if docs else None
-    return Resolved(_secret(_descend(ref, tree, ref.key)), "")
+    value = _descend(ref, tree, ref.key)
+    if not isinstance(value, (str, int, float, bool, list, dict)) and value is not None:
+        raise error(f"{_show(ref)}: the value at '/{'/'.join(ref.key)}' in '{ref.path}' is a YAML "
+                    f"{type(value).__name__}; expected a string",
+                    hint="quote the value in the file, so that YAML reads it as a string")
+    return Resolved(_secret(value), "")
 
 
 def env_allowed(name: str, allow: Sequence[str]) -> bool:
@@ -155,7 +163,7 @@ def _descend(ref: Ref, tree: Any, key: Sequence[str]) -> Any:
 def _secret(value: Any) -> SecretStr:
     if isinstance(value, str):
         return SecretStr(value)
-    return SecretStr(json.dumps(value, sort_keys=True))
+    return SecretStr(json.dumps(value, sort_keys=True, default=str))
 
 
 def _show(ref: Ref) -> str:

@@ -71,9 +71,8 @@ def home_token(home: str | None) -> str | None:
 
 def untrusted(address: str) -> ManifestkitError:
     return error(
-        f"Vault address {address!r} comes from the project file, which may not choose where this machine's "
-        f"Vault credentials go",
-        path="spec.secrets.vault.address",
+        f"Vault address {address!r} comes from the project's spec.secrets.vault.address, which may not choose "
+        f"where this machine's Vault credentials go",
         hint=f"set VAULT_ADDR, list the address in {ALLOW_ENV}, or pass --trust-vault-address",
     )
 
