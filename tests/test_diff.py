@@ -32,6 +32,6 @@ def test_diff_shows_changes_and_redacts_secrets(tmp_path: Path, capsys: pytest.C
     diff = capsys.readouterr().out
     assert "s3cr3t-value-never-shown" not in diff
     secret_file = out / "dev" / "shop-dev" / "secret-web-token.yaml"
-    assert f"--- {secret_file}\n+++ {secret_file}\n(Secret content not shown)\n" in diff
+    assert f"--- {secret_file}\n+++ {secret_file}\n<redacted, changed>\n" in diff
     assert "-        listen 8080;\n+        listen 9090;\n" in diff
     assert diff.count("manifestkit.dev/config-checksum") == 2, "the web pods roll: old and new checksum"
