@@ -166,6 +166,9 @@ def _login(client: Any, auth: VaultAuth) -> None:
                 raise error("Vault kubernetes login needs a role", path="spec.secrets.vault.auth.role")
             jwt = _read_file(auth.jwt_file, "Kubernetes service account token")
             client.auth.kubernetes.login(role=auth.role, jwt=jwt, mount_point=mount)
+    except (KeyError, TypeError):   # a 200 answer without auth.client_token: not a Vault login
+        raise error(f"Vault {auth.method} login at 'auth/{mount}/login' answered without a token",
+                    hint="check that the address points at Vault itself") from None
     except hvac.exceptions.VaultError as exc:
         if isinstance(exc, _transient()):
             raise
