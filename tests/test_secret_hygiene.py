@@ -270,3 +270,18 @@ def test_per_environment_secrets_still_build_like_the_plain_render(vault_env: Op
         values = yaml.safe_load((chart / "values.yaml").read_text())
         env_values = yaml.safe_load((chart / f"values-{env}.yaml").read_text()) or {}
         assert differences(helm_objects(chart, merge(values, env_values)), want) == []
+
+
+@pytest.mark.parametrize("output", ["text", "json", "sarif", "junit"])
+def test_validate_never_quotes_a_secret_value(output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Point 7: schema errors and lint findings under a Secret's data/stringData name the key, not the value."""
+    file = tmp_path / "secret.yaml"
+    file.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a}\n"
+                    f"data: {{k: 12345678, j: {ENV_VALUE}}}\nstringData: {{x: [{VAULT_VALUE}], y: {OTHER_VAULT_VALUE}}}\n")
+    assert main(["validate", str(file), "--output", output]) == 1
+    captured = capsys.readouterr()
+    assert leaks(captured.out + captured.err) == []
+    assert "12345678" not in captured.out + captured.err
+    if output == "text":
+        assert f"{file}:4:8: error [schema]: data.k: Secret/a/s: found an integer <redacted>; expected string" \
+            in captured.out + captured.err
