@@ -36,7 +36,10 @@ SEEDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 VALUES = ("[]", "{}", "null", "~", "3", "-1", "1e400", '"x"', "true", "no", "2024-01-01", "2024-01-01T10:00:00Z",
           "!!binary aGk=", "{a: [1]}", "'0755'", "1e3", "- a", "*undefined", "&a x", "!!set {a}", "!!omap [a: 1]",
-          "|\n  block", "{{ values.x }}", "\"\\u0000\"", "0x1F", "..", "../../etc/passwd", "/..")
+          "|\n  block", "{{ values.x }}", "\"\\u0000\"", "0x1F", "..", "../../etc/passwd", "/..",
+          # secret references a hostile project might plant
+          "ref+env://HOME", "ref+file://../../etc/passwd", "ref+file:///etc/hostname", "ref+vault://secret/data/x",
+          "ref+vault://secret/data/x#/k", "ref+sops://missing.yaml#/k", "<path:secret/data/x#k>", "ref+nope://x")
 TAGS = ("!!int", "!!str", "!!float", "!!bool", "!!null", "!!map", "!!seq", "!foo", "!!timestamp", "!!binary")
 
 
