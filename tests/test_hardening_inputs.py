@@ -137,3 +137,18 @@ def test_secret_reference_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture
     if mode == "secret":
         web = web.replace("        dsn:", "        # dsn:")
     assert _render_modes(tmp_path, web, mode, capsys) == expected
+
+
+def test_the_load_restrictor_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A base manifest outside the project: refused by default, read with --load-restrictor none."""
+    root = echo(tmp_path)
+    (root / "manifests").rename(tmp_path / "manifests")
+    (root / "apps" / "demoapp.yaml").write_text(APP.replace("base: ../manifests/", "base: ../../manifests/"))
+    lines = errors(["render", str(root), "-o", str(tmp_path / "out")], capsys)
+    assert "apps/demoapp.yaml:8:3: error: spec.base: '../../manifests/demoapp.yaml' resolves outside the project " \
+           "folder" in lines[0]
+    assert lines[1] == ("  hint: keep the files inside the project (symlinks are followed before the check), "
+                        "or pass --load-restrictor none to allow it")
+    for command in ("render", "diff"):
+        assert main([command, str(root), "-o", str(tmp_path / "out"), "--load-restrictor", "none"]) in (0, 1)
+    capsys.readouterr()
