@@ -56,8 +56,6 @@ def test_a_base_manifest_of_the_wrong_shape_plus_a_pattern(tmp_path: Path, capsy
     ("spec: {containers: {a: 1}}", "3:8: error: spec.containers: found a mapping; expected a list"),
     ("spec: {containers: [1]}", "3:21: error: spec.containers[0]: found an integer; expected a mapping"),
     ("metadata: []\nspec: {containers: [{name: a, image: b}]}", "3:1: error: metadata: found a list; expected a mapping"),
-    ("spec: {containers: [{name: a, image: b, ports: [{containerPort: x}]}]}",
-     "3:50: error: spec.containers[0].ports[0].containerPort: found a string; expected an integer"),
     ("spec: {containers: [{name: a, image: b, ports: [x]}]}",
      "3:49: error: spec.containers[0].ports[0]: found a string; expected a mapping"),
 ])
@@ -137,6 +135,14 @@ def test_secret_reference_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture
     if mode == "secret":
         web = web.replace("        dsn:", "        # dsn:")
     assert _render_modes(tmp_path, web, mode, capsys) == expected
+
+
+def test_inject_into_a_port_without_its_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "m.yaml"
+    file.write_text("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: b, ports: [{name: x}]}]}\n")
+    assert errors(["inject", "--pattern", "sidecar/envoy", str(file)], capsys) == [
+        f"{file}:3:49: error: spec.containers[0].ports[0]: found no 'containerPort'; expected one",
+        "  hint: add 'containerPort:' here"]
 
 
 def test_the_load_restrictor_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

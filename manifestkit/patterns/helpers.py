@@ -41,7 +41,8 @@ def pod_volume(inp: PatternInput, name: str, key: str) -> Obj:
 
 def first_port(container: Mapping[str, Any]) -> int | None:
     ports = container.get("ports") or []
-    return int(ports[0]["containerPort"]) if ports else None
+    port = ports[0].get("containerPort") if ports and isinstance(ports[0], Mapping) else None
+    return port if isinstance(port, int) and not isinstance(port, bool) else None   # else the schema check reports it
 
 
 def config_map(inp: PatternInput, suffix: str, data: Mapping[str, str]) -> Obj:
