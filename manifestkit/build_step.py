@@ -46,4 +46,13 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     budget = pdb(app, ctx, labels)
     if budget:
         objects.append((budget, {}))
-    return [*base, *(Resource(obj, app.name, origin, None, extra) for obj, extra in objects)]
+    return [*base, *(Resource(obj=obj, app=app.name, origin=_origin(app, obj, origin), extra=extra)
+                     for obj, extra in objects)]
+
+
+def _origin(app: App, obj: Mapping[str, Any], default: str) -> str:
+    """A Secret from ``spec.secrets`` points at its own entry, so its reference errors land there."""
+    name = obj.get("metadata", {}).get("name")
+    if obj.get("kind") == "Secret" and name in (app.spec.get("secrets") or {}):
+        return f"{app.file}:{app.doc.position(('spec', 'secrets', name))[0]}"
+    return default
