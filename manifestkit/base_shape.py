@@ -14,13 +14,14 @@ from manifestkit.yamlio import Document
 Shape = Any
 
 _NAMED: Shape = {"name!": "str"}
-_CONTAINER: Shape = {"name!": "str", "ports": ({"containerPort!": "any"},), "env": (_NAMED,), "envFrom": ({},), "volumeMounts": (_NAMED,),
+_PORT: Shape = {"containerPort!": "scalar", "name": "str", "protocol": "str"}
+_CONTAINER: Shape = {"name!": "str", "ports": (_PORT,), "env": (_NAMED,), "envFrom": ({},), "volumeMounts": (_NAMED,),
                      "command": ("str",), "args": ("str",), "securityContext": {}, "resources": {}}
 _TEMPLATE: Shape = {
     "metadata": {"labels": "map", "annotations": "map"},
     "spec": {**{key: (_CONTAINER,) for key in CONTAINER_LISTS}, "volumes": (_NAMED,), "securityContext": {}},
 }
-_WORDS = {"map": "a mapping", "list": "a list", "str": "a string"}
+_WORDS = {"map": "a mapping", "list": "a list", "str": "a string", "scalar": "a number"}
 
 
 def base_shape_problems(doc: Document) -> list[Diagnostic]:
@@ -44,7 +45,7 @@ def _check(doc: Document, path: tuple[str | int, ...], node: Any, shape: Shape) 
     if isinstance(shape, str):
         ok = {"map": isinstance(node, Mapping), "str": isinstance(node, str),
               "list": isinstance(node, list),
-              "any": True}[shape]
+              "scalar": isinstance(node, (int, str))}[shape]   # a wrong scalar is the schema check's to report
         return [] if ok else [_wrong(doc, path, node, shape)]
     if isinstance(shape, tuple):
         if not isinstance(node, list):
