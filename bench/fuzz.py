@@ -37,12 +37,12 @@ def main() -> int:
             slowest = max(slowest, (time.monotonic() - start, outcome.case))
             codes[outcome.code] += 1
             for problem in outcome.problems:
-                problems[problem] += 1
+                problems["slower than 10 s" if problem.startswith("took ") else problem] += 1
                 print(f"{outcome.case}: {problem}", flush=True)
     print(f"cases: {args.cases} (seed {args.seed})")
     print("exit codes: " + ", ".join(f"{code}: {n}" for code, n in sorted(codes.items())))
     for name in ("exit 3 (internal error)", "traceback printed", "a file outside the output folder changed",
-                 "output left behind by a failed command"):
+                 "output left behind by a failed command", "slower than 10 s"):
         print(f"{name}: {problems[name]}")
     print(f"slowest case: {slowest[0]:.2f} s ({slowest[1]})")
     return 1 if problems else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from manifestkit.base_shape import base_shape_problems
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.kinds import CONTAINER_LISTS, is_workload, pod_template
 from manifestkit.merge import merge
@@ -37,6 +38,9 @@ def base_workload(app: App) -> tuple[int, Document]:
 def seed_from_base(app: App) -> dict[str, Any]:
     """The App spec with the base workload's containers, init containers and replicas under it."""
     _, doc = base_workload(app)
+    problems = base_shape_problems(doc)
+    if problems:
+        raise ManifestkitError(problems)
     template = pod_template(doc.data) or {}
     pod = template.get("spec", {})
     seeded: dict[str, Any] = {"workload": doc.data["kind"]}

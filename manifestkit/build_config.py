@@ -79,8 +79,10 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
     except Exception as exc:
         message, line = describe_error(exc)
         used_at = app.doc.position(at)[0]
+        hint = ("save the template as UTF-8" if isinstance(exc, UnicodeDecodeError)
+                else "template variables are `values`, `app`, `env` and `project`")
         raise ManifestkitError([Diagnostic(message=f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
-                                           hint="template variables are `values`, `app`, `env` and `project`")]) from None
+                                           hint=hint)]) from None
 
 
 def secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tuple[dict[str, Any], Mapping[str, Any]]]:

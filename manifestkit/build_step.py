@@ -8,6 +8,7 @@ Secrets :mod:`~manifestkit.build_config`, the objects of a `base:` manifest
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,4 +47,12 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     budget = pdb(app, ctx, labels)
     if budget:
         objects.append((budget, {}))
-    return [*base, *(Resource(obj=obj, app=app.name, source=source, **side) for obj, side in objects)]
+    return [*base, *(Resource(obj=obj, app=app.name, source=_source(app, obj, source), **side) for obj, side in objects)]
+
+
+def _source(app: App, obj: Mapping[str, Any], default: Source) -> Source:
+    """A Secret from ``spec.secrets`` points at its own entry, so its reference errors land there."""
+    name = obj.get("metadata", {}).get("name")
+    if obj.get("kind") == "Secret" and name in (app.spec.get("secrets") or {}):
+        return dataclasses.replace(default, line=app.doc.position(("spec", "secrets", name))[0])
+    return default

@@ -12,7 +12,7 @@ from manifestkit.command import Command
 from manifestkit.emit.plain import SECRET_MODE
 from manifestkit.writer import stale_files
 
-REDACTED_NOTE = "(Secret content not shown)\n"
+REDACTED_NOTE = "<redacted, changed>\n"
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -16,12 +16,14 @@ from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, Resource
+from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.render_lint import lint_files, lint_texts, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
+from manifestkit.secrets.vault_client import TRUST_ENV
 from manifestkit.validation import at_or_above
 from manifestkit.writer import check_tree, report_lines, write_tree
 
@@ -43,6 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when a lint finding (MKnnn, set up in spec.lint) is at or above this severity "
                              "(default error; findings go to stderr)")
     parser.add_argument("--no-lint", action="store_true", help="skip the lint rules on the output")
+    parser.add_argument("--load-restrictor", choices=list(RESTRICTORS), default="rootOnly",
+                        help="rootOnly (default): every path the project names stays inside its folder; none: no check")
+    parser.add_argument("--trust-vault-address", action="store_true",
+                        help="send VAULT_TOKEN, ~/.vault-token and login credentials to the project's Vault address")
 
 
 class Plan(NamedTuple):
@@ -52,9 +58,13 @@ class Plan(NamedTuple):
     emitted: Emitted
     resources: list[Resource]
     options: Options
+    project: Project
+    fmt: str
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
+    if getattr(args, "trust_vault_address", False):
+        environ = {**environ, TRUST_ENV: "1"}
     return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
                    environ=environ, validate=not args.no_validate)
 
@@ -62,19 +72,19 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
-    projects = _load_all(args.paths)
+    projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
     project = projects[0]
     fmt = _format(args, project)
     renders = _renders(projects, args.env, options)
     target = Path(args.output) if args.output else _default_dir(project)
     emitted = emit(project, EMITTERS[fmt], renders, options)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
-    return Plan(target, emitted, [r for env in renders.values() for r in env], options)
+    return Plan(target, emitted, [r for env in renders.values() for r in env], options, project, fmt)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.output == "-":
-        projects = _load_all(args.paths)
+        projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
@@ -106,8 +116,8 @@ def _format(args: argparse.Namespace, project: Project) -> str:
     return fmt
 
 
-def _load_all(paths: list[str]) -> list[Project]:
-    return gather(paths, lambda path: [load_project(path)])
+def _load_all(paths: list[str], restricted: bool = True) -> list[Project]:
+    return gather(paths, lambda path: [load_project(path, restricted=restricted)])
 
 
 def _default_dir(project: Project) -> Path:
@@ -142,11 +152,10 @@ LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, no
 
 def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     """The lint findings on the files the render writes (plain and Kustomize output)."""
-    project = _load_all(args.paths)[0]
-    if args.no_lint or _format(args, project) not in LINTED_FORMATS:
+    if args.no_lint or job.fmt not in LINTED_FORMATS:
         return []
     files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
-    return lint_files(files, job.target, render_config(project.file, Path.cwd()))
+    return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
 
 
 def _report(findings: list[Diagnostic], fail_on: str) -> int:

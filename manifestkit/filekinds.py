@@ -26,6 +26,7 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.emit.sops_layouts import LAYOUTS
 from manifestkit.model import API_VERSION
 from manifestkit.package_data import load_schema, registry_of, schema_stems
+from manifestkit.schema_errors import non_json_values
 from manifestkit.secrets.mirror_engines import ENGINES
 from manifestkit.secrets.modes import MODES
 from manifestkit.yamlio import Document, format_path
@@ -113,6 +114,10 @@ def check_document(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Dia
     problems = check_kind(doc, expected)
     if problems:
         return problems
+    odd = [doc.diagnostic(path, message, hint="YAML reads 2024-01-01 and !!binary as non-strings; write '2024-01-01'")
+           for path, message in non_json_values(doc.data)]
+    if odd:
+        return odd
     if _fast_validator(doc.data["kind"]).is_valid(doc.data):
         return []
     return schema_diagnostics(doc, _validator(doc.data["kind"]))

@@ -6,6 +6,7 @@ its instance path and a message that says what was found and what was expected.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -32,13 +33,44 @@ def check_object(obj: Mapping[str, Any], kube_version: str, strict: bool = True,
     compiled = validator(api_version, kind, kube_version, strict, extra)
     if compiled is None:
         return None
-    errors = {e for error in compiled.iter_errors(obj) for e in _explain(error)}
+    # JSON Schema knows no dates or bytes (the compiled validator raises on them): report them first.
+    errors = {SchemaError(path, message) for path, message in non_json_values(obj)}
+    if not errors:
+        secret = kind == "Secret"
+        errors = {e for error in compiled.iter_errors(obj) for e in _explain(error, secret)}
     return sorted(errors, key=lambda e: (tuple(str(p) for p in e.path), e.message))
 
 
-def _explain(error: Any) -> Iterator[SchemaError]:
+def non_json_values(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, message) for every value YAML gave a type JSON lacks: an unquoted date, ``!!binary``, ``!!set``."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from non_json_values(value, (*path, key if isinstance(key, (str, int)) else str(key)))
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from non_json_values(value, (*path, index))
+    elif isinstance(node, (datetime.date, datetime.datetime)):
+        yield path, "found an unquoted YAML date; expected a string (quote the value)"
+    elif isinstance(node, (bytes, bytearray)):
+        yield path, "found !!binary data; expected a string (drop the !!binary tag)"
+    elif not isinstance(node, (str, int, float, bool)) and node is not None:
+        yield path, f"found a YAML {type(node).__name__}; expected a string, number, boolean, list or mapping"
+
+
+def secret_value_path(secret: bool, path: tuple[str | int, ...]) -> bool:
+    """Is ``path`` a value under a Secret's ``data`` or ``stringData``, which no message may quote?"""
+    return secret and len(path) >= 2 and path[0] in ("data", "stringData")
+
+
+def _explain(error: Any, secret: bool = False) -> Iterator[SchemaError]:
     path = tuple(error.instance_path)
     kind = error.kind
+    if secret_value_path(secret, path):
+        # Never quote a Secret's value, not even a wrong one (CI logs, SARIF uploads).
+        expected = " or ".join(t for t in kind.types if t != "null") if isinstance(
+            kind, jsonschema_rs.ValidationErrorKind.Type) else "a value the schema accepts"
+        yield SchemaError(path, f"found {type_name(error.instance)} <redacted>; expected {expected}")
+        return
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         for name in kind.unexpected:
             yield SchemaError((*path, name), f"unknown field {name!r}")

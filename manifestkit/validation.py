@@ -16,6 +16,7 @@ from manifestkit.lint import RULES, LintConfig, find_config
 from manifestkit.lint.base import ObjectKey, object_key
 from manifestkit.validation_checks import Options, Outcome, check_units
 from manifestkit.validation_inputs import expand_paths, read_paths, read_units, units_of
+from manifestkit.yamlio import read_text
 
 
 def validate(objects: Iterable[Any], kube_version: str | None = None, strict: bool = True,
@@ -47,7 +48,7 @@ def load_previous(paths: Sequence[str]) -> dict[ObjectKey, Mapping[str, Any]]:
         raise ManifestkitError(problems)
     out: dict[ObjectKey, Mapping[str, Any]] = {}
     for file in files:
-        units, _ = read_units(Path(file).read_text(encoding="utf-8"), file, strict=False)
+        units, _ = read_units(read_text(file), file, strict=False)   # undecodable: a located error
         out.update((object_key(u.obj), u.obj) for u in units)
     return out
 

@@ -5,7 +5,9 @@ Secret files are 0600; resolved Secrets written inside a git work tree get a war
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,7 @@ def project(root: Path, vault: bool, env_refs: bool = True) -> Path:
     (root / "manifestkit.yaml").write_text(yaml.safe_dump({
         "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Project", "metadata": {"name": "hygiene"},
         "spec": {"apps": ["apps/*.yaml"],
-                 "secrets": {"vaultAgent": {"role": "web", "runAsUser": 101}, "sops": {"ageRecipients": [
+                 "secrets": {"env": {"allow": ["HYG_*"]}, "vaultAgent": {"role": "web", "runAsUser": 101}, "sops": {"ageRecipients": [
                      "age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]}}}}))
     (root / "apps" / "web.yaml").write_text(yaml.safe_dump(app(vault, env_refs), sort_keys=False))
     return root
@@ -170,3 +172,116 @@ def test_no_warning(args: list[str], in_git: bool, tmp_path: Path, monkeypatch: 
         (root / "apps" / "web.yaml").write_text(yaml.safe_dump(stringdata))
     assert main(["render", str(root), "-o", str(base / "build"), *args]) == 0
     assert "manifestkit: warning" not in capsys.readouterr().err
+
+
+# --- every secret output mode x every format, with environments (issue 11, points 6 and 16) -----
+
+def every_form(value: str) -> list[str]:
+    """As :func:`forms`, plus the value's sha256 hex (a checksum of one value would reveal a guess)."""
+    return [*forms(value), hashlib.sha256(value.encode()).hexdigest()]
+
+
+def leaks(text: str) -> list[str]:
+    return [form for value in KNOWN for form in every_form(value) if form in text]
+
+
+def environments_project(root: Path) -> Path:
+    """The hygiene project with dev (as the base) and prod, whose Secret reads another Vault key."""
+    project(root, vault=True, env_refs=True)
+    spec = yaml.safe_load((root / "manifestkit.yaml").read_text())
+    spec["spec"]["environments"] = {"dev": {"overlays": []}, "prod": {"overlays": ["overlays/prod.yaml"]}}
+    (root / "manifestkit.yaml").write_text(yaml.safe_dump(spec))
+    (root / "overlays").mkdir()
+    (root / "overlays" / "prod.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Overlay", "metadata": {"name": "prod"},
+        "spec": {"apps": {"web": {"secrets": {"web-secret": {"stringData": {
+            "vault-key": "ref+vault://secret/data/hygiene#/other"}}}}}}}))
+    return root
+
+
+def _is_secret_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith("secret-")
+
+
+@pytest.mark.parametrize("fmt", ["plain", "kustomize", "helm"])
+@pytest.mark.parametrize("mode", ["secret", "sops", "external-secret", "reference", "vault-agent"])
+def test_every_mode_and_format_keeps_values_in_secret_files(
+        mode: str, fmt: str, vault_env: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(Path(__file__).parent.parent / "examples" / "sops" / "age-test-key.txt"))
+    root = environments_project(tmp_path / "p")
+    if mode not in ("secret", "sops"):   # these modes read only Vault refs
+        web = yaml.safe_load((root / "apps" / "web.yaml").read_text())
+        web["spec"]["containers"][0]["env"] = {"PLAIN": "hello"}
+        del web["spec"]["secrets"]["web-secret"]["stringData"]["env-key"]
+        (root / "apps" / "web.yaml").write_text(yaml.safe_dump(web, sort_keys=False))
+    out = tmp_path / "out"
+    common = [str(root), "-o", str(out), "--secret-output", mode, "--format", fmt]
+    printed = []
+    assert main(["-v", "render", *common]) == 0, capsys.readouterr().err
+    printed.append(capsys.readouterr())
+    assert main(["render", *common, "--check"]) == 0
+    printed.append(capsys.readouterr())
+    monkeypatch.setenv("HYG_SECRET", ENV_VALUE + "-changed")
+    main(["diff", *common])
+    printed.append(capsys.readouterr())
+    main(["render", *common, "--check"])
+    printed.append(capsys.readouterr())
+    monkeypatch.setenv("HYG_SECRET", ENV_VALUE)
+    main(["validate", str(out)])
+    printed.append(capsys.readouterr())
+    bad = root / "apps" / "web.yaml"
+    broken = ("#/password", "#/pasword") if mode in ("secret", "sops") else ("image: nginx:1.25", "image: [nginx]")
+    bad.write_text(bad.read_text().replace(*broken))
+    assert main(["render", str(root), "-o", str(tmp_path / "failed"), "--secret-output", mode, "--format", fmt]) == 2
+    printed.append(capsys.readouterr())
+    assert not (tmp_path / "failed").exists()
+    for captured in printed:
+        assert leaks(captured.out + captured.err) == []
+    assert leaks(caplog.text) == []
+    for path in sorted(out.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(out).as_posix()
+        found = leaks(path.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            assert _is_secret_file(rel), f"a secret value in {rel}"
+        if _is_secret_file(rel) or found:
+            assert path.stat().st_mode & 0o777 == 0o600, rel
+
+
+def test_per_environment_secrets_still_build_like_the_plain_render(vault_env: OpenBao, tmp_path: Path) -> None:
+    """The Secret that differs in prod: kustomize and helm give the plain render's objects (point 6)."""
+    from manifestkit.merge import merge
+    from tests._formats import differences, helm_objects, plain_objects, render_dir
+    from tests.test_kustomize import KUBECTL, kustomize
+
+    project_ = load_project(environments_project(tmp_path / "p"))
+    options = Options(environ=dict(os.environ))
+    for env in ("dev", "prod"):
+        want = plain_objects(project_, env, options)
+        if KUBECTL is not None:
+            built = kustomize(render_dir(project_, "kustomize", tmp_path / "k", options) / "overlays" / env)
+            assert differences(built, want) == []
+        pytest.importorskip("helm_python")
+        chart = render_dir(project_, "helm", tmp_path / "h", options) / "charts" / "web"
+        values = yaml.safe_load((chart / "values.yaml").read_text())
+        env_values = yaml.safe_load((chart / f"values-{env}.yaml").read_text()) or {}
+        assert differences(helm_objects(chart, merge(values, env_values)), want) == []
+
+
+@pytest.mark.parametrize("output", ["text", "json", "sarif", "junit"])
+def test_validate_never_quotes_a_secret_value(output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Point 7: schema errors and lint findings under a Secret's data/stringData name the key, not the value."""
+    file = tmp_path / "secret.yaml"
+    file.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a}\n"
+                    f"data: {{k: 12345678, j: {ENV_VALUE}}}\nstringData: {{x: [{VAULT_VALUE}], y: {OTHER_VAULT_VALUE}}}\n")
+    assert main(["validate", str(file), "--output", output]) == 1
+    captured = capsys.readouterr()
+    assert leaks(captured.out + captured.err) == []
+    assert "12345678" not in captured.out + captured.err
+    if output == "text":
+        assert f"{file}:4:8: error [schema]: data.k: Secret/a/s: found an integer <redacted>; expected string" \
+            in captured.out + captured.err

@@ -40,6 +40,7 @@ spec:
     dev: {{overlays: [overlays/dev.yaml]}}
   secrets:
     output: secret
+    env: {{allow: [PASSWORD]}}
     vault: {{address: http://vault.vault.svc:8200}}
     vaultAgent: {{role: web, process: "nginx: master", interval: 1m}}
     sops: {{ageRecipients: [{AGE_RECIPIENT}]}}

@@ -28,6 +28,7 @@ spec:
   namespaces: [team-a-1, team-b-2, other]
   environments:
     dev: {overlays: [], namespaces: [team-a-dev]}
+  secrets: {env: {allow: [DB_PASSWORD, API_KEY, DSN, DOCKERCONFIG, TOKEN]}}
 """
 
 

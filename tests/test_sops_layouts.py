@@ -106,6 +106,7 @@ spec:
     prod: {{overlays: [overlays/prod.yaml]}}
   secrets:
     output: sops
+    env: {{allow: [DB_PASSWORD, API_TOKEN]}}
     sops: {{ageRecipients: [{recipient}], layout: {layout}}}
 """
     return {"manifestkit.yaml": project, "apps/web.yaml": APP, "overlays/dev.yaml": DEV, "overlays/prod.yaml": PROD}

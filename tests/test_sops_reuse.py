@@ -92,7 +92,7 @@ def test_use_binary_without_sops_on_path_fails_the_render(tmp_path: Path, monkey
     assert main(["render", ".", "--env", "dev", "-o", "-"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "apps/web.yaml:3: error: ref+sops://secrets/web.enc.yaml#/password+: 'secrets/web.enc.yaml': found no `sops` "
+        "apps/web.yaml:13: error: ref+sops://secrets/web.enc.yaml#/password+: 'secrets/web.enc.yaml': found no `sops` "
         "binary on PATH; expected one, as spec.secrets.sops.useBinary is true\n"
         "  hint: install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` to "
         "decrypt natively\n")

@@ -151,7 +151,7 @@ def test_no_key_is_one_error_at_the_app_line(tmp_path: Path, capsys: pytest.Capt
     assert main(["render", ".", "-o", "-"]) == 2
     recipient = "age1" + (DATA / "types.enc.json").read_text().split('"recipient": "age1')[1].split('"')[0]
     assert capsys.readouterr().err == (
-        "apps/api.yaml:3: error: ref+sops://types.enc.json#/big: 'types.enc.json': cannot decrypt the data key: "
+        "apps/api.yaml:11: error: ref+sops://types.enc.json#/big: 'types.enc.json': cannot decrypt the data key: "
         f"no usable key for the file's recipients (age: {recipient})\n"
         f"  hint: age identities looked for in: ageKeyFile {root / 'missing-key.txt'} (not found); PGP secret keys "
         f"in GNUPGHOME=gpg's default (~/.gnupg); {KEY_WAYS}\n")

@@ -102,7 +102,7 @@ def test_approle_login(openbao: OpenBao, tmp_path: Path) -> None:
     (tmp_path / "secret-id").write_text(secret_id + "\n")
     spec = {"address": openbao.address,
             "auth": {"method": "approle", "roleId": role_id, "secretIdFile": str(tmp_path / "secret-id")}}
-    reader = VaultReader(vault_config(spec, {}))
+    reader = VaultReader(vault_config(spec, {"MANIFESTKIT_VAULT_ADDRESSES": openbao.address}))
     assert lookup_key(reader.read(f"secret/data/{name}"), ["password"]).reveal() == "via-approle"
 
 
@@ -120,7 +120,7 @@ def test_approle_bad_secret_id(openbao: OpenBao, tmp_path: Path) -> None:
 
 
 def test_no_token() -> None:
-    reader = VaultReader(vault_config({"address": "http://127.0.0.1:1"}, {}))
+    reader = VaultReader(vault_config({"address": "http://127.0.0.1:1"}, {"MANIFESTKIT_TRUST_VAULT_ADDRESS": "1"}))
     assert _message(lambda: reader.read("secret/data/x")) == (
         "<input>: error: no Vault token found\n"
         "  hint: set VAULT_TOKEN, or spec.secrets.vault.auth.method to approle or kubernetes"
@@ -182,7 +182,7 @@ def test_sealed_server_is_retried_then_reported(openbao_disposable: OpenBao) -> 
     server.client().sys.seal()
     message = _message(lambda: reader.read("secret/data/web"))
     assert message == (
-        f"<input>: error: Vault at {server.address} answered with a server error 4 times (Vault is sealed)\n"
+        f"<input>: error: Vault at {server.address} answered 503 unavailable (sealed or standby) 4 times\n"
         f"  hint: check the server's health (sealed? overloaded?) and try again"
     )
 
@@ -190,7 +190,7 @@ def test_sealed_server_is_retried_then_reported(openbao_disposable: OpenBao) -> 
 def test_kubernetes_login_needs_the_service_account_token(tmp_path: Path) -> None:
     spec = {"address": "http://127.0.0.1:1",
             "auth": {"method": "kubernetes", "role": "web", "jwtFile": str(tmp_path / "missing")}}
-    reader = VaultReader(vault_config(spec, {}))
+    reader = VaultReader(vault_config(spec, {"MANIFESTKIT_TRUST_VAULT_ADDRESS": "1"}))
     assert _message(lambda: reader.read("secret/data/x")) == (
         f"<input>: error: cannot read Kubernetes service account token file '{tmp_path / 'missing'}': "
         f"No such file or directory"
@@ -242,7 +242,8 @@ def test_vault_config_environment_wins() -> None:
 def _context(root: Path, environ: dict[str, str] | None = None, vault: VaultReader | None = None) -> Any:
     backends = pytest.importorskip("manifestkit.secrets.backends")
     sops = pytest.importorskip("manifestkit.secrets.sops")
-    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), Source(file="apps/web.yaml", line=14))
+    return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), Source(file="apps/web.yaml", line=14),
+                                    env_allow=["DB_PASSWORD", "NOPE"])
 
 
 def test_backend_env_and_file(tmp_path: Path) -> None:
@@ -258,6 +259,11 @@ def test_backend_env_and_file(tmp_path: Path) -> None:
     assert resolve(parse_ref("ref+file://plain.txt"), ctx).value.reveal() == "whole\n"
     assert _message(lambda: resolve(parse_ref("ref+env://NOPE"), ctx)) == (
         "apps/web.yaml:14: error: ref+env://NOPE: environment variable 'NOPE' is not set"
+    )
+    assert _message(lambda: resolve(parse_ref("ref+env://HOME"), ctx)) == (
+        "apps/web.yaml:14: error: ref+env://HOME: environment variable 'HOME' is not in the project's "
+        "spec.secrets.env.allow (DB_PASSWORD, NOPE); a project may copy only the variables it declares into a Secret\n"
+        "  hint: add 'HOME' (or a prefix such as 'HOME_*') to spec.secrets.env.allow in manifestkit.yaml"
     )
     assert _message(lambda: resolve(parse_ref("ref+file://../outside.txt"), ctx)) == (
         f"apps/web.yaml:14: error: ref+file://../outside.txt: path '../outside.txt' leaves the project folder; "

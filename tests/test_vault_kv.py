@@ -73,7 +73,7 @@ def test_mount_table_from_a_real_vault(openbao: OpenBao, tmp_path: Path) -> None
     root = project(tmp_path, web=WEB.replace("secret/data/web", "secret/web"))
     (root / "manifestkit.yaml").write_text(PROJECT.replace(
         "vault: {address: http://vault.vault.svc:8200}", f"vault: {{address: {openbao.address}, kvLookup: true}}"))
-    config = render(root, "vault-agent", environ={"VAULT_TOKEN": openbao.root_token})["ConfigMap/web-vault-agent"]
+    config = render(root, "vault-agent", environ={"VAULT_TOKEN": openbao.root_token, "VAULT_ADDR": openbao.address})["ConfigMap/web-vault-agent"]
     assert '{{ with secret "secret/data/web" }}{{ index .Data.data "password" }}{{ end }}' in config["data"].values()
 
 

@@ -96,7 +96,7 @@ def test_missing_key_names_the_keys_not_the_values(openbao: OpenBao, tmp_path: P
     monkeypatch.chdir(root)
     assert main(["render", ".", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err == ("apps/web.yaml:4: error: Vault secret 'secret/data/render/keys' has no key 'pasword'; "
+    assert err == ("apps/web.yaml:11: error: Vault secret 'secret/data/render/keys' has no key 'pasword'; "
                    "expected one of: password, user\n")
     assert "kv-pass-91aa" not in err and "u-3c" not in err
     assert not (tmp_path / "out").exists()

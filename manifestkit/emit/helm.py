@@ -100,12 +100,13 @@ def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | Non
         if split is not None:
             versions = split[0]
             sealed = [{**s, obj_key[1]: v} if v else s for s, v in zip(sealed, split[1], strict=True)]
-        text, found = object_template(app, obj_key, versions, [everything[v] for v in names], key)
-        text = with_data_template(text, obj_key[1]) if split is not None else text
-        values = [_merge_checked(a, b, f"{app}: {obj_key[0]}/{obj_key[1]}") for a, b in zip(values, found, strict=True)]
-        kind, name = obj_key
-        mode = SECRET_MODE if kind == "Secret" else 0o644
-        files[f"templates/{kind.lower()}-{name}.yaml"] = OutFile(text.encode("utf-8"), mode)
+        for file_key, variant in secret_variants(obj_key, versions, names) if split is None else [(obj_key, versions)]:
+            text, found = object_template(app, file_key, variant, [everything[v] for v in names], key)
+            text = with_data_template(text, obj_key[1]) if split is not None else text
+            values = [_merge_checked(a, b, f"{app}: {obj_key[0]}/{obj_key[1]}") for a, b in zip(values, found, strict=True)]
+            kind, name = file_key
+            mode = SECRET_MODE if kind == "Secret" else 0o644
+            files[f"templates/{kind.lower()}-{name}.yaml"] = OutFile(text.encode("utf-8"), mode)
     to_seal = {secrets_file_name(name): {SECRETS_VALUES: s} for name, s in zip(names, sealed, strict=True)} \
         if opened is not None and any(sealed) else {}
     base_values = values[0]
@@ -118,6 +119,23 @@ def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | Non
     files["templates/_helpers.tpl"] = OutFile(render_builtin("helm/_helpers.tpl", context).encode("utf-8"))
     files["templates/NOTES.txt"] = OutFile(render_builtin("helm/NOTES.txt", context).encode("utf-8"))
     return Chart(files=files, diffs=diffs, to_seal=to_seal)
+
+
+def secret_variants(obj_key: tuple[str, str], versions: list[Any],
+                    names: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
+    """A Secret that differs between versions becomes one template per distinct version (0600), each
+    switched on by ``enabled`` in the values, so no secret value ever lands in values files (0644)."""
+    kind, name = obj_key
+    if kind != "Secret":
+        return [(obj_key, versions)]
+    groups: dict[str, list[int]] = {}
+    for index, version in enumerate(versions):
+        if isinstance(version, Resource):
+            groups.setdefault(dump(version.obj), []).append(index)
+    if len(groups) <= 1:
+        return [(obj_key, versions)]
+    return [((kind, name if group[0] == 0 else f"{name}@{names[group[0]]}"),
+             [v if i in group else MISSING for i, v in enumerate(versions)]) for group in groups.values()]
 
 
 def _opened(opened: Mapping[SecretKey, Mapping[str, Any]], version: str, found: Any) -> Mapping[str, Any] | None:

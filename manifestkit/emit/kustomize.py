@@ -22,7 +22,7 @@ import jsonpatch
 
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.emit.kustomize_features import Features, Key, Obj, choose_features, plain, unfeature
-from manifestkit.emit.plain import object_file, object_path
+from manifestkit.emit.plain import SECRET_KINDS, object_file, object_path
 from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
 from manifestkit.model import Resource
 from manifestkit.writer import OutFile
@@ -35,11 +35,18 @@ def emit_kustomize(job: EmitInput) -> Emitted:
     # sops Secrets never sit in the base: each environment has its own ciphertext, and a
     # patch over ciphertext (or a transformer over a sealed object) would break its MAC.
     ksops = layout_of(job.project) == "ksops"
-    base = [r for r in job.base if not is_sops_secret(r)]
+    # A Secret that differs between environments is written whole in each overlay (0600): a
+    # patch in kustomization.yaml (0644) would carry its values.
+    varying = varying_secrets(job.base, list(job.renders.values()))
+
+    def whole(resource: Resource) -> bool:
+        return is_sops_secret(resource) or (resource.app, resource.kind, resource.name) in varying
+
+    base = [r for r in job.base if not whole(r)]
     files: dict[str, OutFile] = {f"base/{object_path(r)}": object_file(r) for r in base}
     files["base/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": [object_path(r) for r in base]})
     for env, resources in sorted(job.renders.items()):
-        overlay = overlay_files(base, resources, job.image_rules.get(env, ()), is_sops_secret, ksops)
+        overlay = overlay_files(base, resources, job.image_rules.get(env, ()), whole, ksops)
         files.update({f"overlays/{env}/{rel}": out for rel, out in overlay.items()})
     return Emitted(files=files, scope=["base", *(f"overlays/{env}" for env in sorted(job.renders))])
 
@@ -66,9 +73,10 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
         before = base_by.get(key)
         wanted = unfeature(resource.obj, before.obj if before else None, features)
         if before is None and sealed(resource):
-            rel = f"{KSOPS_DIR if ksops else 'resources'}/{object_path(resource)}"
+            generated = ksops and is_sops_secret(resource)
+            rel = f"{KSOPS_DIR if generated else 'resources'}/{object_path(resource)}"
             files[rel] = object_file(resource)
-            (secrets if ksops else resources).append(rel)
+            (secrets if generated else resources).append(rel)
             continue
         if before is None:
             rel = f"resources/{object_path(resource)}"
@@ -115,6 +123,13 @@ def _delete_patch(obj: Mapping[str, Any]) -> Obj:
     meta = {k: obj["metadata"][k] for k in ("name", "namespace") if obj["metadata"].get(k)}
     patch = {"$patch": "delete", "apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": meta}
     return {"target": target(obj), "patch": dump(patch)}
+
+
+def varying_secrets(base: Sequence[Resource], renders: Sequence[Sequence[Resource]]) -> set[Key]:
+    """The Secrets that are not the same object in the base and every environment."""
+    by = [_by_key(base), *(_by_key(env) for env in renders)]
+    keys = {key for versions in by for key in versions if key[1] in SECRET_KINDS}
+    return {key for key in keys if len({dump(v[key].obj) if key in v else "" for v in by}) > 1}
 
 
 # ------------------------------------------------------------------ helpers

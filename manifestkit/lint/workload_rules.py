@@ -144,7 +144,7 @@ def check_port_clash(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
         for index, port in enumerate(as_list(c.c.get("ports"))):
             port = as_map(port)
             key = (port.get("containerPort"), str(port.get("protocol", "TCP")))
-            if key[0] is None or key in mine:
+            if not isinstance(key[0], (int, str)) or key in mine:   # the schema reports other types
                 continue
             mine.add(key)
             if key in seen:
@@ -174,7 +174,7 @@ def check_duplicate_names(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
 def _duplicates(what: str, items: list[tuple[Any, Path]]) -> Iterator[Hit]:
     first: dict[Any, Path] = {}
     for name, path in items:
-        if name is None:
+        if not isinstance(name, (str, int)):   # absent, or a type the schema check already reports
             continue
         if name in first:
             yield Hit(path, f"{what} {name!r} is used twice; first at {format_path(first[name])}")

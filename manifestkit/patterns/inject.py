@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from manifestkit.base_shape import base_shape_problems
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, gather
 from manifestkit.kinds import pod_template, with_pod_template
 from manifestkit.patterns.engine import PatternProblems, Use, applied_patterns, apply_patterns, target_of
@@ -33,6 +34,9 @@ def inject(documents: Sequence[Document], uses: Sequence[Use], kube_version: str
     taken = {_key(obj): i for i, obj in enumerate(current) if isinstance(obj, Mapping)}
 
     def one(index: int) -> list[tuple[int, Obj]]:
+        shape = base_shape_problems(documents[index])
+        if shape:
+            raise ManifestkitError(shape)
         try:
             objs = _inject_one(current, index, uses, kube_version, registry)
         except PatternProblems as exc:
@@ -73,19 +77,23 @@ def _inject_one(current: list[Any], index: int, uses: Sequence[Use], kube_versio
 
 
 def _service_of(objs: Sequence[Any], namespace: str | None, pod: Mapping[str, Any]) -> int | None:
-    labels = pod.get("metadata", {}).get("labels") or {}
+    labels = _map(_map(pod.get("metadata")).get("labels"))
     for index, obj in enumerate(objs):
         if not isinstance(obj, Mapping) or obj.get("kind") != "Service":
             continue
-        selector = obj.get("spec", {}).get("selector") or {}
-        if (obj.get("metadata", {}).get("namespace") == namespace and selector
+        selector = _map(_map(obj.get("spec")).get("selector"))   # a malformed Service selects nothing
+        if (_map(obj.get("metadata")).get("namespace") == namespace and selector
                 and all(labels.get(k) == v for k, v in selector.items())):
             return index
     return None
 
 
+def _map(node: Any) -> Mapping[str, Any]:
+    return node if isinstance(node, Mapping) else {}
+
+
 def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
-    meta = obj.get("metadata", {})
+    meta = _map(obj.get("metadata"))
     return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
 
 

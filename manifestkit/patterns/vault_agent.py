@@ -57,14 +57,23 @@ def _app_container(pod: Mapping[str, Any], params: Mapping[str, Any]) -> Mapping
     raise PatternError(f"found no app container {wanted!r}; expected one of: {names}", ("container",))
 
 
+def _user_id(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise PatternError(f"found runAsUser {value!r}; expected a numeric user id", ("runAsUser",),
+                       hint="Kubernetes runs containers by numeric id: write e.g. runAsUser: 101")
+
+
 def app_user(pod: Mapping[str, Any], params: Mapping[str, Any]) -> int:
     """The app's user: ``with.runAsUser``, else the app container's, else the pod's."""
     if params.get("runAsUser") is not None:
-        return int(params["runAsUser"])
+        return _user_id(params["runAsUser"])
     container = _app_container(pod, params)
     for context in (container.get("securityContext"), (pod.get("spec") or {}).get("securityContext")):
         if isinstance(context, Mapping) and context.get("runAsUser") is not None:
-            return int(context["runAsUser"])
+            return _user_id(context["runAsUser"])
     raise PatternError(
         f"cannot tell which user container {container.get('name')!r} runs as; the Vault agent must run as the "
         f"app's user to share its files",

@@ -34,6 +34,7 @@ class BackendContext:
     sops_keys: sops.SopsKeys
     source: Source  # where the reference was written, for error messages
     sops_files: MutableMapping[Path, sops.SopsDocument | None]  # decrypted once per run; None: failed, reported once
+    env_allow: tuple[str, ...] = ()  # spec.secrets.env.allow: names, or prefixes ending in "*"
 
 
 class Backend(Protocol):
@@ -46,10 +47,11 @@ def backend_context(
     vault: VaultReader | None,
     sops_keys: sops.SopsKeys,
     source: Source | None = None,
+    env_allow: Sequence[str] = (),
 ) -> BackendContext:
     """A context for one run, with an empty sops cache; use ``dataclasses.replace(ctx, source=...)`` per ref."""
     return BackendContext(root=root, environ=environ, vault=vault, sops_keys=sops_keys, source=source or Source(),
-                          sops_files={})
+                          sops_files={}, env_allow=tuple(env_allow))
 
 
 def resolve(ref: Ref, ctx: BackendContext) -> Resolved:
@@ -108,6 +110,14 @@ def _at_ref(ref: Ref, path: Path, exc: ManifestkitError) -> ManifestkitError:
 
 
 def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:
+    if not env_allowed(ref.path, ctx.env_allow):
+        declared = one_of(ctx.env_allow) if ctx.env_allow else "none declared"
+        raise error(
+            f"{_show(ref)}: environment variable {ref.path!r} is not in the project's spec.secrets.env.allow "
+            f"({declared}); a project may copy only the variables it declares into a Secret",
+            hint=f"add '{ref.path}' (or a prefix such as '{ref.path.split('_')[0]}_*') to spec.secrets.env.allow "
+                 f"in manifestkit.yaml",
+        )
     if ref.path not in ctx.environ:
         raise error(f"{_show(ref)}: environment variable {ref.path!r} is not set")
     return Resolved(SecretStr(ctx.environ[ref.path]), "")
@@ -116,9 +126,12 @@ def resolve_env(ref: Ref, ctx: BackendContext) -> Resolved:
 def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
     path = _inside_root(ref, ctx.root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise error(f"{_show(ref)}: cannot read '{ref.path}': {exc.strerror}") from None
+    except UnicodeDecodeError as exc:   # say where, never what: the file is secret
+        raise error(f"{_show(ref)}: '{ref.path}' is not UTF-8 text (byte {exc.start + 1})",
+                    hint="store binary secrets base64-encoded, or re-save the file as UTF-8") from None
     if not ref.key:
         return Resolved(SecretStr(text), "")
     not_yaml = error(f"{_show(ref)}: '{ref.path}' is not YAML or JSON, so it has no key '/{'/'.join(ref.key)}'")
@@ -129,7 +142,17 @@ def resolve_file(ref: Ref, ctx: BackendContext) -> Resolved:
     if len(docs) > 1:
         raise not_yaml
     tree = docs[0].data if docs else None
-    return Resolved(_secret(_descend(ref, tree, ref.key)), "")
+    value = _descend(ref, tree, ref.key)
+    if not isinstance(value, (str, int, float, bool, list, dict)) and value is not None:
+        raise error(f"{_show(ref)}: the value at '/{'/'.join(ref.key)}' in '{ref.path}' is a YAML "
+                    f"{type(value).__name__}; expected a string",
+                    hint="quote the value in the file, so that YAML reads it as a string")
+    return Resolved(_secret(value), "")
+
+
+def env_allowed(name: str, allow: Sequence[str]) -> bool:
+    """Is ``name`` listed in ``allow``, by name or by a prefix ending in ``*``?"""
+    return any(name == entry or (entry.endswith("*") and name.startswith(entry[:-1])) for entry in allow)
 
 
 BACKENDS: dict[str, Backend] = {
@@ -167,7 +190,7 @@ def _descend(ref: Ref, tree: Any, key: Sequence[str]) -> Any:
 def _secret(value: Any) -> SecretStr:
     if isinstance(value, str):
         return SecretStr(value)
-    return SecretStr(json.dumps(value, sort_keys=True))
+    return SecretStr(json.dumps(value, sort_keys=True, default=str))
 
 
 def _show(ref: Ref) -> str:

@@ -39,6 +39,7 @@ def resolve_secrets(resources: list[Resource], ctx: RenderContext) -> list[Resou
     jobs = [(r, job_of(r), mode_of(r, ctx)) for r in mirrored if r.kind == "Secret"]
     problems = [p for r, _, mode in jobs for p in _unknown_mode(r, mode)]
     problems += [p for r, job, _ in jobs for p in _bad_refs(r, job)]
+    problems += [p for r, job, mode in jobs if mode in MODES and MODES[mode].in_pod for p in _keyless_refs(r, job)]
     if problems:
         raise ManifestkitError(problems)
     needed = [ref for _, job, mode in jobs if mode in RESOLVING for ref in job.refs]
@@ -86,6 +87,21 @@ def _bad_refs(resource: Resource, job: SecretJob) -> list[Diagnostic]:
 
 
 
+def _keyless_refs(resource: Resource, job: SecretJob) -> list[Diagnostic]:
+    """The Vault agent renders one key per reference: a ref without ``#/key`` has nothing to render."""
+    problems = []
+    for key, text in sorted(job.templates.items()):
+        try:
+            refs = find_refs(text)
+        except ValueError:
+            continue   # reported by _bad_refs
+        problems += [Diagnostic(message=f"{resource.ref()}: key {key!r}: {ref.raw}: the Vault agent needs a key "
+                                        f"in the reference; found none",
+                                hint=f"name the key, e.g. {ref.raw}#/password", **located(resource))
+                     for ref in refs if ref.scheme == "vault" and not ref.key]
+    return problems
+
+
 def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     """One backend context for the render; Vault and sops keys only set up when a ref needs them."""
     schemes = {ref.scheme for ref in needed}
@@ -93,6 +109,7 @@ def resolver(ctx: RenderContext, needed: Sequence[Ref]) -> Resolver:
     secrets = ctx.project.spec.get("secrets") or {}
     vault = VaultReader(vault_config(secrets.get("vault"), environ)) if "vault" in schemes else None
     keys = sops_keys(ctx.project, environ) if "sops" in schemes else SopsKeys()
-    backends = backend_context(ctx.project.root, environ, vault, keys)
+    allow = (secrets.get("env") or {}).get("allow") or ()
+    backends = backend_context(ctx.project.root, environ, vault, keys, env_allow=allow)
     return lambda ref, source: resolve(ref, dataclasses.replace(backends, source=source))
 

@@ -9,12 +9,12 @@ manifestkit (and the cheap registries such as the secret output modes) never loa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from manifestkit.diagnostics import error
+from manifestkit.secrets import vault_client
 from manifestkit.secrets.vault_secret import VaultSecret, lookup_key, secret_values
 from manifestkit.secrets.vault_settings import VaultAuth, VaultConfig, vault_config
 
@@ -32,7 +32,14 @@ def _transient() -> tuple[type[Exception], ...]:
     import requests
 
     return (requests.exceptions.ConnectionError, requests.exceptions.Timeout, hvac.exceptions.InternalServerError,
-            hvac.exceptions.BadGateway, hvac.exceptions.VaultDown)
+            hvac.exceptions.BadGateway, hvac.exceptions.VaultDown, hvac.exceptions.RateLimitExceeded)
+
+
+def hvac_errors() -> type[Exception]:
+    import hvac.exceptions
+
+    base: type[Exception] = hvac.exceptions.VaultError
+    return base
 
 
 class _Mount(NamedTuple):
@@ -51,6 +58,7 @@ class VaultReader:
         self._client: Any = None
         self._mounts: dict[str, _Mount] = {}
         self._secrets: dict[tuple[str, str], VaultSecret] = {}
+        self._deadline = vault_client.Deadline(config.deadline)
 
     def read(self, path: str, version: str | None = None) -> VaultSecret:
         """The secret at ``path`` (``secret/web`` or ``secret/data/web`` on KV v2)."""
@@ -71,7 +79,10 @@ class VaultReader:
             api_path = path
         key = (api_path, version or "")
         if key not in self._secrets:
-            self._secrets[key] = self._fetch(api_path, mount, version)
+            try:
+                self._secrets[key] = self._fetch(api_path, mount, version)
+            except hvac_errors() as exc:
+                raise error(f"reading Vault secret '{api_path}' failed: {_describe(exc)}") from None
         return self._secrets[key]
 
     def kv_version(self, path: str) -> int | None:
@@ -134,51 +145,19 @@ class VaultReader:
 
     def _logged_in(self) -> Any:
         if self._client is None:
-            import hvac
-
             config = self._config
-            client = hvac.Client(
-                url=config.address,
-                token=config.token,
-                namespace=config.namespace,
-                verify=config.cacert or True,
-                timeout=config.timeout,
-                session=self._session,
-            )
-            if not config.token:
+            if not config.trusted:
+                raise vault_client.untrusted(config.address)
+            token = config.token or (vault_client.home_token(config.home) if config.auth.method == "token" else None)
+            client = vault_client.make_client(config, self._session, token)
+            if not token:
                 _login(client, config.auth)
             self._client = client
         return self._client
 
     def _call(self, request: Callable[[], T]) -> T:
-        """``request()``, retried with exponential backoff on connection errors and 5xx."""
-        import hvac.exceptions
-        import requests
-
-        config = self._config
-        attempts = config.retries + 1
-        for attempt in range(attempts):
-            try:
-                return request()
-            except requests.exceptions.SSLError:
-                raise error(
-                    f"TLS verification failed for Vault at {config.address}",
-                    hint="set VAULT_CACERT or spec.secrets.vault.cacert to the CA bundle that signed the server",
-                ) from None
-            except _transient() as exc:
-                if attempt + 1 < attempts:
-                    time.sleep(config.backoff * 2**attempt)
-                    continue
-                if isinstance(exc, hvac.exceptions.VaultError):
-                    raise error(
-                        f"Vault at {config.address} answered with a server error {attempts} times ({_describe(exc)})",
-                        hint="check the server's health (sealed? overloaded?) and try again",
-                    ) from None
-                raise error(
-                    f"Vault at {config.address} is unreachable after {attempts} attempts ({_describe(exc)})",
-                    hint="check VAULT_ADDR or spec.secrets.vault.address and that the server is up",
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        """``request()`` within the render's Vault deadline, retried on connection errors, 429 and 5xx."""
+        return vault_client.retrying(self._config, self._deadline, request)
 
 
 def _login(client: Any, auth: VaultAuth) -> None:
@@ -201,6 +180,9 @@ def _login(client: Any, auth: VaultAuth) -> None:
                 raise error("Vault kubernetes login needs a role", path="spec.secrets.vault.auth.role")
             jwt = _read_file(auth.jwt_file, "Kubernetes service account token")
             client.auth.kubernetes.login(role=auth.role, jwt=jwt, mount_point=mount)
+    except (KeyError, TypeError):   # a 200 answer without auth.client_token: not a Vault login
+        raise error(f"Vault {auth.method} login at 'auth/{mount}/login' answered without a token",
+                    hint="check that the address points at Vault itself") from None
     except hvac.exceptions.VaultError as exc:
         if isinstance(exc, _transient()):
             raise
@@ -219,11 +201,4 @@ def _read_file(name: str, what: str) -> str:
 
 def _describe(exc: Exception) -> str:
     """A short, value-free description of a transport or server error."""
-    import hvac.exceptions
-    import requests
-
-    if isinstance(exc, hvac.exceptions.VaultError):
-        return ", ".join(exc.errors or []) or type(exc).__name__
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
-    return "connection failed"
+    return vault_client.server_words(exc)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from manifestkit.diagnostics import error, one_of
+from manifestkit.secrets.vault_client import DEFAULT_DEADLINE, address_trusted, deadline_of
 
 # Vault CLI's default address, so a bare `manifestkit render` behaves like `vault read`.
 DEFAULT_ADDRESS = "https://127.0.0.1:8200"
@@ -30,6 +31,9 @@ class VaultConfig(NamedTuple):
     retries: int = 3
     backoff: float = 0.2
     timeout: float = 10.0
+    trusted: bool = True  # may this machine's credentials go to `address`? (see vault_client)
+    home: str | None = None  # where ~/.vault-token is looked for (token auth only)
+    deadline: float = DEFAULT_DEADLINE  # seconds for all of one render's Vault requests
 
 
 
@@ -44,8 +48,12 @@ def vault_config(spec: Mapping[str, Any] | None, environ: Mapping[str, str]) -> 
             path="spec.secrets.vault.auth.method",
         )
     defaults = VaultAuth()
+    address = environ.get("VAULT_ADDR") or spec.get("address") or DEFAULT_ADDRESS
     return VaultConfig(
-        address=environ.get("VAULT_ADDR") or spec.get("address") or DEFAULT_ADDRESS,
+        address=address,
+        trusted=address_trusted(address, not environ.get("VAULT_ADDR") and bool(spec.get("address")), environ),
+        home=environ.get("HOME"),
+        deadline=deadline_of(environ),
         token=environ.get("VAULT_TOKEN") or None,
         namespace=environ.get("VAULT_NAMESPACE") or spec.get("namespace"),
         cacert=environ.get("VAULT_CACERT") or spec.get("cacert"),

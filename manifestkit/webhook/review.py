@@ -8,8 +8,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from manifestkit.base_shape import base_shape_problems
 from manifestkit.webhook.config import Rule, WebhookConfig
 from manifestkit.webhook.mutate import Outcome, mutate
+from manifestkit.yamlio import Document
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
@@ -45,6 +47,8 @@ def handle(config: WebhookConfig, body: bytes, rules: Sequence[Rule], own_namesp
     if request.get("operation") not in operations or not isinstance(obj, Mapping):
         return Reply(200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged")
     try:
+        if base_shape_problems(Document(obj, "request.object", {})):
+            raise ValueError("not shaped like a workload")
         namespace = request.get("namespace") or _mapping(obj.get("metadata")).get("namespace") or ""
         outcome = mutate(config, obj, str(namespace), rules, own_namespace)
     except (AttributeError, TypeError, KeyError, ValueError):
