@@ -8,7 +8,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manifestkit.yamlio import dump, load_documents
+from manifestkit.yaml_dump import dump
+from manifestkit.yamlio import load_documents
 
 # What go-yaml v2 (kubectl, Helm, sigs.k8s.io/yaml) reads as something other than a string.
 GO_YAML_V2_NON_STRINGS = ["y", "Y", "n", "N", "yes", "No", "on", "OFF", "true", "False", "null", "~", "",
