@@ -28,6 +28,7 @@ _UNPROVABLE = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f]"                               # control characters
     r"|[\s\[{,:][&*!]"                                       # an anchor, alias or tag
     r"|[\s\[{,:][-+]?0[0-9oOxXbB_]"                          # 0755, 0o17, 0x1f, 0b1, 0_1: read apart
+    r"|[\s\[{,:][-+]?[0-9][0-9_]*_"                          # 1_000: YAML 1.1 only
     r"|\n *[-?:] +[-?:][ \n]"                                # compact nesting (`- - x`), unbounded depth
 )
 # Outside ASCII: YAML 1.1-only line breaks, a BOM, and what libyaml's reader refuses.
@@ -92,6 +93,8 @@ def _check(node: Any, depth: int, doubtful: list[str]) -> None:
 def fast_data(text: str) -> tuple[bool, Any]:
     """``(True, data)`` when ``text`` is one document (None if empty) that reads the same as the
     careful loader would read it, else ``(False, None)``."""
+    if text and not text.endswith("\n"):   # a block scalar cut off at the end reads apart
+        return False, None
     if (any(part in text for part in _UNPROVABLE_TEXT) or text.startswith(_STARTS) or _UNPROVABLE.search(text)
             or (not text.isascii() and _UNPROVABLE_WIDE.search(text))):
         return False, None
