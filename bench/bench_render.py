@@ -1,15 +1,22 @@
-"""Benchmark: `manifestkit render` of a generated project of N apps.
+"""Benchmark: `manifestkit render` of a generated project of N apps, paired with a yardstick.
 
 Each app: a Deployment with an init container, an app container and a log-tailing
-sidecar, a Service, a 10-key ConfigMap and a Secret. Reports the median wall time of the
-CLI (a fresh process, as CI runs it) for each N, beside a PyYAML-C load+dump of the same
-output as a yardstick measured in the same run.
+sidecar, a Service, a 10-key ConfigMap and a Secret. For each N it reports the median wall
+time of the CLI (a fresh process, as CI runs it, writing block YAML to a folder), its peak
+memory (max RSS), the same output loaded and dumped by PyYAML's C loader and dumper (the
+yardstick, timed in the same run), the ratio of the two, and t(N)/t(200). Not a timed test.
 
-    python bench/bench_render.py [N ...]          (default: 200 1000)
+    python bench/bench_render.py [N ...] [--big] [--runs 5] [--tree DIR]
+
+``--big`` adds N = 10,000; ``--tree`` runs manifestkit from another source tree (for a
+before/after comparison in one run).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,21 +75,29 @@ def generate(root: Path, n: int) -> None:
         (root / "apps" / f"app-{i}.yaml").write_text(APP.format(i=i, config=config))
 
 
-def time_render(root: Path) -> tuple[float, str]:
-    times = []
-    out = ""
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "manifestkit", "render", str(root), "-o", "-",
-                                 "--allow-plaintext-secrets"], capture_output=True, text=True, check=True)
-        times.append(time.perf_counter() - start)
-        out = result.stdout
-    return statistics.median(times), out
+def run_once(root: Path, out: Path, tree: str) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one render into ``out``."""
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": tree}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "manifestkit", "render", str(root), "-o", str(out),
+                             "--allow-plaintext-secrets"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"render failed: {proc.stderr.read().decode() if proc.stderr else status}")
+    return seconds, usage.ru_maxrss // 1024
 
 
-def time_yaml(text: str) -> float:
+def time_render(root: Path, out: Path, tree: str, runs: int) -> tuple[float, int, str]:
+    samples = [run_once(root, out, tree) for _ in range(runs)]
+    text = "---\n".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
+    return statistics.median(s for s, _ in samples), max(m for _, m in samples), text
+
+
+def time_yaml(text: str, runs: int) -> float:
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         docs = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
         yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
@@ -91,15 +106,27 @@ def time_yaml(text: str) -> float:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [200, 1000]
-    print(f"{'apps':>6} {'objects':>8} {'manifestkit render':>20} {'PyYAML-C load+dump':>20}")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sizes", nargs="*", type=int, default=[200, 1000])
+    parser.add_argument("--big", action="store_true", help="add N = 10,000")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent),
+                        help="the manifestkit source tree to run (default: this one)")
+    args = parser.parse_args(argv)
+    sizes = [*args.sizes, *([10_000] if args.big else [])]
+    print(f"tree: {args.tree}")
+    print(f"{'apps':>6} {'objects':>8} {'render':>9} {'yardstick':>10} {'ratio':>7} {'t(N)/t(200)':>12} {'peak MiB':>9}")
+    base = None
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "project"
             generate(root, n)
-            seconds, out = time_render(root)
+            seconds, peak, out = time_render(root, Path(tmp) / "out", args.tree, args.runs)
+            yardstick = time_yaml(out, args.runs)
             objects = out.count("\nkind: ") + out.startswith("kind: ")
-            print(f"{n:>6} {objects:>8} {seconds:>19.2f}s {time_yaml(out):>19.2f}s")
+            base = seconds if n == 200 else base
+            scale = f"{seconds / base:.2f}" if base else "-"
+            print(f"{n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} {scale:>12} {peak:>9}")
 
 
 if __name__ == "__main__":
