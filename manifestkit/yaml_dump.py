@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from manifestkit.yaml_emit import Scalars, emit
+
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _TOP_ORDER = ("apiVersion", "kind", "metadata", "spec", "type", "immutable", "data", "stringData", "binaryData")
@@ -71,10 +73,28 @@ _MkDumper.add_representer(str, _str_representer)
 _MkDumper.add_multi_representer(str, _str_representer)
 
 
-def dump(obj: Any) -> str:
-    """One YAML document, block style, stable order."""
+def dump_pyyaml(obj: Any) -> str:
+    """One YAML document written by PyYAML: the reference for every byte :func:`dump` writes."""
     return str(yaml.dump(obj, Dumper=_MkDumper, sort_keys=False, default_flow_style=False,
                          allow_unicode=True, width=1 << 16))
+
+
+def _reads_as_str(value: str) -> bool:
+    """Whether PyYAML (with the resolvers above) reads ``value`` written bare as a string."""
+    resolvers = _MkDumper.yaml_implicit_resolvers
+    for tag, pattern in [*resolvers.get(value[:1], []), *resolvers.get(None, [])]:
+        if pattern.match(value):
+            return bool(tag == _STR_TAG)
+    return True
+
+
+_SCALARS = Scalars(dump_pyyaml, _reads_as_str)
+
+
+def dump(obj: Any) -> str:
+    """One YAML document, block style, stable order: the specialised emitter when it knows the
+    data (byte-identical, several times faster), PyYAML otherwise."""
+    return emit(obj, _SCALARS) or dump_pyyaml(obj)
 
 
 def dump_all(objs: Iterable[Any]) -> str:

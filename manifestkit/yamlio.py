@@ -16,6 +16,7 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.yaml_careful import PathKey, Position, careful_documents
 from manifestkit.yaml_careful import format_path as format_path
 from manifestkit.yaml_fast import fast_data
+from manifestkit.yaml_locate import quick_position
 
 
 class Document(NamedTuple):
@@ -43,10 +44,13 @@ class Document(NamedTuple):
 
 
 class LazyPositions(Mapping[PathKey, Position]):
-    """The positions of document ``number`` of ``text``, found by the careful loader on first use."""
+    """The positions of document ``number`` of ``text`` (read as ``data``): what a line scan can
+    tell for certain, else the careful loader's, found on first use. Which paths exist is told
+    by the data, which holds every value the careful loader would record."""
 
-    def __init__(self, text: str, file: str, number: int) -> None:
-        self._text, self._file, self._number = text, file, number
+    def __init__(self, text: str, file: str, number: int, data: Any) -> None:
+        self._text, self._file, self._number, self._data = text, file, number, data
+        self._lines: list[str] | None = None
         self._table: dict[PathKey, Position] | None = None
 
     def _positions(self) -> dict[PathKey, Position]:
@@ -55,7 +59,28 @@ class LazyPositions(Mapping[PathKey, Position]):
             self._table = next((b.positions for b in built if b.number == self._number), {})
         return self._table
 
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple):
+            return False
+        node = self._data
+        for part in key:
+            if isinstance(node, dict) and isinstance(part, str) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and type(part) is int and 0 <= part < len(node):
+                node = node[part]
+            else:
+                return False
+        return True
+
     def __getitem__(self, key: PathKey) -> Position:
+        if key not in self:
+            raise KeyError(key)
+        if self._table is None:
+            if self._lines is None:
+                self._lines = self._text.split("\n")
+            quick = quick_position(self._lines, key)
+            if quick is not None:
+                return quick
         return self._positions()[key]
 
     def __iter__(self) -> Iterator[PathKey]:
@@ -68,7 +93,7 @@ class LazyPositions(Mapping[PathKey, Position]):
 def _documents(text: str, file: str, lenient: bool) -> tuple[list[Document], list[Diagnostic]]:
     proven, data = fast_data(text)
     if proven:
-        return ([] if data is None else [Document(data, file, LazyPositions(text, file, 0), 0)]), []
+        return ([] if data is None else [Document(data, file, LazyPositions(text, file, 0, data), 0)]), []
     built, problems = careful_documents(text, file, lenient)
     return [Document(b.data, file, b.positions, b.number) for b in built], problems
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.yaml_careful import careful_documents
 from manifestkit.yaml_fast import fast_data
+from manifestkit.yaml_locate import quick_position
 from manifestkit.yamlio import LazyPositions, load_documents
 
 from ._fuzz import MUTATIONS
@@ -34,6 +35,12 @@ def agrees(text: str) -> bool:
     built, problems = careful_documents(text, "f.yaml", lenient=True)
     assert problems == [], text
     assert [b.data for b in built] == ([] if data is None else [data]), text
+    if built:   # every position a line scan claims is the careful loader's
+        lines = text.split("\n")
+        for path, position in built[0].positions.items():
+            assert quick_position(lines, path) in (None, position), (text, path)
+        lazy = LazyPositions(text, "f.yaml", 0, data)
+        assert all(lazy[path] == position and path in lazy for path, position in built[0].positions.items())
     return True
 
 
