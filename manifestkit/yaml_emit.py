@@ -16,6 +16,7 @@ from typing import Any
 
 # Plain scalars that need no analysis: PyYAML writes them as they are when they read as str.
 _SAFE_PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./-]*(?::[A-Za-z0-9_./-]+)*\Z")
+_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 _MAX_DEPTH = 60
 _MAX_KEY = 100
 _MAX_SCALAR = 4096
@@ -35,15 +36,17 @@ class Scalars:
         self._known: dict[tuple[type, Any], tuple[str, tuple[str, ...]]] = {}
 
     def value(self, value: Any) -> tuple[str, tuple[str, ...]]:
-        key = (type(value), value)
+        key = (float, repr(value)) if type(value) is float else (type(value), value)   # 0.0 == -0.0
         known = self._known.get(key)
         if known is None:
             known = self._known[key] = self._learn(value)
         return known
 
     def key(self, key: str) -> str:
+        if len(key) > _MAX_KEY or _BREAKS.search(key):
+            raise _Declined   # PyYAML writes a long or multi-line key as a complex key (`? key`)
         text, block = self.value(key)
-        if block or len(key) > _MAX_KEY:
+        if block:
             raise _Declined
         return text
 
