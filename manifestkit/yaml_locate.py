@@ -3,7 +3,7 @@
 The careful loader records a mapping entry at its key and any other value where it starts.
 For a file in plain block style that is a line scan: the root starts at the first content
 line, and each key of a path is the line at its mapping's indentation that starts with
-``key:``. Anything else (a flow collection, a quoted or complex key, a sequence on the
+``key:`` (or, for the last key, an entry of a one-line flow mapping). Anything else (a flow collection, a quoted or complex key, a sequence on the
 path) answers None, and the caller re-reads the file with the careful loader.
 """
 
@@ -15,6 +15,8 @@ from collections.abc import Sequence
 Position = tuple[int, int]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
+# A one-line flow mapping of plain keys and values: nothing nested, quoted or commented.
+_FLAT_FLOW = re.compile(r"\{ *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:]*(?:, *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:,]*)*\}\Z")
 
 
 def _content(lines: Sequence[str], start: int) -> int:
@@ -24,6 +26,14 @@ def _content(lines: Sequence[str], start: int) -> int:
         if stripped and not stripped.startswith("#"):
             return index
     return -1
+
+
+def _in_flow(line: str, key: str, row: int) -> Position | None:
+    """``key`` in a one-line flow mapping of plain scalars (``metadata: {name: web, namespace: x}``)."""
+    if not _PLAIN_KEY.match(key):
+        return None
+    match = re.search(rf"[{{,] *({re.escape(key)}): ", line)
+    return (row + 1, match.start(1) + 1) if match else None
 
 
 def _indent(line: str) -> int:
@@ -58,6 +68,8 @@ def quick_position(lines: Sequence[str], path: Sequence[str | int]) -> Position 
         if depth == len(path) - 1:
             return found + 1, indent + 1
         rest = lines[found].lstrip(" ")[len(key) + 1:].strip()
+        if depth == len(path) - 2 and _FLAT_FLOW.match(rest):
+            return _in_flow(lines[found], str(path[-1]), found)
         row = _content(lines, found + 1)
         if (rest and not rest.startswith("#")) or row < 0 or _indent(lines[row]) <= indent:
             return None   # the value is not a block mapping on the following lines
