@@ -20,6 +20,7 @@ _BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 _MAX_DEPTH = 60
 _MAX_KEY = 100
 _MAX_SCALAR = 4096
+_MAX_KNOWN = 200_000
 
 
 class _Declined(Exception):
@@ -39,6 +40,8 @@ class Scalars:
         key = (float, repr(value)) if type(value) is float else (type(value), value)   # 0.0 == -0.0
         known = self._known.get(key)
         if known is None:
+            if len(self._known) > _MAX_KNOWN:
+                self._known.clear()
             known = self._known[key] = self._learn(value)
         return known
 

@@ -33,7 +33,6 @@ _UNPROVABLE = re.compile(
 )
 # Outside ASCII: YAML 1.1-only line breaks, a BOM, and what libyaml's reader refuses.
 _UNPROVABLE_WIDE = re.compile(r"[\x85\u2028\u2029\ufeff]|[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_STARTS = ("...", "%", "&", "*", "!", "0", "-0", "+0", "- - ")
 _BOUNDARY_BEFORE = frozenset(" \n[{,:")
 _BOUNDARY_AFTER = frozenset(" \n,]}#:")
 _PLAIN_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*\Z")
@@ -95,7 +94,10 @@ def fast_data(text: str) -> tuple[bool, Any]:
     careful loader would read it, else ``(False, None)``."""
     if text and not text.endswith("\n"):   # a block scalar cut off at the end reads apart
         return False, None
-    if (any(part in text for part in _UNPROVABLE_TEXT) or text.startswith(_STARTS) or _UNPROVABLE.search(text)
+    # A leading `---` starts the one document; then a line break before the text lets every pattern
+    # that starts at a line start or after a space also catch the text's first character.
+    checked = "\n" + (text[4:] if text.startswith("---\n") else text)
+    if (any(part in checked for part in _UNPROVABLE_TEXT) or _UNPROVABLE.search(checked)
             or (not text.isascii() and _UNPROVABLE_WIDE.search(text))):
         return False, None
     try:
