@@ -6,10 +6,11 @@ time of the CLI (a fresh process, as CI runs it, writing block YAML to a folder)
 memory (max RSS), the same output loaded and dumped by PyYAML's C loader and dumper (the
 yardstick, timed in the same run), the ratio of the two, and t(N)/t(200). Not a timed test.
 
-    python bench/bench_render.py [N ...] [--big] [--runs 5] [--tree DIR]
+    python bench/bench_render.py [N ...] [--big] [--runs 5] [--tree DIR ...]
 
-``--big`` adds N = 10,000; ``--tree`` runs manifestkit from another source tree (for a
-before/after comparison in one run).
+``--big`` adds N = 10,000; ``--tree`` runs manifestkit from another source tree, and several
+(main's and a branch's: a before/after comparison in one run) take turns run by run, so load
+from other jobs falls on each alike.
 """
 
 from __future__ import annotations
@@ -89,10 +90,14 @@ def run_once(root: Path, out: Path, tree: str) -> tuple[float, int]:
     return seconds, usage.ru_maxrss // 1024
 
 
-def time_render(root: Path, out: Path, tree: str, runs: int) -> tuple[float, int, str]:
-    samples = [run_once(root, out, tree) for _ in range(runs)]
+def time_render(root: Path, out: Path, trees: list[str], runs: int) -> tuple[list[tuple[float, int]], str]:
+    """Per tree: the median seconds and the peak MiB of rendering ``root``; and the last output."""
+    samples: list[list[tuple[float, int]]] = [[] for _ in trees]
+    for _ in range(runs):
+        for tree, mine in zip(trees, samples, strict=True):
+            mine.append(run_once(root, out, tree))
     text = "---\n".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
-    return statistics.median(s for s, _ in samples), max(m for _, m in samples), text
+    return [(statistics.median(s for s, _ in mine), max(m for _, m in mine)) for mine in samples], text
 
 
 def time_yaml(text: str, runs: int) -> float:
@@ -110,23 +115,28 @@ def main(argv: list[str]) -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[200, 1000])
     parser.add_argument("--big", action="store_true", help="add N = 10,000")
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent),
-                        help="the manifestkit source tree to run (default: this one)")
+    parser.add_argument("--tree", action="append", help="a manifestkit source tree to run (default: this one)")
     args = parser.parse_args(argv)
+    trees = args.tree or [str(Path(__file__).resolve().parent.parent)]
     sizes = [*args.sizes, *([10_000] if args.big else [])]
-    print(f"tree: {args.tree}")
-    print(f"{'apps':>6} {'objects':>8} {'render':>9} {'yardstick':>10} {'ratio':>7} {'t(N)/t(200)':>12} {'peak MiB':>9}")
-    base = None
+    for number, tree in enumerate(trees, 1):
+        print(f"tree {number}: {tree}")
+    print(f"{'tree':>4} {'apps':>6} {'objects':>8} {'render':>9} {'yardstick':>10} {'ratio':>7} {'t(N)/t(200)':>12} "
+          f"{'peak MiB':>9}")
+    base: dict[int, float] = {}
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "project"
             generate(root, n)
-            seconds, peak, out = time_render(root, Path(tmp) / "out", args.tree, args.runs)
+            results, out = time_render(root, Path(tmp) / "out", trees, args.runs)
             yardstick = time_yaml(out, args.runs)
             objects = out.count("\nkind: ") + out.startswith("kind: ")
-            base = seconds if n == 200 else base
-            scale = f"{seconds / base:.2f}" if base else "-"
-            print(f"{n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} {scale:>12} {peak:>9}")
+            for number, (seconds, peak) in enumerate(results, 1):
+                if n == 200:
+                    base[number] = seconds
+                scale = f"{seconds / base[number]:.2f}" if number in base else "-"
+                print(f"{number:>4} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} "
+                      f"{scale:>12} {peak:>9}")
 
 
 if __name__ == "__main__":
