@@ -28,7 +28,6 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class Built(NamedTuple):
     """One document as the careful loader built it."""
-
     data: Any
     positions: dict[PathKey, Position]
     number: int   # the document's place in its stream

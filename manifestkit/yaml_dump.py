@@ -65,9 +65,12 @@ class _MkDumper(_Dumper):  # type: ignore[misc]
 # go-yaml v2 (kubectl, Helm) reads y/Y/n/N as booleans (YAML 1.1); PyYAML does not, so
 # it would write them bare. Claim them for bool here so they are always quoted.
 _MkDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
-# ...and `1e3` as a float (PyYAML's YAML 1.1 floats need a dot).
-_MkDumper.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
-                                list("-+0123456789"))
+# ...and what go-yaml v2 reads as a number that PyYAML's YAML 1.1 rules do not: `1e3`, `+.5`
+# (its float pattern), `0o17`, `0b1_0` (it parses ints with Go's strconv base 0, underscores removed).
+_MkDumper.add_implicit_resolver("tag:yaml.org,2002:float",
+                                re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+                                list("-+.0123456789"))
+_MkDumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0[bBoOxX][0-9a-fA-F_]+$"), list("-+0"))
 _MkDumper.add_representer(str, _str_representer)
 # SecretStr and other str subclasses dump as plain strings.
 _MkDumper.add_multi_representer(str, _str_representer)
