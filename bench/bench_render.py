@@ -82,7 +82,8 @@ def run_once(root: Path, out: Path, tree: str) -> tuple[float, int]:
     env = {**os.environ, "PYTHONPATH": tree}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "manifestkit", "render", str(root), "-o", str(out),
-                             "--allow-plaintext-secrets"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--allow-plaintext-secrets"], env=env, cwd=tree, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
