@@ -6,11 +6,12 @@ time of the CLI (a fresh process, as CI runs it, writing block YAML to a folder)
 memory (max RSS), the same output loaded and dumped by PyYAML's C loader and dumper (the
 yardstick, timed in the same run), the ratio of the two, and t(N)/t(200). Not a timed test.
 
-    python bench/bench_render.py [N ...] [--big] [--runs 5] [--tree DIR ...]
+    python bench/bench_render.py [N ...] [--big] [--helm] [--runs 5] [--tree DIR ...]
 
 ``--big`` adds N = 10,000; ``--tree`` runs manifestkit from another source tree, and several
 (main's and a branch's: a before/after comparison in one run) take turns run by run, so load
-from other jobs falls on each alike.
+from other jobs falls on each alike. ``--helm`` adds the peer: Helm's template rendering
+(helm-python-sdk) of the charts manifestkit's helm format writes for the same apps.
 """
 
 from __future__ import annotations
@@ -101,6 +102,27 @@ def time_render(root: Path, out: Path, trees: list[str], runs: int) -> tuple[lis
     return [(statistics.median(s for s, _ in mine), max(m for _, m in mine)) for mine in samples], text
 
 
+def time_helm(root: Path, out: Path, tree: str, runs: int) -> float:
+    """The peer: Helm's own template rendering (helm-python-sdk, in this process) of the charts
+    manifestkit's helm format writes for ``root``, with each chart's env values."""
+    import helm_python  # a test extra; only with --helm
+
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "manifestkit", "render", str(root), "-f", "helm", "-o", str(out),
+                    "--allow-plaintext-secrets"], env={**os.environ, "PYTHONPATH": tree}, cwd=tree, check=True,
+                   capture_output=True)
+    charts = sorted(p.parent for p in (out / "charts").glob("*/Chart.yaml"))
+    values = {chart: yaml.safe_load(next(chart.glob("values-*.yaml")).read_text()) or {} for chart in charts}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for chart in charts:
+            with helm_python.Chart.load(str(chart)) as loaded:
+                loaded.render(values[chart], name=chart.name, namespace="default")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def time_yaml(text: str, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -116,6 +138,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[200, 1000])
     parser.add_argument("--big", action="store_true", help="add N = 10,000")
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--helm", action="store_true", help="also time `helm template` of the equivalent charts")
     parser.add_argument("--tree", action="append", help="a manifestkit source tree to run (default: this one)")
     args = parser.parse_args(argv)
     trees = args.tree or [str(Path(__file__).resolve().parent.parent)]
@@ -138,6 +161,10 @@ def main(argv: list[str]) -> None:
                 scale = f"{seconds / base[number]:.2f}" if number in base else "-"
                 print(f"{number:>4} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} "
                       f"{scale:>12} {peak:>9}")
+            if args.helm:
+                helm = time_helm(root, Path(tmp) / "helm", trees[-1], args.runs)
+                print(f"helm {n:>6} {'':>8} {helm:>8.2f}s   (helm-python-sdk, warm, in-process); manifestkit / helm: "
+                      + ", ".join(f"tree {number} {seconds / helm:.1f}" for number, (seconds, _) in enumerate(results, 1)))
 
 
 if __name__ == "__main__":
