@@ -20,7 +20,7 @@ from typing import Any
 import kubernetes_validate
 
 from manifestkit.validation import validate
-from manifestkit.yamlio import dump_all
+from manifestkit.yaml_dump import dump_all
 
 KUBE_VERSION = "1.30"
 

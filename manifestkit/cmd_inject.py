@@ -19,7 +19,8 @@ from manifestkit.patterns.inject import Change, inject
 from manifestkit.patterns.model import Pattern
 from manifestkit.patterns.patch import creation, diff
 from manifestkit.patterns.user import registry
-from manifestkit.yamlio import Document, dump_all, load_documents, load_file
+from manifestkit.yaml_dump import dump_all
+from manifestkit.yamlio import Document, load_documents, load_file
 
 RESERVED = ("native", "name")   # keys of --pattern that are not `with:` parameters
 

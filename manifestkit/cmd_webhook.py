@@ -15,7 +15,8 @@ from manifestkit.patterns.user import registry
 from manifestkit.webhook.certs import make_certificates, reusable
 from manifestkit.webhook.config import WebhookConfig, load_config
 from manifestkit.webhook.manifests import CERT_MODES, Layout, dockerfile, manifests, objects_by_file
-from manifestkit.yamlio import dump, dump_all, load_file
+from manifestkit.yaml_dump import dump, dump_all
+from manifestkit.yamlio import load_file
 
 HELP = "serve the patterns as a mutating admission webhook, or write the manifests that run it"
 

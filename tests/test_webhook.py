@@ -20,7 +20,8 @@ from manifestkit.webhook.config import WebhookConfig, load_config, parse_config
 from manifestkit.webhook.mutate import inline_generated
 from manifestkit.webhook.review import handle
 from manifestkit.webhook.selectors import matches
-from manifestkit.yamlio import dump, load_documents
+from manifestkit.yaml_dump import dump
+from manifestkit.yamlio import load_documents
 
 DATA = Path(__file__).resolve().parent / "data" / "webhook"
 CONFIG = DATA / "webhook-config.yaml"

@@ -29,7 +29,8 @@ from manifestkit.cli import main
 from manifestkit.patterns.inject import Change
 from manifestkit.webhook.mutate import inline_generated
 from manifestkit.webhook.selectors import matches
-from manifestkit.yamlio import dump, load_documents, load_file
+from manifestkit.yaml_dump import dump
+from manifestkit.yamlio import load_documents, load_file
 
 DATA = Path(__file__).resolve().parent / "data" / "webhook"
 CONFIG = DATA / "webhook-config.yaml"

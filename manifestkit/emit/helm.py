@@ -26,7 +26,7 @@ from manifestkit.emit.plain import SECRET_MODE
 from manifestkit.model import Resource
 from manifestkit.templating import render_builtin
 from manifestkit.writer import OutFile
-from manifestkit.yamlio import dump
+from manifestkit.yaml_dump import dump
 
 CHART_VERSION = "0.1.0"
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifestkit.kinds import CONTAINER_LISTS, is_replicated, pod_spec_path, template_path
-from manifestkit.yamlio import dump, k8s_order
+from manifestkit.yaml_dump import dump, k8s_order
 
 Path = tuple[str, ...]
 MISSING: Any = object()

@@ -26,7 +26,7 @@ from manifestkit.emit.plain import SECRET_KINDS, object_file, object_path
 from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
 from manifestkit.model import Resource
 from manifestkit.writer import OutFile
-from manifestkit.yamlio import dump
+from manifestkit.yaml_dump import dump
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 

@@ -9,7 +9,7 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit import EmitInput, Emitted
 from manifestkit.model import Resource
 from manifestkit.writer import OutFile
-from manifestkit.yamlio import dump, k8s_order
+from manifestkit.yaml_dump import dump, k8s_order
 
 CLUSTER_DIR = "_cluster"
 SECRET_MODE = 0o600

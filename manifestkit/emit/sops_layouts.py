@@ -26,7 +26,7 @@ from typing import Any
 
 from manifestkit.model import Project, Resource
 from manifestkit.writer import OutFile
-from manifestkit.yamlio import dump
+from manifestkit.yaml_dump import dump
 
 LAYOUTS = ("flux", "ksops", "helm-secrets")
 DEFAULT_LAYOUT = "flux"

@@ -9,7 +9,7 @@ from manifestkit.model import Resource
 from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error, located
 from manifestkit.secrets.mode_secret import resolved_secret
 from manifestkit.secrets.sops_encrypt import encrypt_tree
-from manifestkit.yamlio import k8s_order
+from manifestkit.yaml_dump import k8s_order
 
 SOPS_ENCRYPTED_REGEX = "^(data|stringData)$"
 

@@ -17,7 +17,7 @@ from manifestkit.webhook.certs import Certificates, dns_names
 from manifestkit.webhook.config import ALWAYS_EXCLUDED, Rule, WebhookConfig
 from manifestkit.webhook.selectors import excluding
 from manifestkit.webhook.targets import api_version
-from manifestkit.yamlio import dump
+from manifestkit.yaml_dump import dump
 
 Obj = dict[str, Any]
 CERT_MODES = ("self-signed", "cert-manager")

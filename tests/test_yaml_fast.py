@@ -1,0 +1,102 @@
+"""The fast loader never reads a file apart from the careful one: it proves a file clean or declines it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from manifestkit.diagnostics import ManifestkitError
+from manifestkit.yaml_careful import careful_documents
+from manifestkit.yaml_fast import fast_data
+from manifestkit.yaml_locate import quick_position
+from manifestkit.yamlio import LazyPositions, load_documents
+
+from ._fuzz import MUTATIONS
+from .test_yamlio import GO_YAML_V2_NON_STRINGS
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+YAML_FILES = sorted(str(p) for p in EXAMPLES.rglob("*.yaml") if "expected" not in p.parts)
+
+# Plain scalars YAML 1.1 (PyYAML, go-yaml v2) and YAML 1.2 (yaml-rs) read apart, and their friends.
+ROUNDS = 40
+TRICKY = [*GO_YAML_V2_NON_STRINGS, "1_000", "0o17", "1:20", "+12", "-0", "1.0e3", "1.0e+3", ".5", "=", "On",
+          "2001-12-14 21:59:43.10 -5", "2001-12-14t21:59:43.10-05:00", "NULL", "Null", "TRUE", "0.", "-.inf"]
+
+
+def agrees(text: str) -> bool:
+    """True when the fast path took ``text``; then the careful loader must read the same, cleanly."""
+    proven, data = fast_data(text)
+    if not proven:
+        return False
+    built, problems = careful_documents(text, "f.yaml", lenient=True)
+    assert problems == [], text
+    assert [b.data for b in built] == ([] if data is None else [data]), text
+    if built:   # every position a line scan claims is the careful loader's
+        lines = text.split("\n")
+        for path, position in built[0].positions.items():
+            assert quick_position(lines, path) in (None, position), (text, path)
+        lazy = LazyPositions(text, "f.yaml", 0, data)
+        assert all(lazy[path] == position and path in lazy for path, position in built[0].positions.items())
+    return True
+
+
+@pytest.mark.parametrize("word", TRICKY)
+@pytest.mark.parametrize("shape", ["k: {}\n", "{}: v\n", "- {}\n", "k: [a, {}]\n", "k: {{x: {}}}\n", "k: '{}'\n",
+                                   'k: "{}"\n', "k: a {}\n", "k: {}  # c\n", "k:\n  {}\n"])
+def test_tricky_scalars_are_declined_or_read_the_same(word: str, shape: str) -> None:
+    text = shape.format(word)
+    agrees(text)
+    built, problems = careful_documents(text, "f.yaml", lenient=True)
+    try:
+        assert [d.data for d in load_documents(text, "f.yaml")] == [b.data for b in built]
+        assert problems == []
+    except ManifestkitError as exc:
+        assert list(exc.diagnostics) == problems
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "a: &x 1\nb: *x\n", "<<: {a: 1}\n", "a: !!str 1\n", "a:\n\tb: 1\n",
+                                  "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\na: 1\n", "a: \"\\/\"\n", "a: 0755\n",
+                                  "a: 1e3\n", "a: yes\n", "a: 1_000\n", "a: 2001-12-14\n", "- - - x\n", "a: 1.5\n",
+                                  "a: b\x85c\n", "a: \x00\n", "1: a\n", "? [a]\n: b\n", "a: [1, 2\n", "a: b: c\n"])
+def test_what_the_fast_path_declines(text: str) -> None:
+    assert fast_data(text) == (False, None)
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(Path(p).relative_to(EXAMPLES)))
+def test_mutated_examples_are_declined_or_read_the_same(path: str) -> None:
+    original = Path(path).read_bytes()
+    agrees(original.decode())
+    rng = random.Random(path)
+    for _ in range(ROUNDS):
+        data = original
+        for name in rng.sample(sorted(MUTATIONS), rng.choice((1, 2, 3))):
+            data = MUTATIONS[name](data, rng) if data else data
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+        agrees(text)
+
+
+SCALARS = st.one_of(st.sampled_from(TRICKY), st.sampled_from(["a", "web", "8080", "http", "-1", "x y", "a:b"]),
+                    st.text(alphabet="aby0159.:-_ ~'\"#[]{},", max_size=6))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "  ", "- ", "  - "]), SCALARS, st.sampled_from([": ", ":", ""]),
+                          SCALARS, st.sampled_from(["", "'", '"'])), min_size=1, max_size=6))
+def test_generated_yaml_is_declined_or_read_the_same(lines: list[tuple[str, str, str, str, str]]) -> None:
+    agrees("".join(f"{indent}{key}{colon}{quote}{value}{quote}\n" for indent, key, colon, value, quote in lines))
+
+
+def test_fast_documents_locate_lazily_and_like_the_careful_loader() -> None:
+    text = "a:\n  b:\n    - c: 1\n      d: x\n"
+    doc = load_documents(text, "f.yaml")[0]
+    assert isinstance(doc.positions, LazyPositions)
+    assert dict(doc.positions) == careful_documents(text, "f.yaml", False)[0][0].positions
+    assert doc.position(("a", "b", 0, "d", "missing")) == (4, 7)
+    assert doc.diagnostic(("a", "b"), "boom").line == 2
