@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -14,7 +15,7 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, 
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.loader import load_project
+from manifestkit.loader import PROJECT_FILE, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
 from manifestkit.render_plan import emit
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
-                                               hint="pass -o DIR")])
+                                               hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files")])
         return _stream(projects, args.env, options_of(args, environ))
     job = plan(args, environ)
     if args.check:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for line in stale:
             print(line)
         if stale:
-            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `manifestkit render` to update",
+            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `{render_command(args)}` to update",
                   file=sys.stderr)
             return 1
         return 0
@@ -99,8 +100,30 @@ def _format(args: argparse.Namespace, project: Project) -> str:
     return fmt
 
 
+def render_command(args: argparse.Namespace) -> str:
+    """The exact `manifestkit render` command that brings the checked output up to date."""
+    words = ["manifestkit", "render", *([] if args.paths == ["."] else args.paths)]
+    for flag, value in (("--env", args.env), ("--format", args.format), ("-o", args.output),
+                        ("--secret-output", args.secret_output)):
+        words += [flag, value] if value else []
+    flags = (("--allow-plaintext-secrets", getattr(args, "allow_plaintext_secrets", False)),
+             ("--no-validate", args.no_validate))
+    return shlex.join(words + [flag for flag, on in flags if on])
+
+
 def _load_all(paths: list[str]) -> list[Project]:
-    return gather(paths, lambda path: [load_project(path)])
+    return gather(paths, lambda path: [_load_one(path)])
+
+
+def _load_one(path: str) -> Project:
+    folder = Path(path)
+    if folder.is_dir() and not (folder / PROJECT_FILE).exists():
+        where = "the current folder" if path == "." else repr(path)
+        raise ManifestkitError([Diagnostic(
+            f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
+            hint=f"make a project with `manifestkit init{'' if path == '.' else ' ' + shlex.quote(path)}`, "
+                 "or pass the project's folder: `manifestkit render PATH`")])
+    return load_project(path)
 
 
 def _default_dir(project: Project) -> Path:
