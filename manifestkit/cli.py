@@ -9,9 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from manifestkit import __version__
+from manifestkit.cmd_argocd import COMMAND as ARGOCD_PLUGIN
+from manifestkit.cmd_completion import COMMAND as COMPLETION
 from manifestkit.cmd_diff import COMMAND as DIFF
+from manifestkit.cmd_init import COMMAND as INIT
 from manifestkit.cmd_inject import COMMAND as INJECT
+from manifestkit.cmd_patterns import COMMAND as PATTERNS
 from manifestkit.cmd_render import COMMAND as RENDER
+from manifestkit.cmd_rules import COMMAND as RULES
 from manifestkit.cmd_validate import COMMAND as VALIDATE
 from manifestkit.command import Command, guarded
 
@@ -20,6 +25,11 @@ COMMANDS: dict[str, Command] = {
     "validate": VALIDATE,
     "inject": INJECT,
     "diff": DIFF,
+    "init": INIT,
+    "patterns": PATTERNS,
+    "rules": RULES,
+    "completion": COMPLETION,
+    "argocd-plugin": ARGOCD_PLUGIN,
 }
 
 VERBOSE_HELP = "log each render step with its duration and object count"

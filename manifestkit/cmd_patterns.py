@@ -1,0 +1,92 @@
+"""`manifestkit patterns [NAME]`: list the built-in patterns, or show one with its `with:` schema and an example."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from manifestkit.command import Command
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.patterns import PATTERNS, Pattern
+from manifestkit.patterns.engine import schema_of
+from manifestkit.yamlio import dump
+
+DOCS = "docs/patterns.md"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", metavar="NAME", help="a pattern to show (default: list them all)")
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    sys.stdout.write(show(args.name) if args.name else listing())
+    return 0
+
+
+def listing() -> str:
+    """One line per pattern: its name and what its schema says it does."""
+    width = max(len(name) for name in PATTERNS)
+    lines = [f"{name:<{width}}  {_summary(pattern)}" for name, pattern in sorted(PATTERNS.items())]
+    return "\n".join(lines) + f"\n\nShow one with `manifestkit patterns NAME`; all are described in {DOCS}.\n"
+
+
+def show(name: str) -> str:
+    pattern = PATTERNS.get(name)
+    if pattern is None:
+        raise ManifestkitError([Diagnostic(message=f"unknown pattern {name!r}; expected one of: {', '.join(sorted(PATTERNS))}",
+                                           hint=did_you_mean(name, sorted(PATTERNS)))])
+    schema = schema_of(pattern)
+    required = set(schema.get("required", ()))
+    params = [_param(key, prop, key in required) for key, prop in schema.get("properties", {}).items()]
+    repeat = " (may repeat)" if pattern.repeatable else ""
+    example = {"patterns": [{"use": name, "with": example_params(schema)}]}
+    return (f"{name}{repeat}: {_summary(pattern)}\n\nwith: (JSON Schema {schema.get('$id', '')})\n"
+            + ("\n".join(params) if params else "  (no parameters)")
+            + "\n\nexample (an App's spec):\n" + _indent(dump(example)) + f"\nsee {DOCS} for what it adds to the pod\n")
+
+
+def _summary(pattern: Pattern) -> str:
+    """The schema's description, else the first line of the pattern function's docstring."""
+    doc = (pattern.apply.__doc__ or "").strip().splitlines()
+    kind = "init container" if not pattern.long_running else "container beside the app"
+    return str(schema_of(pattern).get("description") or (doc[0] if doc else f"adds a {kind}"))
+
+
+def _param(key: str, prop: Any, required: bool) -> str:
+    prop = prop if isinstance(prop, Mapping) else {}
+    kind = prop.get("type") or str(prop.get("$ref", "any")).rsplit("/", 1)[-1]
+    default = f" [default {prop['default']!r}]" if "default" in prop else ""
+    what = f": {prop['description']}" if prop.get("description") else ""
+    return f"  {key} ({kind}, {'required' if required else 'optional'}){default}{what}"
+
+
+def example_params(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The required parameters with a plausible value each: the schema's example, default, or one of its type."""
+    props = schema.get("properties", {})
+    return {key: _value(key, props.get(key, {})) for key in schema.get("required", ())}
+
+
+_BY_REF = {"port": 8080, "nonEmptyString": "example"}
+_BY_TYPE: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}, "string": "example"}
+
+
+def _value(key: str, prop: Mapping[str, Any]) -> Any:
+    if prop.get("examples"):
+        return prop["examples"][0]
+    if "default" in prop:
+        return prop["default"]
+    if "enum" in prop:
+        return prop["enum"][0]
+    ref = str(prop.get("$ref", "")).rsplit("/", 1)[-1]
+    if ref:
+        return _BY_REF.get(ref, "example")
+    return _BY_TYPE.get(str(prop.get("type", "string")), "example")
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}" for line in text.splitlines(True))
+
+
+COMMAND = Command("list the built-in patterns, or show one's parameters and an example", configure, run)
