@@ -32,7 +32,8 @@ COMMANDS: dict[str, Command] = {
     "argocd-plugin": ARGOCD_PLUGIN,
 }
 
-VERBOSE_HELP = "log each render step with its duration and object count"
+VERBOSE_HELP = "log each step with its duration and object count"
+QUIET_HELP = "no progress bar and no summary lines; errors and findings only"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,12 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"manifestkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     # Also accepted after the subcommand; SUPPRESS keeps an absent one from resetting the first.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         command.configure(sub.add_parser(name, help=command.help, description=command.help, parents=[common]))
+    parser.set_defaults(root_parser=parser)  # `completion` describes the whole command line
     return parser
 
 

@@ -31,9 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from manifestkit.cli import build_parser  # the parser knows every command; cli imports this module
-
-    sys.stdout.write(SHELLS[args.shell](commands(build_parser())))
+    sys.stdout.write(SHELLS[args.shell](commands(args.root_parser)))
     return 0
 
 
@@ -44,7 +42,7 @@ def _flags(parser: argparse.ArgumentParser) -> tuple[Flag, ...]:
 
 def commands(parser: argparse.ArgumentParser) -> list[Sub]:
     """The top level (name ''), then each subcommand with its own flags."""
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)][0]
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in subs._choices_actions}
     return [Sub("", "", _flags(parser))] + [Sub(name, helps.get(name, ""), _flags(sub)) for name, sub in subs.choices.items()]
 

@@ -18,6 +18,7 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import PROJECT_FILE, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
+from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
@@ -28,15 +29,12 @@ DEFAULT_DIR = "build"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """The flags `render` shares with `diff`: what to render and how; each command adds its own (-o among them)."""
     parser.add_argument("paths", nargs="*", default=["."], metavar="PROJECT_OR_SPEC",
                         help="a project folder, a manifestkit.yaml or App files (default: .)")
     parser.add_argument("--env", "-e", help="render only this environment (default: all)")
     parser.add_argument("--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)")
-    parser.add_argument("-o", "--output", metavar="DIR", help="output folder, or - for one YAML stream on stdout")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
     parser.add_argument("--secret-output", choices=sorted(MODES), help="how Secrets are written (overrides the project)")
-    parser.add_argument("--allow-plaintext-secrets", action="store_true",
-                        help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
 
 
@@ -60,7 +58,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     projects = _load_all(args.paths)
     project = projects[0]
     fmt = _format(args, project)
-    renders = _renders(projects, args.env, options)
+    renders = _renders(projects, args.env, options, bar(args, environ))
     target = Path(args.output) if args.output else _default_dir(project)
     emitted = emit(project, EMITTERS[fmt], renders, options)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
@@ -74,7 +72,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files")])
-        return _stream(projects, args.env, options_of(args, environ))
+        return _stream(projects, args.env, options_of(args, environ), bar(args, environ))
     job = plan(args, environ)
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
@@ -87,7 +85,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 0
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
-    for line in report_lines(job.target, result):
+    for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
     return 0
 
@@ -131,16 +129,23 @@ def _default_dir(project: Project) -> Path:
     return project.root / configured if configured else Path(DEFAULT_DIR)
 
 
-def _renders(projects: list[Project], env: str | None, options: Options) -> dict[str, list[Resource]]:
+def bar(args: argparse.Namespace, environ: Mapping[str, str]) -> Progress:
+    """The progress settings of this run: a bar on a terminal unless --quiet."""
+    return settings(getattr(args, "quiet", False), environ)
+
+
+def _renders(projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS) -> dict[str, list[Resource]]:
     renders: dict[str, list[Resource]] = {}
-    for project in projects:
-        for name in environments(project, env):
+    jobs = [(project, name) for project in projects for name in environments(project, env)]
+    with progress("rendering", len(jobs), shown) as step:
+        for project, name in jobs:
             renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
+            step(name)
     return renders
 
 
-def _stream(projects: list[Project], env: str | None, options: Options) -> int:
-    renders = _renders(projects, env, options)
+def _stream(projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS) -> int:
+    renders = _renders(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(f"-o - writes one environment; the project has {', '.join(names)}",
@@ -152,6 +157,10 @@ def _stream(projects: list[Project], env: str | None, options: Options) -> int:
 def configure_render(parser: argparse.ArgumentParser) -> None:
     """`render`'s own flags, beyond those it shares with `diff`."""
     configure(parser)
+    parser.add_argument("-o", "--output", metavar="DIR", help="output folder (default: the project's output.dir), or - for one YAML stream on stdout")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
+    parser.add_argument("--allow-plaintext-secrets", action="store_true",
+                        help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.lint import RULES
-from manifestkit.lint.base import Rule
+from manifestkit.report import rule_anchor
 
 DOCS = "docs/rules.md"
 
@@ -29,11 +29,6 @@ def listing() -> str:
     return "\n".join(lines) + f"\n\nShow one with `manifestkit rules ID`; why each matters is in {DOCS}.\n"
 
 
-def anchor(rule: Rule) -> str:
-    """The GitHub anchor of the rule's section in docs/rules.md (heading `## MK001 selector-labels`)."""
-    return f"{rule.id} {rule.name}".lower().replace(" ", "-")
-
-
 def show(key: str) -> str:
     by_name = {r.name: r for r in RULES.values()}
     rule = RULES.get(key.upper()) or by_name.get(key)
@@ -43,7 +38,7 @@ def show(key: str) -> str:
                                            hint=did_you_mean(key, [*known, *sorted(by_name)]))])
     state = "on" if rule.enabled else "off (turn it on with lint.enable)"
     return (f"{rule.id} {rule.name}: {rule.summary}\nseverity: {rule.severity}\nby default: {state}\n"
-            f"docs: {DOCS}#{anchor(rule)}\n"
+            f"docs: {DOCS}#{rule_anchor(rule.id, rule.name)}\n"
             f"silence one object with the annotation manifestkit.dev/ignore: {rule.id}, or the rule with "
             f"lint.disable in .manifestkit.yaml\n")
 

@@ -14,6 +14,7 @@ from manifestkit import kube_schemas
 from manifestkit.command import Command, guarded
 from manifestkit.custom_schemas import load_extra_schemas
 from manifestkit.lint import RULES, load_config
+from manifestkit.progress import progress, settings
 from manifestkit.report import REPORTERS, ReportOptions, use_color
 from manifestkit.validation import at_or_above, default_config, load_previous, validate_paths
 from manifestkit.validation_checks import Options
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         lint=not args.no_lint)
     kube_schemas.normalize_version(options.kube_version or "")
     stdin = sys.stdin.read() if "-" in paths else ""
-    outcome = validate_paths(paths, options, stdin)
+    with progress(f"validating {', '.join(paths)}", None, settings(getattr(args, "quiet", False), environ)):
+        outcome = validate_paths(paths, options, stdin)
     if not outcome.files and "-" not in paths:
         print(f"manifestkit: warning: no YAML or JSON files found in {', '.join(paths)} "
               "(searched for *.yaml, *.yml, *.json); nothing was validated", file=sys.stderr)
