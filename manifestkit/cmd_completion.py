@@ -22,6 +22,7 @@ class Sub(NamedTuple):
     name: str
     help: str
     flags: tuple[Flag, ...]
+    choices: tuple[str, ...] = ()   # of its positional argument, e.g. completion's shells
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +45,12 @@ def commands(parser: argparse.ArgumentParser) -> list[Sub]:
     """The top level (name ''), then each subcommand with its own flags."""
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {c.dest: c.help or "" for c in subs._choices_actions}
-    return [Sub("", "", _flags(parser))] + [Sub(name, helps.get(name, ""), _flags(sub)) for name, sub in subs.choices.items()]
+    return [Sub("", "", _flags(parser))] + [Sub(name, helps.get(name, ""), _flags(sub), _positional_choices(sub))
+                                            for name, sub in subs.choices.items()]
+
+
+def _positional_choices(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    return tuple(str(c) for a in parser._actions if not a.option_strings and a.choices for c in a.choices)
 
 
 def bash(subs: list[Sub]) -> str:
@@ -56,17 +62,19 @@ def bash(subs: list[Sub]) -> str:
         choices = "".join(f"      {'|'.join(f.names)}) COMPREPLY=($(compgen -W {shlex.quote(' '.join(f.choices))} -- \"$cur\")); return;;\n"
                           for f in sub.flags if f.choices)
         label = sub.name or '""'
+        files = f"COMPREPLY=($(compgen -W {shlex.quote(' '.join(sub.choices))} -- \"$cur\"))" if sub.choices else ""
         cases.append(f"    {label})\n      case \"$prev\" in\n{choices}      esac\n"
-                     f"      words_={shlex.quote(words)};;\n")
+                     f"      words_={shlex.quote(words)}; args_={shlex.quote(files)};;\n")
     return ("# manifestkit bash completion: eval \"$(manifestkit completion bash)\"\n"
             "_manifestkit() {\n"
-            "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\" cmd=\"\" words_ i\n"
+            "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\" cmd=\"\" words_ args_ i\n"
             "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
             "    case \"${COMP_WORDS[i]}\" in -*) ;; *) cmd=\"${COMP_WORDS[i]}\"; break;; esac\n"
             "  done\n"
             "  case \"$cmd\" in\n" + "".join(cases) + "  esac\n"
             f"  if [[ -z \"$cmd\" && \"$cur\" != -* ]]; then COMPREPLY=($(compgen -W {shlex.quote(names)} -- \"$cur\")); return; fi\n"
             "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$words_\" -- \"$cur\")); return; fi\n"
+            "  if [[ -n \"$args_\" ]]; then eval \"$args_\"; return; fi\n"
             "  COMPREPLY=($(compgen -f -- \"$cur\"))\n"
             "}\n"
             "complete -o filenames -F _manifestkit manifestkit\n")
@@ -91,7 +99,8 @@ def fish(subs: list[Sub]) -> str:
             value = f" -x -a {shlex.quote(' '.join(flag.choices))}" if flag.choices else (" -r -F" if flag.takes_value else "")
             lines.append(f"complete -c manifestkit -n {when} {spec}{value} -d {shlex.quote(flag.help[:80])}")
         if sub.name:
-            lines.append(f"complete -c manifestkit -n '__fish_seen_subcommand_from {sub.name}' -F")
+            then = f"-a {shlex.quote(' '.join(sub.choices))}" if sub.choices else "-F"
+            lines.append(f"complete -c manifestkit -n '__fish_seen_subcommand_from {sub.name}' {then}")
     return "\n".join(lines) + "\n"
 
 

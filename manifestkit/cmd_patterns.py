@@ -7,8 +7,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import jsonschema
+
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
+from manifestkit.package_data import schema_registry
 from manifestkit.patterns import PATTERNS, Pattern
 from manifestkit.patterns.engine import schema_of
 from manifestkit.yamlio import dump
@@ -69,6 +72,8 @@ def example_params(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _BY_REF = {"port": 8080, "nonEmptyString": "example"}
+# Strings tried in turn until one matches the property's schema (a path, a host:port, ...).
+_STRINGS = ("example", "/example", "example:8080", "http://127.0.0.1:8080/", "example.svc:443", "example=1")
 _BY_TYPE: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}, "string": "example"}
 
 
@@ -79,10 +84,18 @@ def _value(key: str, prop: Mapping[str, Any]) -> Any:
         return prop["default"]
     if "enum" in prop:
         return prop["enum"][0]
+    if prop.get("type") == "object" and prop.get("required"):
+        return example_params(prop)
     ref = str(prop.get("$ref", "")).rsplit("/", 1)[-1]
     if ref:
         return _BY_REF.get(ref, "example")
-    return _BY_TYPE.get(str(prop.get("type", "string")), "example")
+    if prop.get("type", "string") == "string":
+        return next((word for word in _STRINGS if _fits(word, prop)), "example")
+    return _BY_TYPE.get(str(prop.get("type")), "example")
+
+
+def _fits(value: Any, prop: Mapping[str, Any]) -> bool:
+    return jsonschema.Draft202012Validator(prop, registry=schema_registry()).is_valid(value)
 
 
 def _indent(text: str) -> str:
