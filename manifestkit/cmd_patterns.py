@@ -65,10 +65,13 @@ def _param(key: str, prop: Any, required: bool) -> str:
     return f"  {key} ({kind}, {'required' if required else 'optional'}){default}{what}"
 
 
-def example_params(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The required parameters with a plausible value each: the schema's example, default, or one of its type."""
+def example_params(schema: Mapping[str, Any], base: str = "") -> dict[str, Any]:
+    """The required parameters with a plausible value each: the schema's example, default, or one of its type.
+
+    ``base`` is the ``$id`` that relative ``$ref``s inside ``schema`` resolve against (the pattern schema's own)."""
+    base = base or str(schema.get("$id", ""))
     props = schema.get("properties", {})
-    return {key: _value(key, props.get(key, {})) for key in schema.get("required", ())}
+    return {key: _value(props.get(key, {}), base) for key in schema.get("required", ())}
 
 
 _BY_REF = {"port": 8080, "nonEmptyString": "example"}
@@ -77,25 +80,29 @@ _STRINGS = ("example", "/example", "example:8080", "http://127.0.0.1:8080/", "ex
 _BY_TYPE: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}, "string": "example"}
 
 
-def _value(key: str, prop: Mapping[str, Any]) -> Any:
+def _value(prop: Mapping[str, Any], base: str) -> Any:
     if prop.get("examples"):
         return prop["examples"][0]
     if "default" in prop:
         return prop["default"]
     if "enum" in prop:
         return prop["enum"][0]
-    if prop.get("type") == "object" and prop.get("required"):
-        return example_params(prop)
+    if prop.get("type") == "object":
+        made = example_params(prop, base)
+        return made if _fits(made, prop, base) else {"example": "example"}
     ref = str(prop.get("$ref", "")).rsplit("/", 1)[-1]
     if ref:
         return _BY_REF.get(ref, "example")
+    if prop.get("type") == "array":
+        return [_value(prop.get("items", {}), base)] if prop.get("minItems") else []
     if prop.get("type", "string") == "string":
-        return next((word for word in _STRINGS if _fits(word, prop)), "example")
+        return next((word for word in _STRINGS if _fits(word, prop, base)), "example")
     return _BY_TYPE.get(str(prop.get("type")), "example")
 
 
-def _fits(value: Any, prop: Mapping[str, Any]) -> bool:
-    return jsonschema.Draft202012Validator(prop, registry=schema_registry()).is_valid(value)
+def _fits(value: Any, prop: Mapping[str, Any], base: str) -> bool:
+    schema = {**prop, "$id": base} if base else prop
+    return jsonschema.Draft202012Validator(schema, registry=schema_registry()).is_valid(value)
 
 
 def _indent(text: str) -> str:
