@@ -167,7 +167,6 @@ def test_microservices_demo_has_no_schema_errors() -> None:
     assert sum(1 for c in outcome.checked if c.status == "checked") == 35
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason=f"corpus {DEMO} is absent")
 @pytest.mark.parametrize("version", kube_schemas.kube_versions())
 def test_microservices_demo_every_version_agrees_with_kubernetes_validate(version: str) -> None:
     from manifestkit.yamlio import load_file

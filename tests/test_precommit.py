@@ -97,7 +97,7 @@ def test_both_hooks_pass_then_fail_on_an_init_project(env: tuple[Path, Path, dic
     assert hook_results(broken.stdout) == {"manifestkit validate": "Failed", "manifestkit render --check": "Failed"}
     assert ("bad.yaml:8:25: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: "
             "container 'web' runs privileged for its whole life") in broken.stdout
-    assert "manifestkit: 2 file(s) out of date in build; run `manifestkit render` to update" in broken.stdout
+    assert f"manifestkit: 2 file(s) out of date in {user.resolve() / 'build'}; run `manifestkit render` to update" in broken.stdout
 
 
 def hook_results(stdout: str) -> dict[str, str]:
