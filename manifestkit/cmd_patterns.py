@@ -53,8 +53,8 @@ def show(name: str) -> str:
 def _summary(pattern: Pattern) -> str:
     """The schema's description, else the first line of the pattern function's docstring."""
     doc = (pattern.apply.__doc__ or "").strip().splitlines()
-    kind = "init container" if not pattern.long_running else "container beside the app"
-    return str(schema_of(pattern).get("description") or (doc[0] if doc else f"adds a {kind}"))
+    kind = "an init container" if not pattern.long_running else "a container beside the app"
+    return str(schema_of(pattern).get("description") or (doc[0] if doc else f"adds {kind}"))
 
 
 def _param(key: str, prop: Any, required: bool) -> str:

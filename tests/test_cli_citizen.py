@@ -189,7 +189,7 @@ def test_patterns_lists_and_shows(capsys: pytest.CaptureFixture[str]) -> None:
     assert "init/wait-for" in listing and "vault/agent" in listing
     assert main(["patterns", "init/wait-for"]) == 0
     assert capsys.readouterr().out == (
-        "init/wait-for (may repeat): adds a init container\n\n"
+        "init/wait-for (may repeat): adds an init container\n\n"
         "with: (JSON Schema https://manifestkit.dev/schemas/patterns/init-wait-for.schema.json)\n"
         "  host (string, required)\n  port (port, required)\n"
         "  timeout (integer, optional) [default 300]: seconds before the pod fails\n"
