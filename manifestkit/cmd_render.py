@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         projects = _load_all(args.paths)
         fmt = _format(args, projects[0])
         if fmt != "plain":
-            raise ManifestkitError([Diagnostic(f"-o - writes one YAML stream; --format {fmt} needs a folder",
+            raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
                                                hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files")])
         return _stream(projects, args.env, options_of(args, environ), bar(args, environ))
     job = plan(args, environ)
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _format(args: argparse.Namespace, project: Project) -> str:
     fmt = str(args.format or project.spec.get("output", {}).get("format", "plain"))
     if fmt not in EMITTERS:
-        raise ManifestkitError([Diagnostic(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
+        raise ManifestkitError([Diagnostic(message=f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
                                            file=project.file, hint=did_you_mean(fmt, sorted(EMITTERS)))])
     return fmt
 
@@ -118,7 +118,7 @@ def _load_one(path: str) -> Project:
     if folder.is_dir() and not (folder / PROJECT_FILE).exists():
         where = "the current folder" if path == "." else repr(path)
         raise ManifestkitError([Diagnostic(
-            f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
+            message=f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
             hint=f"make a project with `manifestkit init{'' if path == '.' else ' ' + shlex.quote(path)}`, "
                  "or pass the project's folder: `manifestkit render PATH`")])
     return load_project(path)
@@ -148,7 +148,7 @@ def _stream(projects: list[Project], env: str | None, options: Options, shown: P
     renders = _renders(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
-        raise ManifestkitError([Diagnostic(f"-o - writes one environment; the project has {', '.join(names)}",
+        raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
     sys.stdout.write(stream(next(iter(renders.values()))))
     return 0
