@@ -12,6 +12,8 @@ import pytest
 
 from manifestkit import cmd_completion
 from manifestkit.cli import build_parser, main
+from manifestkit.diagnostics import did_you_mean
+from manifestkit.lint import RULES
 
 from ._pty import run_on_tty
 from .conftest import EXAMPLES, ROOT
@@ -218,5 +220,6 @@ def test_rules_lists_and_shows(capsys: pytest.CaptureFixture[str]) -> None:
         "docs: docs/rules.md#mk009-privileged\n"
         "silence one object with the annotation manifestkit.dev/ignore: MK009, or the rule with lint.disable in .manifestkit.yaml\n")
     assert main(["rules", "MK999"]) == 2
-    assert capsys.readouterr().err == ("manifestkit: error: unknown rule 'MK999'; expected an id (MK001 to MK022) or a name\n"
-                                        "  hint: did you mean 'MK019'?\n")
+    last = max(RULES)
+    assert capsys.readouterr().err == (f"manifestkit: error: unknown rule 'MK999'; expected an id (MK001 to {last}) or a name\n"
+                                       f"  hint: {did_you_mean('MK999', [*sorted(RULES), *(r.name for r in RULES.values())])}\n")
