@@ -22,10 +22,12 @@ NO_PROGRESS = Progress()
 
 
 def settings(quiet: bool, environ: Mapping[str, str]) -> Progress:
-    """A bar only on a terminal, never with --quiet, in CI or on a dumb terminal.
+    """A bar only on a terminal, never with --quiet, in CI, under pre-commit (it sets PRE_COMMIT and may give hooks a
+    pseudo-terminal, then prints their output after the fact) or on a dumb terminal.
 
     MANIFESTKIT_PROGRESS_DELAY overrides the delay (the pseudo-terminal tests set 0)."""
-    enabled = not quiet and sys.stderr.isatty() and not environ.get("CI") and environ.get("TERM") != "dumb"
+    enabled = (not quiet and sys.stderr.isatty() and not environ.get("CI") and not environ.get("PRE_COMMIT")
+               and environ.get("TERM") != "dumb")
     try:
         return Progress(enabled, float(environ.get("MANIFESTKIT_PROGRESS_DELAY", DELAY)))
     except ValueError:
