@@ -52,15 +52,46 @@ def _webhook() -> Command:
     return COMMAND
 
 
+def _init() -> Command:
+    from manifestkit.cmd_init import COMMAND
+    return COMMAND
+
+
+def _patterns() -> Command:
+    from manifestkit.cmd_patterns import COMMAND
+    return COMMAND
+
+
+def _rules() -> Command:
+    from manifestkit.cmd_rules import COMMAND
+    return COMMAND
+
+
+def _completion() -> Command:
+    from manifestkit.cmd_completion import COMMAND
+    return COMMAND
+
+
+def _argocd_plugin() -> Command:
+    from manifestkit.cmd_argocd import COMMAND
+    return COMMAND
+
+
 COMMANDS: dict[str, Command | CommandModule] = {
     "render": CommandModule("render App specs or a Project to Kubernetes YAML", _render),
     "validate": CommandModule("check Kubernetes YAML against its schema and manifestkit's lint rules (MKnnn)", _validate),
     "inject": CommandModule("apply patterns to existing manifests", _inject),
     "diff": CommandModule("show what a render would change (secrets redacted)", _diff),
     "webhook": CommandModule("serve the patterns as a mutating admission webhook, or write the manifests that run it", _webhook),
+    "init": CommandModule("make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", _init),
+    "patterns": CommandModule("list the built-in patterns, or show one's parameters and an example", _patterns),
+    "rules": CommandModule("list the lint rules (MKnnn), or show one", _rules),
+    "completion": CommandModule("print a shell completion script (bash, zsh or fish)", _completion),
+    "argocd-plugin": CommandModule("the Argo CD Config Management Plugin: print its plugin.yaml or sidecar, or run its generate step", _argocd_plugin),
 }
 
-VERBOSE_HELP = "log each render step with its duration and object count"
+VERBOSE_HELP = "log each step with its duration and object count"
+QUIET_HELP = "no progress bar and no summary lines; errors and findings only"
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -72,15 +103,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"manifestkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     # Also accepted after the subcommand; SUPPRESS keeps an absent one from resetting the first.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = None if argv is None else next((arg for arg in argv if not arg.startswith("-")), "")
     for name, command in COMMANDS.items():
         parser_ = sub.add_parser(name, help=command.help, description=command.help, parents=[common])
-        if chosen is None or chosen == name:
+        if chosen in (None, name, "completion"):   # completion describes every command's flags
             command.configure(parser_)
+    parser.set_defaults(root_parser=parser)  # `completion` describes the whole command line
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -14,10 +15,11 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, 
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.loader import load_project
+from manifestkit.loader import PROJECT_FILE, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
+from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
 from manifestkit.render_lint import lint_files, lint_texts, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
@@ -31,15 +33,12 @@ DEFAULT_DIR = "build"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """The flags `render` shares with `diff`: what to render and how; each command adds its own (-o among them)."""
     parser.add_argument("paths", nargs="*", default=["."], metavar="PROJECT_OR_SPEC",
                         help="a project folder, a manifestkit.yaml or App files (default: .)")
     parser.add_argument("--env", "-e", help="render only this environment (default: all)")
     parser.add_argument("--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)")
-    parser.add_argument("-o", "--output", metavar="DIR", help="output folder, or - for one YAML stream on stdout")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
     parser.add_argument("--secret-output", choices=sorted(MODES), help="how Secrets are written (overrides the project)")
-    parser.add_argument("--allow-plaintext-secrets", action="store_true",
-                        help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
                         help="exit 1 when a lint finding (MKnnn, set up in spec.lint) is at or above this severity "
@@ -75,7 +74,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
     project = projects[0]
     fmt = _format(args, project)
-    renders = _renders(projects, args.env, options)
+    renders = _renders(projects, args.env, options, bar(args, environ))
     target = Path(args.output) if args.output else _default_dir(project)
     emitted = emit(project, EMITTERS[fmt], renders, options)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
@@ -88,8 +87,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
-                                               hint="pass -o DIR")])
-        return _stream(projects, args.env, options_of(args, environ), args)
+                                               hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files")])
+        return _stream(projects, args.env, options_of(args, environ), args, bar(args, environ))
     job = plan(args, environ)
     findings = _lint(args, job)
     if args.check:
@@ -97,15 +96,15 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for line in stale:
             print(line)
         if stale:
-            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `manifestkit render` to update",
+            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `{render_command(args)}` to update",
                   file=sys.stderr)
             return 1
-        return _report(findings, args.fail_on)
+        return _report(findings, args)
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
-    for line in report_lines(job.target, result):
+    for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return _report(findings, args.fail_on)
+    return _report(findings, args)
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -116,8 +115,30 @@ def _format(args: argparse.Namespace, project: Project) -> str:
     return fmt
 
 
+def render_command(args: argparse.Namespace) -> str:
+    """The exact `manifestkit render` command that brings the checked output up to date."""
+    words = ["manifestkit", "render", *([] if args.paths == ["."] else args.paths)]
+    for flag, value in (("--env", args.env), ("--format", args.format), ("-o", args.output),
+                        ("--secret-output", args.secret_output)):
+        words += [flag, value] if value else []
+    flags = (("--allow-plaintext-secrets", getattr(args, "allow_plaintext_secrets", False)),
+             ("--no-validate", args.no_validate))
+    return shlex.join(words + [flag for flag, on in flags if on])
+
+
 def _load_all(paths: list[str], restricted: bool = True) -> list[Project]:
-    return gather(paths, lambda path: [load_project(path, restricted=restricted)])
+    return gather(paths, lambda path: [_load_one(path, restricted)])
+
+
+def _load_one(path: str, restricted: bool) -> Project:
+    folder = Path(path)
+    if folder.is_dir() and not (folder / PROJECT_FILE).exists():
+        where = "the current folder" if path == "." else repr(path)
+        raise ManifestkitError([Diagnostic(
+            message=f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
+            hint=f"make a project with `manifestkit init{'' if path == '.' else ' ' + shlex.quote(path)}`, "
+                 "or pass the project's folder: `manifestkit render PATH`")])
+    return load_project(path, restricted=restricted)
 
 
 def _default_dir(project: Project) -> Path:
@@ -125,16 +146,24 @@ def _default_dir(project: Project) -> Path:
     return project.root / configured if configured else Path(DEFAULT_DIR)
 
 
-def _renders(projects: list[Project], env: str | None, options: Options) -> dict[str, list[Resource]]:
+def bar(args: argparse.Namespace, environ: Mapping[str, str]) -> Progress:
+    """The progress settings of this run: a bar on a terminal unless --quiet."""
+    return settings(getattr(args, "quiet", False), environ)
+
+
+def _renders(projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS) -> dict[str, list[Resource]]:
     renders: dict[str, list[Resource]] = {}
-    for project in projects:
-        for name in environments(project, env):
+    jobs = [(project, name) for project in projects for name in environments(project, env)]
+    with progress("rendering", len(jobs), shown) as step:
+        for project, name in jobs:
             renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
+            step(name)
     return renders
 
 
-def _stream(projects: list[Project], env: str | None, options: Options, args: argparse.Namespace) -> int:
-    renders = _renders(projects, env, options)
+def _stream(projects: list[Project], env: str | None, options: Options, args: argparse.Namespace,
+            shown: Progress = NO_PROGRESS) -> int:
+    renders = _renders(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
@@ -142,7 +171,7 @@ def _stream(projects: list[Project], env: str | None, options: Options, args: ar
     text = stream(next(iter(renders.values())))
     sys.stdout.write(text)
     findings = [] if args.no_lint else lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd()))
-    return _report(findings, args.fail_on)
+    return _report(findings, args)
 
 
 # ---------------------------------------------------------------- lint of the output (issue 13, point 10)
@@ -158,16 +187,22 @@ def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
 
 
-def _report(findings: list[Diagnostic], fail_on: str) -> int:
-    """Findings to stderr, after what the render itself says; 1 when one is at or above ``fail_on``."""
-    for finding in findings:
+def _report(findings: list[Diagnostic], args: argparse.Namespace) -> int:
+    """Findings to stderr, after what the render itself says (with ``--quiet`` only those that fail
+    it); 1 when one is at or above ``--fail-on``."""
+    failing = at_or_above(findings, args.fail_on)
+    for finding in failing if getattr(args, "quiet", False) else findings:
         print(finding.format(), file=sys.stderr)
-    return 1 if at_or_above(findings, fail_on) else 0
+    return 1 if failing else 0
 
 
 def configure_render(parser: argparse.ArgumentParser) -> None:
     """`render`'s own flags, beyond those it shares with `diff`."""
     configure(parser)
+    parser.add_argument("-o", "--output", metavar="DIR", help="output folder (default: the project's output.dir), or - for one YAML stream on stdout")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
+    parser.add_argument("--allow-plaintext-secrets", action="store_true",
+                        help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write")
 
 

@@ -14,6 +14,7 @@ from manifestkit import kube_schemas
 from manifestkit.command import Command, guarded
 from manifestkit.custom_schemas import load_extra_schemas
 from manifestkit.lint import RULES, load_config
+from manifestkit.progress import progress, settings
 from manifestkit.report import REPORTERS, ReportOptions, use_color
 from manifestkit.validation import at_or_above, default_config, load_previous, validate_paths
 from manifestkit.validation_checks import Options
@@ -26,8 +27,9 @@ def _kinds(value: str) -> frozenset[str]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", default=["-"],
-                        help="files or folders (searched for *.yaml, *.yml, *.json); - reads stdin (the default)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", default=[],
+                        help="files or folders (searched for *.yaml, *.yml, *.json); - reads stdin "
+                             "(the default when stdin is not a terminal)")
     parser.add_argument("-k", "--kube-version", metavar="X.Y",
                         help=f"Kubernetes version of the schemas ({kube_schemas.kube_versions()[0]} to "
                              f"{kube_schemas.kube_versions()[-1]}; default {kube_schemas.default_kube_version()})")
@@ -51,9 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-lint", action="store_true", help="check schemas only")
     parser.add_argument("--previous", metavar="PATH", action="append", default=[],
                         help="earlier versions of the objects (file or folder), to catch changes that need a recreate (MK015)")
+    parser.set_defaults(usage=parser.format_usage())
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if not args.paths and sys.stdin.isatty():
+        # Nothing to read but a person's keyboard: say how to call it rather than wait in silence.
+        sys.stderr.write(f"{args.usage}manifestkit validate: no PATH given and stdin is a terminal; "
+                         "pass files or folders, or - to read YAML from stdin\n")
+        return 2
+    paths = args.paths or ["-"]
     config = load_config(args.config, RULES) if args.config else default_config(Path.cwd())
     options = Options(
         kube_version=args.kube_version or kube_schemas.default_kube_version(),
@@ -64,8 +73,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         config=config, previous=load_previous(args.previous) if args.previous else {},
         lint=not args.no_lint)
     kube_schemas.normalize_version(options.kube_version or "")
-    stdin = sys.stdin.read() if "-" in args.paths else ""
-    outcome = validate_paths(args.paths, options, stdin)
+    stdin = sys.stdin.read() if "-" in paths else ""
+    with progress(f"validating {', '.join(paths)}", None, settings(getattr(args, "quiet", False), environ)):
+        outcome = validate_paths(paths, options, stdin)
+    if not outcome.files and "-" not in paths:
+        print(f"manifestkit: warning: no YAML or JSON files found in {', '.join(paths)} "
+              "(searched for *.yaml, *.yml, *.json); nothing was validated", file=sys.stderr)
     report = ReportOptions(summary=args.summary, fail_on=args.fail_on,
                            color=args.output == "text" and use_color(sys.stdout.isatty(), environ))
     sys.stdout.write(REPORTERS[args.output](outcome, report))

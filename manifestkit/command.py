@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from manifestkit.diagnostics import ManifestkitError
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 
 INTERRUPTED = 130
 UNEXPECTED = 3
@@ -38,7 +38,7 @@ def guarded(run: Callable[[], int]) -> int:
         return run()
     except ManifestkitError as exc:
         for diagnostic in exc.diagnostics:
-            print(diagnostic.format(), file=sys.stderr)
+            print(shown(diagnostic), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return INTERRUPTED
@@ -48,3 +48,11 @@ def guarded(run: Callable[[], int]) -> int:
             log.write(traceback.format_exc())
         print(f"manifestkit: internal error; details in {log_path}; please report it", file=sys.stderr)
         return UNEXPECTED
+
+
+def shown(d: Diagnostic) -> str:
+    """A diagnostic as the terminal shows it; one that has no file is about the command line, so it reads ``manifestkit: error: ...``."""
+    if d.file:
+        return d.format()
+    return Diagnostic(message=d.message, file="manifestkit", line=d.line, column=d.column, path=d.path, hint=d.hint,
+                      severity=d.severity, rule=d.rule).format()

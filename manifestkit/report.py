@@ -102,6 +102,22 @@ def _colored(diagnostics: list[Diagnostic], plain: str) -> str:
     return buffer.getvalue()
 
 
+_DIFF_STYLE = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+
+
+def colored_diff(plain: str) -> str:
+    """A unified diff coloured as `git diff` does: file headers bold, hunks cyan, added green, removed red."""
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, color_system="standard", width=1 << 16, highlight=False)
+    for line in plain.splitlines(True):
+        style = next((style for prefix, style in _DIFF_STYLE if line.startswith(prefix)), "")
+        console.print(Text(line.rstrip("\n"), style=style), end="\n" if line.endswith("\n") else "")
+    return buffer.getvalue()
+
+
 # ---------------------------------------------------------------- json
 
 def _as_dict(d: Diagnostic) -> dict[str, Any]:
@@ -159,11 +175,16 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 def _sarif_rules() -> list[dict[str, Any]]:
     rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.summary},
-              "helpUri": f"{DOCS_URL}#{r.id.lower()}", "defaultConfiguration": {"level": _LEVEL[r.severity]}}
+              "helpUri": f"{DOCS_URL}#{rule_anchor(r.id, r.name)}", "defaultConfiguration": {"level": _LEVEL[r.severity]}}
              for r in RULES.values()]
     rules += [{"id": rule_id, "name": rule_id, "shortDescription": {"text": summary},
                "defaultConfiguration": {"level": _LEVEL[level]}} for rule_id, (level, summary) in CHECKS.items()]
     return rules
+
+
+def rule_anchor(rule_id: str, name: str) -> str:
+    """The GitHub anchor of a rule's section in docs/rules.md, whose heading is `## MK001 selector-labels`."""
+    return f"{rule_id} {name}".lower().replace(" ", "-")
 
 
 def _sarif_result(d: Diagnostic, index: Mapping[str, int]) -> dict[str, Any]:

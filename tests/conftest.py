@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-CORPORA = ROOT.parent / "shared" / "corpora"
+CORPORA = ROOT / "tests" / "corpora"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,10 +23,9 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 def corpora(*parts: str) -> Path:
-    """A path in ../shared/corpora, or a skip when the folder is absent (a user's clone)."""
+    """A path in tests/corpora, the real-world files shipped with the repository (see its README)."""
     path = CORPORA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus {path} is absent (it sits beside the project in the team's checkout)")
+    assert path.exists(), f"corpus file {path} is missing from the repository"
     return path
 
 

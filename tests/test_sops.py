@@ -37,7 +37,7 @@ from manifestkit.secrets.sops import (
 from manifestkit.secrets.sops_datakey import KEY_WAYS
 from manifestkit.secrets.sops_values import seal_value
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sops"
+CORPUS = Path(__file__).resolve().parent / "corpora" / "sops"
 FILES = CORPUS / "files"
 KEYS = CORPUS / "keys"
 AGE_KEY_FILE = KEYS / "age-helm-secrets.txt"

@@ -168,7 +168,7 @@ def test_bad_usage_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run(["nope.yaml"], capsys)
     assert (code, err) == (2, "nope.yaml: error: file not found\n  hint: give files, folders or - for stdin\n")
     code, _, err = run(["good.yaml", "-k", "2.0"], capsys)
-    assert code == 2 and err.startswith("<input>: error: unknown Kubernetes version '2.0'; expected one of: 1.25, 1.26")
+    assert code == 2 and err.startswith("manifestkit: error: unknown Kubernetes version '2.0'; expected one of: 1.25, 1.26")
     with pytest.raises(SystemExit) as exc:
         main(["validate", "--output", "xml", "good.yaml"])
     assert exc.value.code == 2
