@@ -24,13 +24,17 @@ POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "
               "terminationGracePeriodSeconds", "tolerations", "topologySpreadConstraints")
 
 
+# App fields that make objects of their own: an App with one of them needs no workload.
+_OTHER_OBJECTS = ("objects", "configMaps", "secrets", "serviceAccount")
+
+
 def check_images(app: App) -> None:
-    """An App without `base:` needs containers, each with an image."""
+    """An App without `base:` needs an image in every container, and containers unless it makes other objects."""
     problems = [app.doc.diagnostic(("spec", key, i), f"container {c.get('name')!r} has no image",
                                    hint="add `image: <repository>:<tag>`")
                 for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
-    if not app.spec.get("containers"):
+    if not app.spec.get("containers") and not any(app.spec.get(key) for key in _OTHER_OBJECTS):
         problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
                                            hint="add `containers:` with at least one container, or `base:` an existing manifest"))
     if problems:
