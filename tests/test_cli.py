@@ -19,7 +19,7 @@ from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 
 ROOT = Path(__file__).resolve().parents[1]
 ES = str(ROOT / "examples" / "elasticsearch")
-STEPS = ["build_objects", "compose_patterns", "resolve_secrets", "add_checksums", "check_objects"]
+STEPS = ["build_objects", "compose_patterns", "patch_objects", "resolve_secrets", "add_checksums", "check_objects"]
 STEP_LINE = re.compile(r"^default: step (\w+): (\d+) object\(s\) in \d+\.\d ms$")
 
 
