@@ -33,7 +33,7 @@ def step_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, int]]:
 def test_verbose_logs_each_step_with_its_count(argv: list[str], caplog: pytest.LogCaptureFixture,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
-    assert step_lines(caplog) == [("build_objects", 2), ("compose_patterns", 3), ("resolve_secrets", 3),
+    assert step_lines(caplog) == [("build_objects", 2), ("compose_patterns", 3), ("patch_objects", 3), ("resolve_secrets", 3),
                                   ("add_checksums", 3), ("check_objects", 3)]
     assert capsys.readouterr().out.startswith("apiVersion: ")
 
