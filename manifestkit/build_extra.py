@@ -47,9 +47,15 @@ def _entries(entries: Sequence[Any], docs: Sequence[Document], doc: Document,
     files = iter(docs)
     for i, entry in enumerate(entries):
         if isinstance(entry, Mapping):
-            yield entry, Source(file=doc.file, line=doc.position((*where, i))[0])
+            yield entry, Source(file=doc.file, line=doc.position((*where, i))[0], document=_within(doc, (*where, i), entry))
     for d in files:
         yield d.data, Source(file=d.file, line=d.position(())[0], document=d)
+
+
+def _within(doc: Document, prefix: tuple[str | int, ...], data: Any) -> Document:
+    """The part of ``doc`` at ``prefix`` as a document of its own, so errors in an inline object point into the App file."""
+    positions = {key[len(prefix):]: pos for key, pos in doc.positions.items() if key[:len(prefix)] == prefix}
+    return Document(data, doc.file, positions, doc.number)
 
 
 def _placed(obj: Mapping[str, Any], namespace: str | None, labels: Mapping[str, str], ctx: RenderContext,

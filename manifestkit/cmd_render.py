@@ -37,6 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
+    parser.add_argument("--schemas", metavar="DIR", action="append", default=[],
+                        help="CRDs or JSON Schemas (kubeconform's layout) for custom resources; repeatable")
+    parser.add_argument("--skip-kinds", metavar="KIND,...", default="",
+                        help="accept these kinds without a schema (comma-separated)")
 
 
 class Plan(NamedTuple):
@@ -50,7 +54,9 @@ class Plan(NamedTuple):
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
     return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
-                   environ=environ, validate=not args.no_validate)
+                   environ=environ, validate=not args.no_validate,
+                   schemas=tuple(getattr(args, "schemas", [])),
+                   skip_kinds=tuple(k for k in getattr(args, "skip_kinds", "").split(",") if k))
 
 
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:

@@ -119,7 +119,23 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
     apps = _apps(app_docs, confine)
     resources = object_documents(doc, ("spec", "resources"), spec.get("resources", []), root, confine)
     return Project(name=doc.data["metadata"]["name"], root=root, spec=spec, apps=apps, environments=environments,
-                   file=display_path(target), restricted=restricted, resources=resources, doc=doc)
+                   file=display_path(target), restricted=restricted, resources=resources, doc=doc,
+                   schemas=_schema_paths(doc, spec.get("schemas", []), root, confine))
+
+
+def _schema_paths(doc: Document, entries: list[str], root: Path, confine: Path | None) -> tuple[Path, ...]:
+    """`spec.schemas`: files or folders relative to manifestkit.yaml, each one there and inside the project."""
+    problems = []
+    for i, entry in enumerate(entries):
+        path = (root / entry).resolve()
+        if confine is not None and not inside(confine, path):
+            problems.append(doc.diagnostic(("spec", "schemas", i), *outside_message(entry, confine)))
+        elif not path.exists():
+            problems.append(doc.diagnostic(("spec", "schemas", i), f"schema file or folder {entry!r} not found",
+                                           hint=f"paths are relative to the file that names them, here {display_path(root)}/"))
+    if problems:
+        raise ManifestkitError(problems)
+    return tuple((root / entry).resolve() for entry in entries)
 
 
 def _apps(docs: list[tuple[Document, Path]], confine: Path | None) -> tuple[App, ...]:

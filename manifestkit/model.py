@@ -60,6 +60,7 @@ class Project:
     restricted: bool = True         # every path the project names must stay inside `root` (--load-restrictor)
     resources: tuple[Document, ...] = ()   # the documents of the file entries of `spec.resources`
     doc: Document | None = None     # the manifestkit.yaml document, for positions
+    schemas: tuple[Path, ...] = ()  # `spec.schemas`, resolved: CRD and JSON Schema files or folders for custom resources
 
     @property
     def kube_version(self) -> str:
