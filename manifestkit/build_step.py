@@ -15,6 +15,8 @@ from manifestkit.build_base import base_objects
 from manifestkit.build_extra import app_objects, project_objects
 from manifestkit.build_config import config_maps, secrets
 from manifestkit.build_meta import common_labels
+from manifestkit.build_network import autoscaler, ingress, network_policy, services
+from manifestkit.build_rbac import rbac
 from manifestkit.build_service import pdb, service, service_account
 from manifestkit.build_workload import check_images, workload
 from manifestkit.diagnostics import gather
@@ -41,9 +43,13 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
             objects.append((workload(app, ctx, labels), {}))
     if app.spec.get("service") is not None and "service" in app.spec:
         objects.append((service(app, ctx, labels), {}))
+    objects.extend((svc, {}) for svc in services(app, ctx, labels))
     sa = service_account(app, ctx, labels)
     if sa:
         objects.append((sa, {}))
+    objects.extend((obj, {}) for obj in rbac(app, ctx, labels))
+    objects.extend((obj, {}) for obj in (ingress(app, ctx, labels), autoscaler(app, ctx, labels),
+                                         network_policy(app, ctx, labels)) if obj)
     objects.extend((cm, {}) for cm in config_maps(app, ctx, labels))
     objects.extend(secrets(app, ctx, labels))
     budget = pdb(app, ctx, labels) if app.base or app.spec.get("containers") else None

@@ -34,6 +34,9 @@ def check_images(app: App) -> None:
                                    hint="add `image: <repository>:<tag>`")
                 for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
+    if app.spec.get("autoscaling") and "replicas" in app.spec:
+        problems.append(app.doc.diagnostic(("spec", "replicas"), "the App sets both `replicas` and `autoscaling`",
+                                           hint="remove `replicas`: the HorizontalPodAutoscaler sets them, from `autoscaling.minReplicas`"))
     if not app.spec.get("containers") and not any(app.spec.get(key) for key in _OTHER_OBJECTS):
         problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
                                            hint="add `containers:` with at least one container, or `base:` an existing manifest"))
@@ -73,7 +76,7 @@ def workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[st
         pod_meta["annotations"] = dict(app.spec["podAnnotations"])
     template = {"metadata": pod_meta, "spec": pod_spec(app, ctx)}
     spec: dict[str, Any] = {}
-    if is_replicated(kind):
+    if is_replicated(kind) and not app.spec.get("autoscaling"):   # else the HPA owns spec.replicas
         spec["replicas"] = app.spec.get("replicas", 1)
     if kind == "StatefulSet":
         spec["serviceName"] = app.spec.get("serviceName", service_name(app))

@@ -15,7 +15,8 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.kinds import is_replicated
 from manifestkit.merge import merge, merge_under
 from manifestkit.model import App, Environment, EnvSettings, Overlay
-from manifestkit.overlay_checks import app_misses, unknown_apps, unknown_config_maps, without_markers
+from manifestkit.overlay_checks import (app_misses, replicas_beside_autoscaling, unknown_apps, unknown_config_maps,
+                                        without_markers)
 
 _CONTAINER_LISTS = ("containers", "initContainers")
 
@@ -103,9 +104,11 @@ def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay,
         if problems is not None:
             problems.extend(app_misses(overlay, app_name, spec, o["apps"][app_name]))
         spec = merge(spec, _expand(without_markers(normalize_spec(o["apps"][app_name])), spec))
-    if "replicas" in o and _replicated(spec):
+    if problems is not None:
+        problems.extend(replicas_beside_autoscaling(overlay, app_name, spec))
+    if "replicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = o["replicas"]
-    if "minReplicas" in o and _replicated(spec):
+    if "minReplicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = max(int(spec.get("replicas", 1)), int(o["minReplicas"]))
     if "env" in o or "resources" in o:
         every = {k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None}

@@ -43,6 +43,17 @@ def app_misses(overlay: Overlay, app: str, spec: Mapping[str, Any], patch: Mappi
     return list(_misses(overlay, ("spec", "apps", app), app, spec, patch))
 
 
+def replicas_beside_autoscaling(overlay: Overlay, app: str, spec: Mapping[str, Any]) -> list[Diagnostic]:
+    """An overlay's `replicas` for an app whose replicas a HorizontalPodAutoscaler owns."""
+    if not spec.get("autoscaling"):
+        return []
+    where = [("spec", "apps", app, "replicas")] if "replicas" in overlay.spec.get("apps", {}).get(app, {}) else []
+    where += [("spec", key) for key in ("replicas", "minReplicas") if key in overlay.spec]
+    return [overlay.doc.diagnostic(path, f"overlay sets replicas of app {app!r}, which has `autoscaling`",
+                                   hint=f"set `apps.{app}.autoscaling.minReplicas`/`maxReplicas` instead")
+            for path in where]
+
+
 def _misses(overlay: Overlay, where: tuple[str | int, ...], app: str, spec: Mapping[str, Any],
             patch: Mapping[str, Any]) -> Iterator[Diagnostic]:
     for key, field in _NAMED_LISTS.items():
