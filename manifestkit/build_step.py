@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.build_base import base_objects
-from manifestkit.build_extra import app_objects, project_objects
 from manifestkit.build_config import config_maps, secrets
+from manifestkit.build_extra import app_objects, project_objects
 from manifestkit.build_meta import common_labels
 from manifestkit.build_network import autoscaler, ingress, network_policy, services
 from manifestkit.build_rbac import rbac

@@ -15,8 +15,7 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.kinds import is_replicated
 from manifestkit.merge import merge, merge_under
 from manifestkit.model import App, Environment, EnvSettings, Overlay
-from manifestkit.overlay_checks import (app_misses, replicas_beside_autoscaling, unknown_apps, unknown_config_maps,
-                                        without_markers)
+from manifestkit.overlay_checks import app_misses, replicas_beside_autoscaling, unknown_apps, unknown_config_maps, without_markers
 
 _CONTAINER_LISTS = ("containers", "initContainers")
 
