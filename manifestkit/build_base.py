@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.base import base_workload
+from manifestkit.build_service import service_account_name
 from manifestkit.build_workload import POD_FIELDS, container
 from manifestkit.kinds import CONTAINER_LISTS, is_cluster_scoped, is_replicated, pod_template, with_pod_template
 from manifestkit.merge import merge
@@ -36,6 +37,8 @@ def _patched_base_workload(obj: Mapping[str, Any], app: App, ctx: RenderContext)
                 pod[key] = [container(c, ctx) for c in app.spec[key]]
         elif key in app.spec:
             pod[key] = merge(pod.get(key), app.spec[key], key) if key in pod else app.spec[key]
+    if app.spec.get("serviceAccount") and service_account_name(app):
+        pod["serviceAccountName"] = service_account_name(app)   # the ServiceAccount the App creates runs its pods
     new_template = dict(template)
     if app.spec.get("podLabels") or app.spec.get("podAnnotations"):
         meta = dict(template.get("metadata", {}))

@@ -24,13 +24,20 @@ POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "
               "terminationGracePeriodSeconds", "tolerations", "topologySpreadConstraints")
 
 
+# App fields that make objects of their own: an App with one of them needs no workload.
+_OTHER_OBJECTS = ("objects", "configMaps", "secrets", "serviceAccount")
+
+
 def check_images(app: App) -> None:
-    """An App without `base:` needs containers, each with an image."""
+    """An App without `base:` needs an image in every container, and containers unless it makes other objects."""
     problems = [app.doc.diagnostic(("spec", key, i), f"container {c.get('name')!r} has no image",
                                    hint="add `image: <repository>:<tag>`")
                 for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
-    if not app.spec.get("containers"):
+    if app.spec.get("autoscaling") and "replicas" in app.spec:
+        problems.append(app.doc.diagnostic(("spec", "replicas"), "the App sets both `replicas` and `autoscaling`",
+                                           hint="remove `replicas`: the HorizontalPodAutoscaler sets them, from `autoscaling.minReplicas`"))
+    if not app.spec.get("containers") and not any(app.spec.get(key) for key in _OTHER_OBJECTS):
         problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
                                            hint="add `containers:` with at least one container, or `base:` an existing manifest"))
     if problems:
@@ -69,7 +76,7 @@ def workload(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[st
         pod_meta["annotations"] = dict(app.spec["podAnnotations"])
     template = {"metadata": pod_meta, "spec": pod_spec(app, ctx)}
     spec: dict[str, Any] = {}
-    if is_replicated(kind):
+    if is_replicated(kind) and not app.spec.get("autoscaling"):   # else the HPA owns spec.replicas
         spec["replicas"] = app.spec.get("replicas", 1)
     if kind == "StatefulSet":
         spec["serviceName"] = app.spec.get("serviceName", service_name(app))

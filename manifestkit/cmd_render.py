@@ -48,6 +48,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="rootOnly (default): every path the project names stays inside its folder; none: no check")
     parser.add_argument("--trust-vault-address", action="store_true",
                         help="send VAULT_TOKEN, ~/.vault-token and login credentials to the project's Vault address")
+    parser.add_argument("--schemas", metavar="DIR", action="append", default=[],
+                        help="CRDs or JSON Schemas (kubeconform's layout) for custom resources; repeatable")
+    parser.add_argument("--skip-kinds", metavar="KIND,...", default="",
+                        help="accept these kinds without a schema (comma-separated)")
 
 
 class Plan(NamedTuple):
@@ -65,7 +69,9 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
     if getattr(args, "trust_vault_address", False):
         environ = {**environ, TRUST_ENV: "1"}
     return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
-                   environ=environ, validate=not args.no_validate)
+                   environ=environ, validate=not args.no_validate,
+                   schemas=tuple(getattr(args, "schemas", [])),
+                   skip_kinds=tuple(k for k in getattr(args, "skip_kinds", "").split(",") if k))
 
 
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:

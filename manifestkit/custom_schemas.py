@@ -46,6 +46,27 @@ def load_extra_schemas(dirs: Sequence[Path]) -> SchemaSet:
     return SchemaSet({key: schema for key, schema, _ in found}, {key: source for key, _, source in found})
 
 
+def load_schema_paths(paths: Sequence[Path]) -> SchemaSet:
+    """Like :func:`load_extra_schemas`, but each path may also be one CRD or JSON Schema file."""
+    found = gather(paths, lambda path: _schemas_of_folder(path) if path.is_dir() else _schemas_of_one_file(path))
+    return SchemaSet({key: schema for key, schema, _ in found}, {key: source for key, _, source in found})
+
+
+def with_crds(extra: SchemaSet, crds: Sequence[Mapping[str, Any]], source: str) -> SchemaSet:
+    """``extra`` with the schemas of the given CRD objects added (those a project renders itself)."""
+    found = [(key, schema) for crd in crds for key, schema in _crd_schemas(crd)]
+    if not found:
+        return extra
+    return SchemaSet({**extra.schemas, **dict(found)}, {**extra.sources, **{key: source for key, _ in found}})
+
+
+def _schemas_of_one_file(path: Path) -> list[Found]:
+    if not path.is_file():
+        raise ManifestkitError([Diagnostic(message="schema file or folder not found", file=str(path),
+                                           hint="`schemas:` and --schemas take CRD files, JSON Schemas or folders of them")])
+    return [(key, schema, str(path)) for key, schema in _schemas_of_file(path, path.parent)]
+
+
 def _schemas_of_folder(folder: Path) -> list[Found]:
     if not folder.is_dir():
         raise ManifestkitError([Diagnostic(message="schema folder not found", file=str(folder),

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
+from manifestkit.object_files import object_documents
 from manifestkit.package_data import data_dir
 from manifestkit.paths import inside, outside_message, project_root
 from manifestkit.yamlio import Document, load_file
@@ -62,7 +63,9 @@ def _app(doc: Document, root: Path, project: Path | None) -> App:
             raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
                                                    hint=f"the path is relative to the App file's folder {display_path(root)}/")])
         base = tuple(load_file(str(path), display_path(path)))
-    return App(name=meta["name"], namespace=meta.get("namespace"), spec=spec, doc=doc, root=root, base=base)
+    objects = object_documents(doc, ("spec", "objects"), spec.get("objects", []), root, project)
+    return App(name=meta["name"], namespace=meta.get("namespace"), spec=spec, doc=doc, root=root, base=base,
+               objects=objects)
 
 
 def _project_of_apps(target: Path, docs: list[Document], restricted: bool) -> Project:
@@ -114,8 +117,25 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
         raise ManifestkitError([*problems, *env_problems])
     environments = {environment.name: environment for environment in named}
     apps = _apps(app_docs, confine)
+    resources = object_documents(doc, ("spec", "resources"), spec.get("resources", []), root, confine)
     return Project(name=doc.data["metadata"]["name"], root=root, spec=spec, apps=apps, environments=environments,
-                   file=display_path(target), restricted=restricted)
+                   file=display_path(target), restricted=restricted, resources=resources, doc=doc,
+                   schemas=_schema_paths(doc, spec.get("schemas", []), root, confine))
+
+
+def _schema_paths(doc: Document, entries: list[str], root: Path, confine: Path | None) -> tuple[Path, ...]:
+    """`spec.schemas`: files or folders relative to manifestkit.yaml, each one there and inside the project."""
+    problems = []
+    for i, entry in enumerate(entries):
+        path = (root / entry).resolve()
+        if confine is not None and not inside(confine, path):
+            problems.append(doc.diagnostic(("spec", "schemas", i), *outside_message(entry, confine)))
+        elif not path.exists():
+            problems.append(doc.diagnostic(("spec", "schemas", i), f"schema file or folder {entry!r} not found",
+                                           hint=f"paths are relative to the file that names them, here {display_path(root)}/"))
+    if problems:
+        raise ManifestkitError(problems)
+    return tuple((root / entry).resolve() for entry in entries)
 
 
 def _apps(docs: list[tuple[Document, Path]], confine: Path | None) -> tuple[App, ...]:

@@ -27,6 +27,7 @@ class App:
     doc: Document          # where the App was written, for error positions
     root: Path             # folder of the App file: relative paths start here
     base: tuple[Document, ...] = ()   # the documents of `spec.base`, when given
+    objects: tuple[Document, ...] = ()   # the documents of the file entries of `spec.objects`
 
     @property
     def file(self) -> str:
@@ -57,6 +58,9 @@ class Project:
     environments: Mapping[str, Environment]
     file: str = ""
     restricted: bool = True         # every path the project names must stay inside `root` (--load-restrictor)
+    resources: tuple[Document, ...] = ()   # the documents of the file entries of `spec.resources`
+    doc: Document | None = None     # the manifestkit.yaml document, for positions
+    schemas: tuple[Path, ...] = ()  # `spec.schemas`, resolved: CRD and JSON Schema files or folders for custom resources
 
     @property
     def kube_version(self) -> str:
@@ -128,6 +132,8 @@ class Options:
     allow_plaintext_secrets: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
     validate: bool = True
+    schemas: tuple[str, ...] = ()       # `render --schemas DIR`: CRDs and JSON Schemas for custom resources
+    skip_kinds: tuple[str, ...] = ()    # `render --skip-kinds`: kinds accepted without a schema
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +146,7 @@ class EnvSettings:
     pdb: Mapping[str, Any] | None = None      # PodDisruptionBudget spec for replicated workloads
     secret_output: str | None = None
     images: tuple[Mapping[str, str], ...] = ()   # Kustomize-style image rules for every container
+    patches: tuple[tuple[Overlay, int], ...] = ()  # the overlays' `patches:` entries (overlay, index), in order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

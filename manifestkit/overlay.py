@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.base import seed_from_base
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.kinds import is_replicated
 from manifestkit.merge import merge, merge_under
 from manifestkit.model import App, Environment, EnvSettings, Overlay
+from manifestkit.overlay_checks import app_misses, replicas_beside_autoscaling, unknown_apps, unknown_config_maps, without_markers
 
 _CONTAINER_LISTS = ("containers", "initContainers")
 
@@ -60,36 +62,52 @@ def settings_of(environment: Environment | None) -> EnvSettings:
             pdb=spec["podDisruptionBudget"] if "podDisruptionBudget" in spec else settings.pdb,
             secret_output=spec.get("secrets", {}).get("output", settings.secret_output),
             images=(*settings.images, *spec.get("images", [])),
+            patches=(*settings.patches, *((overlay, i) for i in range(len(spec.get("patches", []))))),
         )
     return settings
 
 
 def apply_overlays(apps: tuple[App, ...], environment: Environment | None) -> dict[str, App]:
-    """Every app with the environment's overlays applied, in overlay order."""
-    out: dict[str, App] = {}
+    """Every app with the environment's overlays applied, in overlay order; an overlay entry that
+    names something no app has is an error (all of them reported together)."""
+    specs: dict[str, dict[str, Any]] = {}
     for app in apps:
         spec: dict[str, Any] = normalize_spec(app.spec)
-        if app.base:
-            spec = seed_from_base(dataclasses.replace(app, spec=spec))
+        specs[app.name] = seed_from_base(dataclasses.replace(app, spec=spec)) if app.base else spec
+    problems: list[Diagnostic] = []
+    for overlay in environment.overlays if environment else ():
+        problems.extend(unknown_apps(overlay, list(specs)))
+        problems.extend(unknown_config_maps(overlay, list(specs.values())))
+        for name in specs:
+            specs[name] = apply_overlay(specs[name], name, overlay, problems)
+    if problems:
+        raise ManifestkitError(problems)
+    out: dict[str, App] = {}
+    for app in apps:
         namespace = app.namespace
         for overlay in environment.overlays if environment else ():
-            spec = apply_overlay(spec, app.name, overlay)
             namespace = overlay.spec.get("namespace", namespace)
-        out[app.name] = dataclasses.replace(app, spec=spec, namespace=namespace)
+        out[app.name] = dataclasses.replace(app, spec=specs[app.name], namespace=namespace)
     return out
 
 
-def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay) -> dict[str, Any]:
+def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay,
+                  problems: list[Diagnostic] | None = None) -> dict[str, Any]:
+    """One overlay on one App spec; what its `apps.<app_name>` entry misses is added to ``problems``."""
     o = overlay.spec
     if "defaults" in o:
         spec = merge_under(normalize_spec(o["defaults"]), spec)
     if "all" in o:
         spec = merge(spec, _expand(normalize_spec(o["all"]), spec))
     if app_name in o.get("apps", {}):
-        spec = merge(spec, _expand(normalize_spec(o["apps"][app_name]), spec))
-    if "replicas" in o and _replicated(spec):
+        if problems is not None:
+            problems.extend(app_misses(overlay, app_name, spec, o["apps"][app_name]))
+        spec = merge(spec, _expand(without_markers(normalize_spec(o["apps"][app_name])), spec))
+    if problems is not None:
+        problems.extend(replicas_beside_autoscaling(overlay, app_name, spec))
+    if "replicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = o["replicas"]
-    if "minReplicas" in o and _replicated(spec):
+    if "minReplicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = max(int(spec.get("replicas", 1)), int(o["minReplicas"]))
     if "env" in o or "resources" in o:
         every = {k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None}

@@ -20,6 +20,7 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.kinds import KIND_ORDER
 from manifestkit.loader import load_project
 from manifestkit.model import DEFAULT_ENV, Options, Project, RenderContext, Resource
+from manifestkit.object_patches import patch_objects
 from manifestkit.overlay import apply_overlays, settings_of
 from manifestkit.pattern_defaults import default_pattern_containers
 from manifestkit.pattern_step import compose_patterns
@@ -31,6 +32,7 @@ Step = Callable[[list[Resource], RenderContext], list[Resource]]
 STEPS: tuple[Step, ...] = (
     build_objects,
     compose_patterns,
+    patch_objects,
     resolve_secrets,
     default_pattern_containers,
     add_checksums,

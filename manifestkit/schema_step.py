@@ -7,10 +7,13 @@ together and the render exits 1 with nothing written.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, FindingsError
+from manifestkit.custom_schemas import SchemaSet, load_schema_paths, with_crds
+from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 from manifestkit.kinds import pod_spec_path
 from manifestkit.model import RenderContext, Resource
 from manifestkit.schema_errors import check_object
@@ -22,20 +25,49 @@ KNOWN_CUSTOM_KINDS = frozenset({"ExternalSecret", "SecretStore", "ClusterSecretS
 
 
 def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
+    """Every object against its schema: built-in kinds, the Project's `schemas:`, `--schemas` folders and
+    the CRDs the project renders itself; a kind with no schema at all is bad input (exit 2)."""
     if not ctx.options.validate:
         return resources
+    extra = schema_set(resources, ctx)
+    skipped = {*ctx.options.skip_kinds, *ctx.project.spec.get("skipKinds", [])}
+    missing: list[Diagnostic] = []
     problems: list[Diagnostic] = []
     for resource in resources:
-        errors = check_object(_without_sops_metadata(resource.obj), ctx.kube_version, strict=True)
+        if resource.kind in skipped:
+            continue
+        errors = check_object(_without_sops_metadata(resource.obj), ctx.kube_version, strict=True, extra=extra)
         if errors is None:
             if resource.kind not in KNOWN_CUSTOM_KINDS:
-                problems.append(_diagnostic(resource, (), f"no Kubernetes {ctx.kube_version} schema for "
-                                            f"{resource.obj.get('apiVersion')}/{resource.kind}"))
+                missing.append(_no_schema(resource, ctx))
             continue
         problems.extend(_diagnostic(resource, e.path, e.message, ctx) for e in errors)
+    if missing:
+        raise ManifestkitError([*missing, *problems])
     if problems:
         raise FindingsError(problems)
     return resources
+
+
+def schema_set(resources: list[Resource], ctx: RenderContext) -> SchemaSet:
+    """The custom resource schemas of a render: files and folders named by the Project and by
+    ``--schemas``, plus every CRD among the rendered objects."""
+    files = _loaded((*ctx.project.schemas, *(Path(p).resolve() for p in ctx.options.schemas)))
+    crds = [r.obj for r in resources if r.kind == "CustomResourceDefinition"]
+    return with_crds(files, crds, ctx.project.file)
+
+
+@functools.cache
+def _loaded(paths: tuple[Path, ...]) -> SchemaSet:
+    return load_schema_paths(paths)
+
+
+def _no_schema(resource: Resource, ctx: RenderContext) -> Diagnostic:
+    kind = resource.kind
+    return resource.source.diagnostic((), f"{resource.ref()}: no schema for {resource.obj.get('apiVersion')}/{kind} "
+                                          f"(not a Kubernetes {ctx.kube_version} kind)",
+                                      hint=f"add its CRD or JSON Schema to the Project's `schemas:` or pass --schemas DIR; "
+                                           f"to accept it unchecked, list {kind} in `skipKinds:` or pass --skip-kinds {kind}")
 
 
 def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str,

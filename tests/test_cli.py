@@ -19,7 +19,7 @@ from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 
 ROOT = Path(__file__).resolve().parents[1]
 ES = str(ROOT / "examples" / "elasticsearch")
-STEPS = ["build_objects", "compose_patterns", "resolve_secrets", "default_pattern_containers", "add_checksums", "check_objects"]
+STEPS = ["build_objects", "compose_patterns", "patch_objects", "resolve_secrets", "default_pattern_containers", "add_checksums", "check_objects"]
 STEP_LINE = re.compile(r"^default: step (\w+): (\d+) object\(s\) in \d+\.\d ms$")
 
 
@@ -33,7 +33,8 @@ def step_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, int]]:
 def test_verbose_logs_each_step_with_its_count(argv: list[str], caplog: pytest.LogCaptureFixture,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
-    assert step_lines(caplog) == [("build_objects", 2), ("compose_patterns", 3), ("resolve_secrets", 3),
+    assert step_lines(caplog) == [("build_objects", 2), ("compose_patterns", 3), ("patch_objects", 3),
+                                  ("resolve_secrets", 3),
                                   ("default_pattern_containers", 3), ("add_checksums", 3), ("check_objects", 3)]
     assert capsys.readouterr().out.startswith("apiVersion: ")
 

@@ -17,6 +17,7 @@ GOOD_CONTAINER = "  containers:\n    - name: web\n      image: nginx:1.25\n"
 PROJECT = ("apiVersion: manifestkit.dev/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec:\n"
            "  apps: [apps/*.yaml]\n  environments:\n    dev: {overlays: [overlays/dev.yaml]}\n")
 OUTSIDE = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: web, image: x}]}}}\n"
+CONFIG = "  configMaps:\n    web-config: {data: {MODE: normal}}\n"
 OVERLAY = "apiVersion: manifestkit.dev/v1alpha1\nkind: Overlay\nmetadata: {name: %s}\nspec:\n  labels: {env: x}\n"
 
 
@@ -98,6 +99,35 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
     "deep-nesting": ({"app.yaml": APP_HEAD + GOOD_CONTAINER + "  values: " + "[" * 400 + "]" * 400 + "\n"}, []),
     "bad-tag": ({"app.yaml": APP_HEAD + "  replicas: !!int two\n" + GOOD_CONTAINER}, []),
     "nul-character": ({"app.yaml": APP_HEAD + GOOD_CONTAINER + "      args: [a\x00b]\n"}, []),
+    # Overlays cannot silently miss (issue 10): every entry names something that exists, or says it adds it.
+    "overlay-unknown-app": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                             "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    wbe: {replicas: 3}\n"}, []),
+    "overlay-unknown-container": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                                   "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    web:\n"
+                                                        "      containers: [{name: wbe, env: {MODE: dev}}]\n"}, []),
+    "overlay-unknown-configmap": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER + CONFIG,
+                                   "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    web:\n"
+                                                        "      configMaps: {web-confg: {data: {MODE: dev}}}\n"}, []),
+    "overlay-unknown-secret": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                                "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    web:\n"
+                                                     "      secrets: {web-secret: {stringData: {A: b}}}\n"}, []),
+    "overlay-unknown-pattern": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER,
+                                 "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    web:\n"
+                                                      "      patterns: [{use: sidecar, with: {container: {name: x, image: y}}}]\n"}, []),
+    "overlay-unknown-shared-configmap": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER + CONFIG,
+                                          "overlays/dev.yaml": OVERLAY % "dev" + "  configMaps: {web-conf: {data: {A: b}}}\n"}, []),
+    "overlay-unknown-object": ({"manifestkit.yaml": PROJECT, "apps/web.yaml": APP_HEAD + GOOD_CONTAINER + CONFIG,
+                                "overlays/dev.yaml": OVERLAY % "dev" + "  patches:\n"
+                                                     "    - target: {kind: ConfigMap, name: web-cfg}\n"
+                                                     "      merge: {data: {A: b}}\n"}, []),
+    "overlay-replicas-with-autoscaling": ({"manifestkit.yaml": PROJECT,
+                                           "apps/web.yaml": APP_HEAD + GOOD_CONTAINER + "  autoscaling: {maxReplicas: 4}\n",
+                                           "overlays/dev.yaml": OVERLAY % "dev" + "  apps:\n    web: {replicas: 3}\n"}, []),
+    "cr-without-schema": ({"app.yaml": APP_HEAD + "  objects:\n    - apiVersion: cert-manager.io/v1\n"
+                                       "      kind: Certificate\n      metadata: {name: web-tls}\n"
+                                       "      spec: {secretName: web-tls}\n"}, []),
+    "objects-file-missing": ({"app.yaml": APP_HEAD + "  objects: [k8s/*.yaml]\n"}, []),
+    "objects-outside-project": ({"app.yaml": APP_HEAD + "  objects: [../outside.yaml]\n", "../outside.yaml": OUTSIDE}, []),
 }
 
 

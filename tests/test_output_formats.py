@@ -1,4 +1,4 @@
-"""examples/shop in all three formats: golden trees (--update-golden to rewrite, review the
+"""examples/shop and examples/platform in all three formats: golden trees (--update-golden to rewrite, review the
 diff), the same bytes twice, and `render --check` catching stale output."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from manifestkit.writer import LEDGER
 
 from .conftest import EXAMPLES
 
-GOLDEN = Path(__file__).parent / "golden" / "shop"
+GOLDEN = Path(__file__).parent / "golden"
 FORMATS = ("plain", "kustomize", "helm")
+GOLDEN_EXAMPLES = ("shop", "platform")
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -22,17 +23,18 @@ def tree(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != LEDGER}
 
 
-def render(fmt: str, out: Path, *more: str) -> int:
-    return main(["render", str(EXAMPLES / "shop"), "--format", fmt, "-o", str(out), *more])
+def render(fmt: str, out: Path, *more: str, example: str = "shop") -> int:
+    return main(["render", str(EXAMPLES / example), "--format", fmt, "-o", str(out), *more])
 
 
+@pytest.mark.parametrize("example", GOLDEN_EXAMPLES)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_shop_renders_to_golden(fmt: str, tmp_path: Path, update_golden: bool) -> None:
-    assert render(fmt, tmp_path / "one") == 0
-    assert render(fmt, tmp_path / "two") == 0
+def test_example_renders_to_golden(fmt: str, example: str, tmp_path: Path, update_golden: bool) -> None:
+    assert render(fmt, tmp_path / "one", example=example) == 0
+    assert render(fmt, tmp_path / "two", example=example) == 0
     got = tree(tmp_path / "one")
     assert got == tree(tmp_path / "two"), "same input must give the same bytes"
-    golden = GOLDEN / fmt
+    golden = GOLDEN / example / fmt
     if update_golden:
         shutil.rmtree(golden, ignore_errors=True)
         for rel, data in got.items():
