@@ -159,12 +159,16 @@ def main(argv: list[str]) -> None:
                 if n == 200:
                     base[number] = seconds
                 scale = f"{seconds / base[number]:.2f}" if number in base else "-"
-                print(f"{number:>4} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} "
-                      f"{scale:>12} {peak:>9}")
+                print(
+                    f"{number:>4} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} "
+                    f"{scale:>12} {peak:>9}"
+                )
             if args.helm:
                 helm = time_helm(root, Path(tmp) / "helm", trees[-1], args.runs)
-                print(f"helm {n:>6} {'':>8} {helm:>8.2f}s   (helm-python-sdk, warm, in-process); manifestkit / helm: "
-                      + ", ".join(f"tree {number} {seconds / helm:.1f}" for number, (seconds, _) in enumerate(results, 1)))
+                print(
+                    f"helm {n:>6} {'':>8} {helm:>8.2f}s   (helm-python-sdk, warm, in-process); manifestkit / helm: "
+                    + ", ".join(f"tree {number} {seconds / helm:.1f}" for number, (seconds, _) in enumerate(results, 1))
+                )
 
 
 if __name__ == "__main__":

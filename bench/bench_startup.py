@@ -36,8 +36,13 @@ def medians(command: list[str], trees: list[str], runs: int) -> list[float]:
     for _ in range(runs):
         for tree, samples in zip(trees, times, strict=True):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "manifestkit", *command], env={**os.environ, "PYTHONPATH": tree}, cwd=tree,
-                           capture_output=True, check=False)
+            subprocess.run(
+                [sys.executable, "-m", "manifestkit", *command],
+                env={**os.environ, "PYTHONPATH": tree},
+                cwd=tree,
+                capture_output=True,
+                check=False,
+            )
             samples.append(time.perf_counter() - start)
     return [statistics.median(samples) for samples in times]
 

@@ -34,20 +34,44 @@ def objects(count: int) -> list[dict[str, Any]]:
         meta = {"name": app, "namespace": namespace, "labels": labels}
         kind = i % 3
         if kind == 0:
-            out.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
-                "replicas": 2, "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": {
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 101},
-                    "containers": [{"name": "web", "image": "nginx:1.25.4", "ports": [{"name": "http", "containerPort": 8080}],
-                                    "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
-                                    "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
-                                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-                                    "env": [{"name": "MODE", "value": "fast"}]}]}}}})
+            out.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": meta,
+                    "spec": {
+                        "replicas": 2,
+                        "selector": {"matchLabels": labels},
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {
+                                "securityContext": {"runAsNonRoot": True, "runAsUser": 101},
+                                "containers": [
+                                    {
+                                        "name": "web",
+                                        "image": "nginx:1.25.4",
+                                        "ports": [{"name": "http", "containerPort": 8080}],
+                                        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+                                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+                                        "resources": {
+                                            "requests": {"cpu": "100m", "memory": "64Mi"},
+                                            "limits": {"memory": "128Mi"},
+                                        },
+                                        "env": [{"name": "MODE", "value": "fast"}],
+                                    }
+                                ],
+                            },
+                        },
+                    },
+                }
+            )
         elif kind == 1:
             out.append({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {
                 "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
         else:
-            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"MODE": "fast", "LEVEL": str(i)}})
+            out.append(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"MODE": "fast", "LEVEL": str(i)}}
+            )
     return out
 
 
@@ -80,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         done: list[subprocess.CompletedProcess[str]] = []
         seconds = timed(lambda: done.append(subprocess.run(command, capture_output=True, text=True, check=False)))
         assert done[0].returncode == 0, done[0].stdout + done[0].stderr
-        rows.append((f"manifestkit CLI, {len(objs) // per_file} files (YAML read + schema + lint, process start)", seconds, "measured"))
+        rows.append(
+            (
+                f"manifestkit CLI, {len(objs) // per_file} files (YAML read + schema + lint, process start)",
+                seconds,
+                "measured",
+            )
+        )
 
     sample = objs[:args.sample]
     kv = timed(lambda: [kubernetes_validate.validate(o, KUBE_VERSION, strict=True) for o in sample])

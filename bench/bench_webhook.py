@@ -49,15 +49,38 @@ def prepare(folder: Path) -> tuple[Path, Path, str]:
     mwc = next(d for d in docs if d["kind"] == "MutatingWebhookConfiguration")
     (folder / "tls.crt").write_text(secret["tls.crt"])
     (folder / "tls.key").write_text(secret["tls.key"])
-    return folder / "tls.crt", folder / "tls.key", base64.b64decode(mwc["webhooks"][0]["clientConfig"]["caBundle"]).decode()
+    return (
+        folder / "tls.crt",
+        folder / "tls.key",
+        base64.b64decode(mwc["webhooks"][0]["clientConfig"]["caBundle"]).decode(),
+    )
 
 
 def start(cert: Path, key: Path, log: Path) -> tuple[subprocess.Popen[str], int]:
     """The server logs one line per request, as in production: to a file, so no pipe ever fills."""
     with open(log, "w") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "manifestkit", "webhook", "serve", "--config", str(CONFIG),
-                                    "--tls-cert", str(cert), "--tls-key", str(key), "--address", "127.0.0.1", "--port", "0"],
-                                   stderr=sink, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "manifestkit",
+                "webhook",
+                "serve",
+                "--config",
+                str(CONFIG),
+                "--tls-cert",
+                str(cert),
+                "--tls-key",
+                str(key),
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ],
+            stderr=sink,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
         found = re.search(r"on https://127\.0\.0\.1:(\d+)", log.read_text())
@@ -130,7 +153,10 @@ async def bench(args: argparse.Namespace) -> None:
         context = ssl.create_default_context(cadata=ca)
         url = f"https://127.0.0.1:{port}/mutate/envoy"
         body = REVIEW.read_bytes()
-        print(f"server pid {process.pid} on 127.0.0.1:{port}; {args.seconds:g} s per step; {os.cpu_count()} cores", flush=True)
+        print(
+            f"server pid {process.pid} on 127.0.0.1:{port}; {args.seconds:g} s per step; {os.cpu_count()} cores",
+            flush=True,
+        )
         try:
             connector = aiohttp.TCPConnector(ssl=context, limit=MAX_IN_FLIGHT)
             async with aiohttp.ClientSession(connector=connector) as session:

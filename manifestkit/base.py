@@ -28,11 +28,19 @@ def base_workload(app: App) -> tuple[int, Document]:
         return named[0]
     if len(candidates) == 1:
         return candidates[0]
-    found = ", ".join(f"{d.data['kind']}/{d.data.get('metadata', {}).get('name')}" for _, d in candidates) or "no workload"
+    found = (
+        ", ".join(f"{d.data['kind']}/{d.data.get('metadata', {}).get('name')}" for _, d in candidates) or "no workload"
+    )
     wanted = f"a {kind}" if kind else "a workload"
-    raise ManifestkitError([app.doc.diagnostic(("spec", "base"),
-                                               f"base manifest {app.spec['base']!r} holds {found}; expected {wanted} named {app.name!r}",
-                                               hint="name the App like the workload in the base file, or set spec.workload to its kind")])
+    raise ManifestkitError(
+        [
+            app.doc.diagnostic(
+                ("spec", "base"),
+                f"base manifest {app.spec['base']!r} holds {found}; expected {wanted} named {app.name!r}",
+                hint="name the App like the workload in the base file, or set spec.workload to its kind",
+            )
+        ]
+    )
 
 
 def seed_from_base(app: App) -> dict[str, Any]:

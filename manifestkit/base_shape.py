@@ -9,7 +9,8 @@ from manifestkit.diagnostics import Diagnostic, type_name
 from manifestkit.kinds import CONTAINER_LISTS, template_path
 from manifestkit.yamlio import Document
 
-# A shape is "map", "list", "str", "scalar" (a string or a number), a dict (a mapping whose listed keys have these shapes; a key
+# A shape is "map", "list", "str", "scalar" (a string or a number), a dict (a mapping whose listed keys have these
+# shapes; a key
 # ending in "!" is required) or a one-item tuple (a list whose items have that shape).
 Shape = Any
 

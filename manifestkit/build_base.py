@@ -24,7 +24,9 @@ def base_objects(app: App, ctx: RenderContext) -> list[Resource]:
         if i == index:
             obj = _patched_base_workload(obj, app, ctx)
         obj = _env_metadata(obj, app, ctx, workload=(i == index))
-        out.append(Resource(obj=obj, app=app.name, source=Source(file=doc.file, line=doc.position(())[0], document=doc)))
+        out.append(
+            Resource(obj=obj, app=app.name, source=Source(file=doc.file, line=doc.position(())[0], document=doc))
+        )
     return out
 
 

@@ -19,18 +19,26 @@ def config_maps(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list
     return gather(entries, lambda entry: [_config_map(app, ctx, labels, *entry)])
 
 
-def _config_map(app: App, ctx: RenderContext, labels: Mapping[str, str], name: str, cm: Mapping[str, Any]) -> dict[str, Any]:
+def _config_map(
+    app: App, ctx: RenderContext, labels: Mapping[str, str], name: str, cm: Mapping[str, Any]
+) -> dict[str, Any]:
     data = {k: _string(v) for k, v in (cm.get("data") or {}).items() if v is not None}
     binary = dict(cm.get("binaryData") or {})
     files = [(key, source) for key, source in (cm.get("files") or {}).items() if source is not None]
-    read = gather(files, lambda file: [(file[0], _file_content(app, ctx, file[1], ("spec", "configMaps", name, "files", file[0])))])
+    read = gather(
+        files,
+        lambda file: [(file[0], _file_content(app, ctx, file[1], ("spec", "configMaps", name, "files", file[0])))],
+    )
     for key, content in read:
         if isinstance(content, bytes):
             binary[key] = base64.b64encode(content).decode()
         else:
             data[key] = content
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
-                           "metadata": metadata(name, app, ctx, {**labels, **cm.get("labels", {})}, cm.get("annotations"))}
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(name, app, ctx, {**labels, **cm.get("labels", {})}, cm.get("annotations")),
+    }
     if "immutable" in cm:
         obj["immutable"] = cm["immutable"]
     if data:
@@ -65,7 +73,13 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
         raise ManifestkitError([app.doc.diagnostic(at, f"{value!r} is outside the project folder {display_path(root)}/",
                                       hint="keep config files and templates inside the project")])
     if not path.is_file():
-        raise ManifestkitError([app.doc.diagnostic(at, f"{kind} {value!r} not found", hint=f"the path is relative to {display_path(app.root)}/")])
+        raise ManifestkitError(
+            [
+                app.doc.diagnostic(
+                    at, f"{kind} {value!r} not found", hint=f"the path is relative to {display_path(app.root)}/"
+                )
+            ]
+        )
     if kind == "file":
         raw = path.read_bytes()
         try:
@@ -81,8 +95,13 @@ def _file_content(app: App, ctx: RenderContext, source: Any, at: tuple[str | int
         used_at = app.doc.position(at)[0]
         hint = ("save the template as UTF-8" if isinstance(exc, UnicodeDecodeError)
                 else "template variables are `values`, `app`, `env` and `project`")
-        raise ManifestkitError([Diagnostic(message=f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line,
-                                           hint=hint)]) from None
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"{message} (used by {app.file}:{used_at})", file=display_path(path), line=line, hint=hint
+                )
+            ]
+        ) from None
 
 
 def secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tuple[dict[str, Any], Mapping[str, Any]]]:
@@ -101,6 +120,8 @@ def secrets(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[tup
             obj["data"] = dict(secret["data"])
         if secret.get("stringData"):
             obj["stringData"] = {k: _string(v) for k, v in secret["stringData"].items() if v is not None}
-        side = {field: secret[key] for key, field in (("mirror", "mirror"), ("output", "secret_output")) if key in secret}
+        side = {
+            field: secret[key] for key, field in (("mirror", "mirror"), ("output", "secret_output")) if key in secret
+        }
         out.append((obj, side))
     return out

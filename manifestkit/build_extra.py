@@ -20,16 +20,26 @@ def app_objects(app: App, ctx: RenderContext) -> list[Resource]:
 
 
 def project_objects(ctx: RenderContext) -> list[Resource]:
-    """The Project's `resources:`: they belong to no app; namespaced ones get the environment's namespace unless they name one."""
+    """The Project's `resources:`: they belong to no app; namespaced ones get the environment's namespace unless they
+    name one."""
     project = ctx.project
     if project.doc is None:
         return []
-    labels = {"app.kubernetes.io/part-of": project.name, "app.kubernetes.io/managed-by": MANAGED_BY, **ctx.settings.labels}
+    labels = {
+        "app.kubernetes.io/part-of": project.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        **ctx.settings.labels,
+    }
     scoped = cluster_kinds(ctx)
-    return [Resource(obj=_placed(obj, obj.get("metadata", {}).get("namespace") or ctx.settings.namespace, labels, ctx, scoped),
-                     source=source)
-            for obj, source in _entries(project.spec.get("resources", []), project.resources, project.doc,
-                                        ("spec", "resources"))]
+    return [
+        Resource(
+            obj=_placed(obj, obj.get("metadata", {}).get("namespace") or ctx.settings.namespace, labels, ctx, scoped),
+            source=source,
+        )
+        for obj, source in _entries(
+            project.spec.get("resources", []), project.resources, project.doc, ("spec", "resources")
+        )
+    ]
 
 
 def cluster_kinds(ctx: RenderContext) -> frozenset[str]:
@@ -47,13 +57,17 @@ def _entries(entries: Sequence[Any], docs: Sequence[Document], doc: Document,
     files = iter(docs)
     for i, entry in enumerate(entries):
         if isinstance(entry, Mapping):
-            yield entry, Source(file=doc.file, line=doc.position((*where, i))[0], document=_within(doc, (*where, i), entry))
+            yield (
+                entry,
+                Source(file=doc.file, line=doc.position((*where, i))[0], document=_within(doc, (*where, i), entry)),
+            )
     for d in files:
         yield d.data, Source(file=d.file, line=d.position(())[0], document=d)
 
 
 def _within(doc: Document, prefix: tuple[str | int, ...], data: Any) -> Document:
-    """The part of ``doc`` at ``prefix`` as a document of its own, so errors in an inline object point into the App file."""
+    """The part of ``doc`` at ``prefix`` as a document of its own, so errors in an inline object point into the App
+    file."""
     positions = {key[len(prefix):]: pos for key, pos in doc.positions.items() if key[:len(prefix)] == prefix}
     return Document(data, doc.file, positions, doc.number)
 
@@ -62,7 +76,11 @@ def _placed(obj: Mapping[str, Any], namespace: str | None, labels: Mapping[str, 
             scoped: frozenset[str]) -> dict[str, Any]:
     """``obj`` with the namespace (none for a cluster-scoped kind), the labels under its own and the
     environment's annotations under its own."""
-    meta = {key: value for key, value in obj.get("metadata", {}).items() if key not in ("namespace", "labels", "annotations")}
+    meta = {
+        key: value
+        for key, value in obj.get("metadata", {}).items()
+        if key not in ("namespace", "labels", "annotations")
+    }
     own = obj.get("metadata", {})
     cluster = is_cluster_scoped(obj.get("kind")) or obj.get("kind") in scoped
     if not cluster and (namespace or own.get("namespace")):

@@ -1,4 +1,5 @@
-"""The objects that reach an App's pods and scale them: more Services, Ingress, HorizontalPodAutoscaler, NetworkPolicy."""
+"""The objects that reach an App's pods and scale them: more Services, Ingress, HorizontalPodAutoscaler,
+NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from manifestkit.model import App, RenderContext
 _SERVICE_OWN = ("type", "headless", "ports", "name", "labels", "annotations")
 
 
-def service_of(app: App, ctx: RenderContext, labels: Mapping[str, str], given: Mapping[str, Any], name: str) -> dict[str, Any]:
+def service_of(
+    app: App, ctx: RenderContext, labels: Mapping[str, str], given: Mapping[str, Any], name: str
+) -> dict[str, Any]:
     """A Service selecting the app's pods; every Kubernetes Service field of ``given`` passes through."""
     spec: dict[str, Any] = {}
     if "type" in given:
@@ -62,7 +65,9 @@ def ingress(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[str
     if given.get("className"):
         spec["ingressClassName"] = given["className"]
     if given.get("tls"):
-        spec["tls"] = [{"hosts": list(given["tls"].get("hosts", given["hosts"])), "secretName": given["tls"]["secretName"]}]
+        spec["tls"] = [
+            {"hosts": list(given["tls"].get("hosts", given["hosts"])), "secretName": given["tls"]["secretName"]}
+        ]
     spec["rules"] = [{"host": host, "http": {"paths": paths}} for host in given["hosts"]]
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": metadata(given.get("name", app.name), app, ctx, {**labels, **given.get("labels", {})},

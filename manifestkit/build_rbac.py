@@ -1,4 +1,5 @@
-"""An App's RBAC: `serviceAccount.rules` become a Role and RoleBinding (a ClusterRole and ClusterRoleBinding with `clusterWide`)."""
+"""An App's RBAC: `serviceAccount.rules` become a Role and RoleBinding (a ClusterRole and ClusterRoleBinding with
+`clusterWide`)."""
 
 from __future__ import annotations
 

@@ -48,8 +48,11 @@ def service_account(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> 
     if not sa or (isinstance(sa, Mapping) and sa.get("create") is False):
         return None
     spec = sa if isinstance(sa, Mapping) else {}
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount",
-                           "metadata": metadata(str(service_account_name(app)), app, ctx, labels, spec.get("annotations"))}
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(str(service_account_name(app)), app, ctx, labels, spec.get("annotations")),
+    }
     if "automountServiceAccountToken" in spec:
         obj["automountServiceAccountToken"] = spec["automountServiceAccountToken"]
     return obj

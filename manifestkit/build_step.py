@@ -56,8 +56,11 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     budget = pdb(app, ctx, labels) if app.base or app.spec.get("containers") else None
     if budget:
         objects.append((budget, {}))
-    return [*base, *(Resource(obj=obj, app=app.name, source=_source(app, obj, source), **side) for obj, side in objects),
-            *app_objects(app, ctx)]
+    return [
+        *base,
+        *(Resource(obj=obj, app=app.name, source=_source(app, obj, source), **side) for obj, side in objects),
+        *app_objects(app, ctx),
+    ]
 
 
 def _source(app: App, obj: Mapping[str, Any], default: Source) -> Source:

@@ -13,7 +13,9 @@ from manifestkit.kinds import CONTAINER_LISTS, KINDS, has_label_selector, is_rep
 from manifestkit.model import App, RenderContext
 
 # App spec fields that belong to the workload object's spec, by kind
-WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {name: kind.app_fields for name, kind in KINDS.items() if kind.app_fields is not None}
+WORKLOAD_FIELDS: dict[str, tuple[str, ...]] = {
+    name: kind.app_fields for name, kind in KINDS.items() if kind.app_fields is not None
+}
 JOB_FIELDS = WORKLOAD_FIELDS["Job"]
 POD_FIELDS = ("serviceAccountName", "initContainers", "containers", "volumes", "activeDeadlineSeconds", "affinity",
               "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "enableServiceLinks", "ephemeralContainers",
@@ -35,11 +37,21 @@ def check_images(app: App) -> None:
                 for key in CONTAINER_LISTS for i, c in enumerate(app.spec.get(key) or [])
                 if not c.get("image")]
     if app.spec.get("autoscaling") and "replicas" in app.spec:
-        problems.append(app.doc.diagnostic(("spec", "replicas"), "the App sets both `replicas` and `autoscaling`",
-                                           hint="remove `replicas`: the HorizontalPodAutoscaler sets them, from `autoscaling.minReplicas`"))
+        problems.append(
+            app.doc.diagnostic(
+                ("spec", "replicas"),
+                "the App sets both `replicas` and `autoscaling`",
+                hint="remove `replicas`: the HorizontalPodAutoscaler sets them, from `autoscaling.minReplicas`",
+            )
+        )
     if not app.spec.get("containers") and not any(app.spec.get(key) for key in _OTHER_OBJECTS):
-        problems.append(app.doc.diagnostic(("spec",), "the App has no containers",
-                                           hint="add `containers:` with at least one container, or `base:` an existing manifest"))
+        problems.append(
+            app.doc.diagnostic(
+                ("spec",),
+                "the App has no containers",
+                hint="add `containers:` with at least one container, or `base:` an existing manifest",
+            )
+        )
     if problems:
         raise ManifestkitError(problems)
 

@@ -48,8 +48,15 @@ def add_checksums(resources: list[Resource], ctx: RenderContext) -> list[Resourc
     settings = ctx.project.spec.get("checksums") or {}
     mode = str(settings.get("mode", DEFAULT_MODE))
     if mode not in MODES:
-        raise ManifestkitError([Diagnostic(message=f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
-                                           file=ctx.project.file, hint=did_you_mean(mode, list(MODES)))])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"spec.checksums.mode: unknown checksum mode {mode!r}; expected one of: {one_of(MODES)}",
+                    file=ctx.project.file,
+                    hint=did_you_mean(mode, list(MODES)),
+                )
+            ]
+        )
     return MODES[mode](resources, ctx)
 
 

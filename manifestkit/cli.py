@@ -79,15 +79,24 @@ def _argocd_plugin() -> Command:
 
 COMMANDS: dict[str, Command | CommandModule] = {
     "render": CommandModule("render App specs or a Project to Kubernetes YAML", _render),
-    "validate": CommandModule("check Kubernetes YAML against its schema and manifestkit's lint rules (MKnnn)", _validate),
+    "validate": CommandModule(
+        "check Kubernetes YAML against its schema and manifestkit's lint rules (MKnnn)", _validate
+    ),
     "inject": CommandModule("apply patterns to existing manifests", _inject),
     "diff": CommandModule("show what a render would change (secrets redacted)", _diff),
-    "webhook": CommandModule("serve the patterns as a mutating admission webhook, or write the manifests that run it", _webhook),
-    "init": CommandModule("make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", _init),
+    "webhook": CommandModule(
+        "serve the patterns as a mutating admission webhook, or write the manifests that run it", _webhook
+    ),
+    "init": CommandModule(
+        "make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", _init
+    ),
     "patterns": CommandModule("list the built-in patterns, or show one's parameters and an example", _patterns),
     "rules": CommandModule("list the lint rules (MKnnn), or show one", _rules),
     "completion": CommandModule("print a shell completion script (bash, zsh or fish)", _completion),
-    "argocd-plugin": CommandModule("the Argo CD Config Management Plugin: print its plugin.yaml or sidecar, or run its generate step", _argocd_plugin),
+    "argocd-plugin": CommandModule(
+        "the Argo CD Config Management Plugin: print its plugin.yaml or sidecar, or run its generate step",
+        _argocd_plugin,
+    ),
 }
 
 VERBOSE_HELP = "log each step with its duration and object count"

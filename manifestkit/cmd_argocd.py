@@ -1,4 +1,5 @@
-"""`manifestkit argocd-plugin`: the Argo CD Config Management Plugin: its plugin.yaml, its sidecar, and its generate step.
+"""`manifestkit argocd-plugin`: the Argo CD Config Management Plugin: its plugin.yaml, its sidecar, and its generate
+step.
 
 Argo CD's repo server runs ``generate`` in the Application's source folder and reads only
 Kubernetes objects from stdout; logs go to stderr (argo-cd.readthedocs.io, "Config
@@ -50,8 +51,12 @@ def sidecar() -> dict[str, Any]:
                          {"name": "manifestkit-plugin", "mountPath": CONFIG_PATH, "subPath": "plugin.yaml"},
                          {"name": "manifestkit-tmp", "mountPath": "/tmp"}],
     }
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "manifestkit-plugin", "namespace": "argocd"},
-                  "data": {"plugin.yaml": dump(plugin_config())}}
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "manifestkit-plugin", "namespace": "argocd"},
+        "data": {"plugin.yaml": dump(plugin_config())},
+    }
     patch = {"spec": {"template": {"spec": {
         "containers": [container],
         "volumes": [{"name": "manifestkit-plugin", "configMap": {"name": "manifestkit-plugin"}},
@@ -71,7 +76,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 0
     if args.what == "sidecar":
         parts = sidecar()
-        sys.stdout.write("# kubectl -n argocd apply -f - (the ConfigMap); then patch argocd-repo-server with the second document\n")
+        sys.stdout.write(
+            "# kubectl -n argocd apply -f - (the ConfigMap); then patch argocd-repo-server with the second document\n"
+        )
         sys.stdout.write(dump(parts["configMap"]) + "---\n" + dump(parts["repoServerPatch"]))
         return 0
     return generate(environ)
@@ -86,12 +93,22 @@ def generate(environ: Mapping[str, str]) -> int:
     names = sorted(projects[0].environments)
     if env is None and len(names) > 1:
         app = environ.get("ARGOCD_APP_NAME", "the Application")
-        raise ManifestkitError([Diagnostic(message=f"{app}: the project has environments {', '.join(names)}; expected one chosen",
-                                           hint=f"set spec.source.plugin.parameters [{{name: env, string: {names[0]}}}] "
-                                                f"or spec.source.plugin.env [{{name: MANIFESTKIT_ENV, value: {names[0]}}}]")])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"{app}: the project has environments {', '.join(names)}; expected one chosen",
+                    hint=f"set spec.source.plugin.parameters [{{name: env, string: {names[0]}}}] "
+                    f"or spec.source.plugin.env [{{name: MANIFESTKIT_ENV, value: {names[0]}}}]",
+                )
+            ]
+        )
     # The repo server reads stdout as the manifests; `manifestkit validate` in CI is where lint findings belong.
-    args = argparse.Namespace(secret_output=None, allow_plaintext_secrets=False, no_validate=False, no_lint=True, fail_on="error")
-    return cmd_render._stream(projects, env or (names[0] if names else None), cmd_render.options_of(args, environ), args)
+    args = argparse.Namespace(
+        secret_output=None, allow_plaintext_secrets=False, no_validate=False, no_lint=True, fail_on="error"
+    )
+    return cmd_render._stream(
+        projects, env or (names[0] if names else None), cmd_render.options_of(args, environ), args
+    )
 
 
 COMMAND = Command("the Argo CD Config Management Plugin: print its plugin.yaml or sidecar, or run its generate step",

@@ -59,25 +59,32 @@ def bash(subs: list[Sub]) -> str:
     cases = []
     for sub in subs:
         words = " ".join(n for f in sub.flags for n in f.names)
-        choices = "".join(f"      {'|'.join(f.names)}) COMPREPLY=($(compgen -W {shlex.quote(' '.join(f.choices))} -- \"$cur\")); return;;\n"
-                          for f in sub.flags if f.choices)
+        choices = "".join(
+            f'      {"|".join(f.names)}) COMPREPLY=($(compgen -W {shlex.quote(" ".join(f.choices))} -- "$cur")); '
+            f'return;;\n'
+            for f in sub.flags
+            if f.choices
+        )
         label = sub.name or '""'
         files = f"COMPREPLY=($(compgen -W {shlex.quote(' '.join(sub.choices))} -- \"$cur\"))" if sub.choices else ""
         cases.append(f"    {label})\n      case \"$prev\" in\n{choices}      esac\n"
                      f"      words_={shlex.quote(words)}; args_={shlex.quote(files)};;\n")
-    return ("# manifestkit bash completion: eval \"$(manifestkit completion bash)\"\n"
-            "_manifestkit() {\n"
-            "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\" cmd=\"\" words_ args_ i\n"
-            "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-            "    case \"${COMP_WORDS[i]}\" in -*) ;; *) cmd=\"${COMP_WORDS[i]}\"; break;; esac\n"
-            "  done\n"
-            "  case \"$cmd\" in\n" + "".join(cases) + "  esac\n"
-            f"  if [[ -z \"$cmd\" && \"$cur\" != -* ]]; then COMPREPLY=($(compgen -W {shlex.quote(names)} -- \"$cur\")); return; fi\n"
-            "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$words_\" -- \"$cur\")); return; fi\n"
-            "  if [[ -n \"$args_\" ]]; then eval \"$args_\"; return; fi\n"
-            "  COMPREPLY=($(compgen -f -- \"$cur\"))\n"
-            "}\n"
-            "complete -o filenames -F _manifestkit manifestkit\n")
+    return (
+        '# manifestkit bash completion: eval "$(manifestkit completion bash)"\n'
+        "_manifestkit() {\n"
+        '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmd="" words_ args_ i\n'
+        "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+        '    case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break;; esac\n'
+        "  done\n"
+        '  case "$cmd" in\n' + "".join(cases) + "  esac\n"
+        f'  if [[ -z "$cmd" && "$cur" != -* ]]; then COMPREPLY=($(compgen -W {shlex.quote(names)} -- "$cur")); return; '
+        f'fi\n'
+        '  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$words_" -- "$cur")); return; fi\n'
+        '  if [[ -n "$args_" ]]; then eval "$args_"; return; fi\n'
+        '  COMPREPLY=($(compgen -f -- "$cur"))\n'
+        "}\n"
+        "complete -o filenames -F _manifestkit manifestkit\n"
+    )
 
 
 def zsh(subs: list[Sub]) -> str:
@@ -96,7 +103,11 @@ def fish(subs: list[Sub]) -> str:
         when = "__fish_use_subcommand" if not sub.name else f"'__fish_seen_subcommand_from {sub.name}'"
         for flag in sub.flags:
             spec = " ".join(f"-l {n[2:]}" if n.startswith("--") else f"-s {n[1:]}" for n in flag.names)
-            value = f" -x -a {shlex.quote(' '.join(flag.choices))}" if flag.choices else (" -r -F" if flag.takes_value else "")
+            value = (
+                f" -x -a {shlex.quote(' '.join(flag.choices))}"
+                if flag.choices
+                else (" -r -F" if flag.takes_value else "")
+            )
             lines.append(f"complete -c manifestkit -n {when} {spec}{value} -d {shlex.quote(flag.help[:80])}")
         if sub.name:
             then = f"-a {shlex.quote(' '.join(sub.choices))}" if sub.choices else "-F"

@@ -19,7 +19,8 @@ REDACTED_NOTE = "<redacted, changed>\n"
 
 
 class Change(NamedTuple):
-    """One file a render would add, change or remove; ``diff`` is a unified diff, or the note that replaces a Secret's."""
+    """One file a render would add, change or remove; ``diff`` is a unified diff, or the note that replaces a
+    Secret's."""
 
     path: str
     status: str
@@ -29,8 +30,16 @@ class Change(NamedTuple):
 
 def configure(parser: argparse.ArgumentParser) -> None:
     cmd_render.configure(parser)
-    parser.add_argument("-o", "--dir", dest="output", metavar="DIR", help="the output folder to compare with (default: the project's output.dir)")
-    parser.add_argument("--output", dest="report", choices=sorted(REPORTS), default="text", help="report format (default text)")
+    parser.add_argument(
+        "-o",
+        "--dir",
+        dest="output",
+        metavar="DIR",
+        help="the output folder to compare with (default: the project's output.dir)",
+    )
+    parser.add_argument(
+        "--output", dest="report", choices=sorted(REPORTS), default="text", help="report format (default text)"
+    )
 
 
 def changes(job: cmd_render.Plan) -> tuple[list[Change], int]:
@@ -45,16 +54,34 @@ def changes(job: cmd_render.Plan) -> tuple[list[Change], int]:
         if out.mode == SECRET_MODE:
             found.append(Change(str(path), status, True, f"--- {path}\n+++ {path}\n{REDACTED_NOTE}"))
             continue
-        found.append(Change(str(path), status, False, "".join(difflib.unified_diff(
-            old.decode("utf-8", "replace").splitlines(True), out.data.decode("utf-8").splitlines(True), str(path), str(path)))))
+        found.append(
+            Change(
+                str(path),
+                status,
+                False,
+                "".join(
+                    difflib.unified_diff(
+                        old.decode("utf-8", "replace").splitlines(True),
+                        out.data.decode("utf-8").splitlines(True),
+                        str(path),
+                        str(path),
+                    )
+                ),
+            )
+        )
     for rel in stale_files(job.target, job.emitted.files, job.emitted.scope):
-        found.append(Change(str(job.target / rel), "removed", False, f"--- {job.target / rel}\n+++ /dev/null\n(would be removed)\n"))
+        found.append(
+            Change(
+                str(job.target / rel), "removed", False, f"--- {job.target / rel}\n+++ /dev/null\n(would be removed)\n"
+            )
+        )
     return found, len(job.emitted.files) - sum(1 for c in found if c.status != "removed")
 
 
 def summary_line(found: list[Change], unchanged: int) -> str:
     n = {status: sum(1 for c in found if c.status == status) for status in ("added", "changed", "removed")}
-    return f"{len(found)} file(s) would change: {n['added']} added, {n['changed']} changed, {n['removed']} removed; {unchanged} unchanged"
+    return (f"{len(found)} file(s) would change: {n['added']} added, {n['changed']} changed, {n['removed']} removed; "
+            f"{unchanged} unchanged")
 
 
 def text(found: list[Change], unchanged: int, color: bool) -> str:
@@ -64,9 +91,17 @@ def text(found: list[Change], unchanged: int, color: bool) -> str:
 
 def as_json(found: list[Change], unchanged: int, color: bool) -> str:
     data: dict[str, Any] = {
-        "changes": [{"path": c.path, "status": c.status, "secret": c.secret, "diff": None if c.secret else c.diff} for c in found],
-        "summary": {"added": sum(1 for c in found if c.status == "added"), "changed": sum(1 for c in found if c.status == "changed"),
-                    "removed": sum(1 for c in found if c.status == "removed"), "unchanged": unchanged}}
+        "changes": [
+            {"path": c.path, "status": c.status, "secret": c.secret, "diff": None if c.secret else c.diff}
+            for c in found
+        ],
+        "summary": {
+            "added": sum(1 for c in found if c.status == "added"),
+            "changed": sum(1 for c in found if c.status == "changed"),
+            "removed": sum(1 for c in found if c.status == "removed"),
+            "unchanged": unchanged,
+        },
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -14,7 +14,8 @@ from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.package_data import data_dir
 
-# Where each file of templates/init/ goes in the new project (the templates carry no dot-names, so every packager ships them).
+# Where each file of templates/init/ goes in the new project (the templates carry no dot-names, so every packager
+# ships them).
 FILES: dict[str, str] = {
     "manifestkit.yaml": "manifestkit.yaml",
     "app.yaml": "apps/web.yaml",
@@ -27,7 +28,9 @@ FILES: dict[str, str] = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the project folder, made if absent (default: .)")
+    parser.add_argument(
+        "dir", nargs="?", default=".", metavar="DIR", help="the project folder, made if absent (default: .)"
+    )
     parser.add_argument("--name", help="the project's name and namespace (default: the folder's name)")
 
 
@@ -49,15 +52,28 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     folder = Path(args.dir)
     name = args.name or project_name(folder)
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?", name):
-        raise ManifestkitError([Diagnostic(message=f"--name {name!r} is not a Kubernetes namespace name; expected lower-case "
-                                                   "letters, digits and dashes, at most 50 characters",
-                                           hint="pass --name my-project")])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"--name {name!r} is not a Kubernetes namespace name; expected lower-case "
+                    "letters, digits and dashes, at most 50 characters",
+                    hint="pass --name my-project",
+                )
+            ]
+        )
     planned = files(name)
     taken = sorted(rel for rel in planned if (folder / rel).exists())
     if taken:
-        raise ManifestkitError([Diagnostic(message="found an existing file; init writes only new files", file=str(folder / rel),
-                                           hint="init into an empty folder: manifestkit init NEW-DIR")
-                                for rel in taken])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message="found an existing file; init writes only new files",
+                    file=str(folder / rel),
+                    hint="init into an empty folder: manifestkit init NEW-DIR",
+                )
+                for rel in taken
+            ]
+        )
     for rel, text in planned.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,4 +85,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-COMMAND = Command("make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", configure, run)
+COMMAND = Command(
+    "make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", configure, run
+)

@@ -38,8 +38,14 @@ def listing() -> str:
 def show(name: str) -> str:
     pattern = PATTERNS.get(name)
     if pattern is None:
-        raise ManifestkitError([Diagnostic(message=f"unknown pattern {name!r}; expected one of: {', '.join(sorted(PATTERNS))}",
-                                           hint=did_you_mean(name, sorted(PATTERNS)))])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"unknown pattern {name!r}; expected one of: {', '.join(sorted(PATTERNS))}",
+                    hint=did_you_mean(name, sorted(PATTERNS)),
+                )
+            ]
+        )
     schema = schema_of(pattern)
     required = set(schema.get("required", ()))
     params = [_param(key, prop, key in required) for key, prop in schema.get("properties", {}).items()]

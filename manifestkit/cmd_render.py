@@ -37,8 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PROJECT_OR_SPEC",
                         help="a project folder, a manifestkit.yaml or App files (default: .)")
     parser.add_argument("--env", "-e", help="render only this environment (default: all)")
-    parser.add_argument("--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)")
-    parser.add_argument("--secret-output", choices=sorted(MODES), help="how Secrets are written (overrides the project)")
+    parser.add_argument(
+        "--format", "-f", choices=sorted(EMITTERS), help="output format (default: the project's, else plain)"
+    )
+    parser.add_argument(
+        "--secret-output", choices=sorted(MODES), help="how Secrets are written (overrides the project)"
+    )
     parser.add_argument("--no-validate", action="store_true", help="skip the Kubernetes schema check (not recommended)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
                         help="exit 1 when a lint finding (MKnnn, set up in spec.lint) is at or above this severity "
@@ -68,10 +72,14 @@ class Plan(NamedTuple):
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
     if getattr(args, "trust_vault_address", False):
         environ = {**environ, TRUST_ENV: "1"}
-    return Options(secret_output=args.secret_output, allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
-                   environ=environ, validate=not args.no_validate,
-                   schemas=tuple(getattr(args, "schemas", [])),
-                   skip_kinds=tuple(k for k in getattr(args, "skip_kinds", "").split(",") if k))
+    return Options(
+        secret_output=args.secret_output,
+        allow_plaintext_secrets=getattr(args, "allow_plaintext_secrets", False),
+        environ=environ,
+        validate=not args.no_validate,
+        schemas=tuple(getattr(args, "schemas", [])),
+        skip_kinds=tuple(k for k in getattr(args, "skip_kinds", "").split(",") if k),
+    )
 
 
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
@@ -92,8 +100,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
         if fmt != "plain":
-            raise ManifestkitError([Diagnostic(message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
-                                               hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files")])
+            raise ManifestkitError(
+                [
+                    Diagnostic(
+                        message=f"-o - writes one YAML stream; --format {fmt} needs a folder",
+                        hint=f"pass --format plain -o - for one stream, or -o DIR for the {fmt} files",
+                    )
+                ]
+            )
         return _stream(projects, args.env, options_of(args, environ), args, bar(args, environ))
     job = plan(args, environ)
     findings = _lint(args, job)
@@ -102,8 +116,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         for line in stale:
             print(line)
         if stale:
-            print(f"manifestkit: {len(stale)} file(s) out of date in {job.target}; run `{render_command(args)}` to update",
-                  file=sys.stderr)
+            print(
+                f"manifestkit: {len(stale)} file(s) out of date in {job.target}; "
+                f"run `{render_command(args)}` to update",
+                file=sys.stderr,
+            )
             return 1
         return _report(findings, args)
     warn_plaintext(job.target, job.resources, job.options)
@@ -116,8 +133,15 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _format(args: argparse.Namespace, project: Project) -> str:
     fmt = str(args.format or project.spec.get("output", {}).get("format", "plain"))
     if fmt not in EMITTERS:
-        raise ManifestkitError([Diagnostic(message=f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
-                                           file=project.file, hint=did_you_mean(fmt, sorted(EMITTERS)))])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"unknown format {fmt!r}; expected one of: {', '.join(sorted(EMITTERS))}",
+                    file=project.file,
+                    hint=did_you_mean(fmt, sorted(EMITTERS)),
+                )
+            ]
+        )
     return fmt
 
 
@@ -157,7 +181,9 @@ def bar(args: argparse.Namespace, environ: Mapping[str, str]) -> Progress:
     return settings(getattr(args, "quiet", False), environ)
 
 
-def _renders(projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS) -> dict[str, list[Resource]]:
+def _renders(
+    projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS
+) -> dict[str, list[Resource]]:
     renders: dict[str, list[Resource]] = {}
     jobs = [(project, name) for project in projects for name in environments(project, env)]
     with progress("rendering", len(jobs), shown) as step:
@@ -205,11 +231,18 @@ def _report(findings: list[Diagnostic], args: argparse.Namespace) -> int:
 def configure_render(parser: argparse.ArgumentParser) -> None:
     """`render`'s own flags, beyond those it shares with `diff`."""
     configure(parser)
-    parser.add_argument("-o", "--output", metavar="DIR", help="output folder (default: the project's output.dir), or - for one YAML stream on stdout")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="output folder (default: the project's output.dir), or - for one YAML stream on stdout",
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")
-    parser.add_argument("--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write"
+    )
 
 
 COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)

@@ -34,8 +34,14 @@ def show(key: str) -> str:
     rule = RULES.get(key.upper()) or by_name.get(key)
     if rule is None:
         known = sorted(RULES)
-        raise ManifestkitError([Diagnostic(message=f"unknown rule {key!r}; expected an id ({known[0]} to {known[-1]}) or a name",
-                                           hint=did_you_mean(key, [*known, *sorted(by_name)]))])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"unknown rule {key!r}; expected an id ({known[0]} to {known[-1]}) or a name",
+                    hint=did_you_mean(key, [*known, *sorted(by_name)]),
+                )
+            ]
+        )
     state = "on" if rule.enabled else "off (turn it on with lint.enable)"
     return (f"{rule.id} {rule.name}: {rule.summary}\nseverity: {rule.severity}\nby default: {state}\n"
             f"docs: {DOCS}#{rule_anchor(rule.id, rule.name)}\n"

@@ -36,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="report unknown fields and duplicate keys as errors")
     parser.add_argument("--schemas", metavar="DIR", action="append", default=[], type=Path,
                         help="folder of JSON Schemas or CRD manifests for custom resources (repeatable)")
-    parser.add_argument("--ignore-missing-schemas", action="store_true", help="skip the schema check of kinds without a schema")
+    parser.add_argument(
+        "--ignore-missing-schemas", action="store_true", help="skip the schema check of kinds without a schema"
+    )
     parser.add_argument("--skip", metavar="KINDS", type=_kinds, default=frozenset(),
                         help="comma-separated kinds (Kind or apiVersion/Kind) not to check")
     parser.add_argument("--reject", metavar="KINDS", type=_kinds, default=frozenset(),
@@ -51,8 +53,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="lint settings (default: .manifestkit.yaml or manifestkit.yaml in the current folder)")
     parser.add_argument("--no-lint", action="store_true", help="check schemas only")
-    parser.add_argument("--previous", metavar="PATH", action="append", default=[],
-                        help="earlier versions of the objects (file or folder), to catch changes that need a recreate (MK015)")
+    parser.add_argument(
+        "--previous",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="earlier versions of the objects (file or folder), to catch changes that need a recreate (MK015)",
+    )
     parser.set_defaults(usage=parser.format_usage())
 
 

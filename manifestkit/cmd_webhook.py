@@ -25,7 +25,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="webhook_command", metavar="SUBCOMMAND", required=True)
     serve = sub.add_parser("serve", help="HTTPS server: POST /mutate, GET /healthz, /readyz, /metrics")
     _common(serve)
-    serve.add_argument("--tls-cert", required=True, type=Path, metavar="FILE", help="serving certificate (PEM), reloaded when it changes")
+    serve.add_argument(
+        "--tls-cert",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="serving certificate (PEM), reloaded when it changes",
+    )
     serve.add_argument("--tls-key", required=True, type=Path, metavar="FILE", help="its private key (PEM)")
     serve.add_argument("--address", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8443, help="port (default 8443; 0 picks a free one)")
@@ -38,13 +44,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="after SIGTERM, how long in-flight requests may take (default 20)")
     serve.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
                        help="how often the certificate files are checked for a change (default 1)")
-    out = sub.add_parser("manifests", help="Deployment, PDB, Service, config, certificates, MutatingWebhookConfiguration")
+    out = sub.add_parser(
+        "manifests", help="Deployment, PDB, Service, config, certificates, MutatingWebhookConfiguration"
+    )
     _common(out)
-    out.add_argument("--namespace", default="manifestkit", metavar="NS", help="where the webhook runs (default manifestkit)")
+    out.add_argument(
+        "--namespace", default="manifestkit", metavar="NS", help="where the webhook runs (default manifestkit)"
+    )
     out.add_argument("--name", default="manifestkit-webhook", help="name of its Deployment and Service")
     out.add_argument("--image", default=None, help="server image (default manifestkit/webhook:<version>)")
-    out.add_argument("--certs", choices=CERT_MODES, default="self-signed",
-                     help="self-signed: made now with a CA in caBundle; cert-manager: Issuer + Certificate, CA injected")
+    out.add_argument(
+        "--certs",
+        choices=CERT_MODES,
+        default="self-signed",
+        help="self-signed: made now with a CA in caBundle; cert-manager: Issuer + Certificate, CA injected",
+    )
     out.add_argument("--days", type=int, default=365, help="validity of self-signed certificates (default 365)")
     out.add_argument("-o", "--output", default="-", metavar="DIR",
                      help="folder for one file per object plus the Dockerfile; - prints the objects (default)")
@@ -80,16 +94,29 @@ def _serve(args: argparse.Namespace, config: WebhookConfig, environ: Mapping[str
                                            hint="pip install 'manifestkit[webhook]'")]) from None
     missing = [str(p) for p in (args.tls_cert, args.tls_key) if not p.is_file()]
     if missing:
-        raise ManifestkitError([Diagnostic(message="TLS file not found", file=m, hint="pass --tls-cert and --tls-key PEM files") for m in missing])
+        raise ManifestkitError(
+            [
+                Diagnostic(message="TLS file not found", file=m, hint="pass --tls-cert and --tls-key PEM files")
+                for m in missing
+            ]
+        )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("manifestkit webhook: %(levelname)s: %(message)s"))
     logger = logging.getLogger("manifestkit.webhook")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    options = ServeOptions(cert=args.tls_cert, key=args.tls_key, address=args.address, port=args.port,
-                           namespace=args.namespace if args.namespace is not None else environ.get("POD_NAMESPACE", ""),
-                           max_body=args.max_body, body_timeout=args.body_timeout, shutdown_timeout=args.shutdown_timeout, reload_interval=args.reload_interval)
+    options = ServeOptions(
+        cert=args.tls_cert,
+        key=args.tls_key,
+        address=args.address,
+        port=args.port,
+        namespace=args.namespace if args.namespace is not None else environ.get("POD_NAMESPACE", ""),
+        max_body=args.max_body,
+        body_timeout=args.body_timeout,
+        shutdown_timeout=args.shutdown_timeout,
+        reload_interval=args.reload_interval,
+    )
     return serve(config, options)
 
 

@@ -1,4 +1,5 @@
-"""The record every CLI command module exports as ``COMMAND``, and the one handler that turns a run's errors into exit codes."""
+"""The record every CLI command module exports as ``COMMAND``, and the one handler that turns a run's errors into exit
+codes."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def guarded(run: Callable[[], int]) -> int:
 
 
 def shown(d: Diagnostic) -> str:
-    """A diagnostic as the terminal shows it; one that has no file is about the command line, so it reads ``manifestkit: error: ...``."""
+    """A diagnostic as the terminal shows it; one that has no file is about the command line, so it reads
+    ``manifestkit: error: ...``."""
     if d.file:
         return d.format()
     return Diagnostic(message=d.message, file="manifestkit", line=d.line, column=d.column, path=d.path, hint=d.hint,

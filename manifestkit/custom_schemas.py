@@ -62,8 +62,15 @@ def with_crds(extra: SchemaSet, crds: Sequence[Mapping[str, Any]], source: str) 
 
 def _schemas_of_one_file(path: Path) -> list[Found]:
     if not path.is_file():
-        raise ManifestkitError([Diagnostic(message="schema file or folder not found", file=str(path),
-                                           hint="`schemas:` and --schemas take CRD files, JSON Schemas or folders of them")])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message="schema file or folder not found",
+                    file=str(path),
+                    hint="`schemas:` and --schemas take CRD files, JSON Schemas or folders of them",
+                )
+            ]
+        )
     return [(key, schema, str(path)) for key, schema in _schemas_of_file(path, path.parent)]
 
 
@@ -78,7 +85,11 @@ def _schemas_of_folder(folder: Path) -> list[Found]:
 def _schemas_of_file(path: Path, root: Path) -> list[tuple[Key, Mapping[str, Any]]]:
     try:
         text = path.read_text(encoding="utf-8")
-        docs = [json.loads(text)] if path.suffix == ".json" else [d.data for d in load_documents(text, str(path)) if d.data]
+        docs = (
+            [json.loads(text)]
+            if path.suffix == ".json"
+            else [d.data for d in load_documents(text, str(path)) if d.data]
+        )
     except ValueError as exc:
         raise ManifestkitError([Diagnostic(message=f"cannot read schema file: {exc}", file=str(path))]) from None
     out: list[tuple[Key, Mapping[str, Any]]] = []

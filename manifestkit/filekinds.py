@@ -46,7 +46,9 @@ CHOICES: dict[str, Collection[str]] = {
     "mirror-engine": ENGINES,
 }
 
-_NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
+_NAME_RULE = (
+    "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (RFC 1123)"
+)
 
 
 def with_choices(node: Any, choices: Mapping[str, Collection[str]]) -> Any:
@@ -83,29 +85,41 @@ def schema_registry() -> referencing.Registry[Any]:
 
 @functools.cache
 def _validator(kind: str) -> Any:
-    return jsonschema.Draft202012Validator(file_schema(SCHEMA_FILES.get(kind, kind.lower())), registry=schema_registry(),
-                                           format_checker=jsonschema.FormatChecker())
+    return jsonschema.Draft202012Validator(
+        file_schema(SCHEMA_FILES.get(kind, kind.lower())),
+        registry=schema_registry(),
+        format_checker=jsonschema.FormatChecker(),
+    )
 
 
 @functools.cache
 def _fast_validator(kind: str) -> Any:
     """A compiled (Rust) validator: most files are valid, so only failures pay for explanations."""
     registry = jsonschema_rs.Registry(list(shipped_schemas().items()))
-    return jsonschema_rs.validator_for(file_schema(SCHEMA_FILES.get(kind, kind.lower())), registry=registry, offline=True)
+    return jsonschema_rs.validator_for(
+        file_schema(SCHEMA_FILES.get(kind, kind.lower())), registry=registry, offline=True
+    )
 
 
 def check_kind(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Diagnostic]:
     """Is this a manifestkit document of one of ``expected`` kinds? Diagnostics if not."""
     data = doc.data
     if not isinstance(data, dict):
-        return [doc.diagnostic((), f"expected a mapping with apiVersion, kind, metadata and spec, found {type_name(data)}")]
+        return [
+            doc.diagnostic((), f"expected a mapping with apiVersion, kind, metadata and spec, found {type_name(data)}")
+        ]
     kind = data.get("kind")
     if data.get("apiVersion") != API_VERSION or kind not in expected:
         found = f"apiVersion {data.get('apiVersion')!r}, kind {kind!r}"
         hint = did_you_mean(str(kind), expected) if isinstance(kind, str) else ""
-        return [doc.diagnostic(("kind",) if "kind" in data else (),
-                               f"{found} is not a manifestkit file; expected apiVersion {API_VERSION} and kind one of: {', '.join(expected)}",
-                               hint=hint)]
+        return [
+            doc.diagnostic(
+                ("kind",) if "kind" in data else (),
+                f"{found} is not a manifestkit file; expected apiVersion {API_VERSION} and kind one of: "
+                f"{', '.join(expected)}",
+                hint=hint,
+            )
+        ]
     return []
 
 
@@ -149,8 +163,11 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
         allowed = sorted(schema.get("properties", {}))
         for key in instance:
             if key not in allowed:
-                yield doc.diagnostic([*path, key], f"unknown field {key!r}" + (f" in {format_path(path)}" if path else ""),
-                                     hint=did_you_mean(key, allowed) or f"expected one of: {', '.join(allowed)}")
+                yield doc.diagnostic(
+                    [*path, key],
+                    f"unknown field {key!r}" + (f" in {format_path(path)}" if path else ""),
+                    hint=did_you_mean(key, allowed) or f"expected one of: {', '.join(allowed)}",
+                )
         return
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
@@ -158,8 +175,11 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
         return
     if error.validator in ("enum", "const"):
         choices = [str(c) for c in (schema.get("enum") or [schema.get("const")])]
-        yield doc.diagnostic(path, f"found {instance!r}; expected {'one of: ' + ', '.join(choices) if len(choices) > 1 else choices[0]}",
-                             hint=did_you_mean(str(instance), choices))
+        yield doc.diagnostic(
+            path,
+            f"found {instance!r}; expected {'one of: ' + ', '.join(choices) if len(choices) > 1 else choices[0]}",
+            hint=did_you_mean(str(instance), choices),
+        )
         return
     if error.validator == "type":
         raw = error.validator_value

@@ -60,8 +60,15 @@ def _app(doc: Document, root: Path, project: Path | None) -> App:
         if project is not None and not inside(project, path):
             raise ManifestkitError([doc.diagnostic(("spec", "base"), *outside_message(spec["base"], project))])
         if not path.is_file():
-            raise ManifestkitError([doc.diagnostic(("spec", "base"), f"base manifest {spec['base']!r} not found",
-                                                   hint=f"the path is relative to the App file's folder {display_path(root)}/")])
+            raise ManifestkitError(
+                [
+                    doc.diagnostic(
+                        ("spec", "base"),
+                        f"base manifest {spec['base']!r} not found",
+                        hint=f"the path is relative to the App file's folder {display_path(root)}/",
+                    )
+                ]
+            )
         base = tuple(load_file(str(path), display_path(path)))
     objects = object_documents(doc, ("spec", "objects"), spec.get("objects", []), root, project)
     return App(name=meta["name"], namespace=meta.get("namespace"), spec=spec, doc=doc, root=root, base=base,
@@ -131,8 +138,13 @@ def _schema_paths(doc: Document, entries: list[str], root: Path, confine: Path |
         if confine is not None and not inside(confine, path):
             problems.append(doc.diagnostic(("spec", "schemas", i), *outside_message(entry, confine)))
         elif not path.exists():
-            problems.append(doc.diagnostic(("spec", "schemas", i), f"schema file or folder {entry!r} not found",
-                                           hint=f"paths are relative to the file that names them, here {display_path(root)}/"))
+            problems.append(
+                doc.diagnostic(
+                    ("spec", "schemas", i),
+                    f"schema file or folder {entry!r} not found",
+                    hint=f"paths are relative to the file that names them, here {display_path(root)}/",
+                )
+            )
     if problems:
         raise ManifestkitError(problems)
     return tuple((root / entry).resolve() for entry in entries)
@@ -150,9 +162,14 @@ def _unique_apps(apps: tuple[App, ...]) -> None:
     for app in apps:
         if app.name in seen:
             first = seen[app.name].doc
-            problems.append(app.doc.diagnostic(("metadata", "name"),
-                                               f"app name {app.name!r} is used twice; first in {first.file}:{first.position(('metadata', 'name'))[0]}",
-                                               hint="give each App a unique metadata.name"))
+            problems.append(
+                app.doc.diagnostic(
+                    ("metadata", "name"),
+                    f"app name {app.name!r} is used twice; first in "
+                    f"{first.file}:{first.position(('metadata', 'name'))[0]}",
+                    hint="give each App a unique metadata.name",
+                )
+            )
         seen.setdefault(app.name, app)
     if problems:
         raise ManifestkitError(problems)
@@ -174,13 +191,26 @@ def load_overlay_chain(ref: str, base: Path, named_in: Document, where: tuple[st
         raise ManifestkitError([named_in.diagnostic(where, f"overlays extend each other in a cycle: {cycle}",
                                                     hint="remove one `extends` entry to break the cycle")])
     if not path.is_file():
-        hint = f"built-in overlays: {', '.join(builtin_overlays())}" if ref.startswith(BUILTIN_PREFIX) else "paths are relative to the file that names them"
+        hint = (
+            f"built-in overlays: {', '.join(builtin_overlays())}"
+            if ref.startswith(BUILTIN_PREFIX)
+            else "paths are relative to the file that names them"
+        )
         raise ManifestkitError([named_in.diagnostic(where, f"overlay {ref!r} not found", hint=hint)])
     docs = _checked(load_file(key, display_path(path)))
     if not docs:
-        raise ManifestkitError([Diagnostic(message="the overlay file holds no document", file=display_path(path), line=1, column=1,
-                                           hint="write an `apiVersion: manifestkit.dev/v1alpha1`, `kind: Overlay` document, "
-                                                "or remove the file from the environment's overlays")])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message="the overlay file holds no document",
+                    file=display_path(path),
+                    line=1,
+                    column=1,
+                    hint="write an `apiVersion: manifestkit.dev/v1alpha1`, `kind: Overlay` document, "
+                    "or remove the file from the environment's overlays",
+                )
+            ]
+        )
     problems = [d for doc in docs for d in check_kind(doc, ("Overlay",))]
     if problems:
         raise ManifestkitError(problems)

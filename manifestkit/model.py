@@ -59,8 +59,10 @@ class Project:
     file: str = ""
     restricted: bool = True         # every path the project names must stay inside `root` (--load-restrictor)
     resources: tuple[Document, ...] = ()   # the documents of the file entries of `spec.resources`
-    doc: Document | None = None     # the manifestkit.yaml document, for positions
-    schemas: tuple[Path, ...] = ()  # `spec.schemas`, resolved: CRD and JSON Schema files or folders for custom resources
+    doc: Document | None = None  # the manifestkit.yaml document, for positions
+    schemas: tuple[
+        Path, ...
+    ] = ()  # `spec.schemas`, resolved: CRD and JSON Schema files or folders for custom resources
 
     @property
     def kube_version(self) -> str:
@@ -100,8 +102,8 @@ class Resource:
     # Side data of a Secret, beside the object: its `secrets:` entry's settings (used up by the
     # secrets step) and what its output mode found (read by the checksum step and by render).
     mirror: Mapping[str, Any] | None = None   # the entry's `mirror:`
-    secret_output: str | None = None          # the entry's `output:`
-    secret_version: str | None = None         # a version of its values (Vault KV version, sops MAC), if every one has one
+    secret_output: str | None = None  # the entry's `output:`
+    secret_version: str | None = None  # a version of its values (Vault KV version, sops MAC), if every one has one
     resolved: bool = False                    # it holds plaintext values resolved from refs (see secrets.hygiene)
 
     @property

@@ -34,8 +34,15 @@ def _documents(doc: Document, where: Where, pattern: str, root: Path, confine: P
         folders = [Path(m) for m in matches if Path(m).is_dir()]
         files = sorted(p for f in folders for p in f.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
-        raise ManifestkitError([doc.diagnostic(where, f"no file matches {pattern!r}",
-                                               hint=f"paths are relative to the file that names them, here {display_path(root)}/")])
+        raise ManifestkitError(
+            [
+                doc.diagnostic(
+                    where,
+                    f"no file matches {pattern!r}",
+                    hint=f"paths are relative to the file that names them, here {display_path(root)}/",
+                )
+            ]
+        )
     if confine is not None:
         outside = [p for p in files if not inside(confine, p)]
         if outside:

@@ -37,9 +37,13 @@ def _apply(resources: list[Resource], overlay: Overlay, index: int, problems: li
         refs = sorted({f"{r.kind}/{r.name}" for r in resources if "app" not in target or r.app == target["app"]})
         wanted = f"{target['kind']}/{target['name']}"
         scope = f" of app {target['app']!r}" if "app" in target else ""
-        problems.append(overlay.doc.diagnostic((*where, "target"),
-                                               f"patch target {wanted}{scope} matches no object; expected one of: {', '.join(refs) or '(none)'}",
-                                               hint=did_you_mean(wanted, refs)))
+        problems.append(
+            overlay.doc.diagnostic(
+                (*where, "target"),
+                f"patch target {wanted}{scope} matches no object; expected one of: {', '.join(refs) or '(none)'}",
+                hint=did_you_mean(wanted, refs),
+            )
+        )
         return resources
     out = list(resources)
     for i in hits:
@@ -50,9 +54,13 @@ def _apply(resources: list[Resource], overlay: Overlay, index: int, problems: li
             try:
                 obj = jsonpatch.apply_patch(obj, list(entry["jsonPatch"]), in_place=False)
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                problems.append(overlay.doc.diagnostic((*where, "jsonPatch"),
-                                                       f"JSON patch of {out[i].ref()} does not apply: {exc}",
-                                                       hint="paths are RFC 6901 pointers into the rendered object, e.g. /spec/replicas"))
+                problems.append(
+                    overlay.doc.diagnostic(
+                        (*where, "jsonPatch"),
+                        f"JSON patch of {out[i].ref()} does not apply: {exc}",
+                        hint="paths are RFC 6901 pointers into the rendered object, e.g. /spec/replicas",
+                    )
+                )
                 continue
         out[i] = out[i].replace_obj(obj)
     return out

@@ -15,7 +15,13 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.kinds import is_replicated
 from manifestkit.merge import merge, merge_under
 from manifestkit.model import App, Environment, EnvSettings, Overlay
-from manifestkit.overlay_checks import app_misses, replicas_beside_autoscaling, unknown_apps, unknown_config_maps, without_markers
+from manifestkit.overlay_checks import (
+    app_misses,
+    replicas_beside_autoscaling,
+    unknown_apps,
+    unknown_config_maps,
+    without_markers,
+)
 
 _CONTAINER_LISTS = ("containers", "initContainers")
 
@@ -110,7 +116,9 @@ def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay,
     if "minReplicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = max(int(spec.get("replicas", 1)), int(o["minReplicas"]))
     if "env" in o or "resources" in o:
-        every = {k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None}
+        every = {
+            k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None
+        }
         spec = merge(spec, _expand({"containers": [{"name": "*", **every}]}, spec))
     if "configMaps" in o:
         mine = {k: v for k, v in o["configMaps"].items() if k in spec.get("configMaps", {})}
@@ -133,7 +141,9 @@ def _expand(patch: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
         for item in items:
             if isinstance(item, Mapping) and item.get("name") == "*":
                 rest = {k: v for k, v in item.items() if k != "name"}
-                expanded.extend({"name": c["name"], **rest} for c in spec.get(key, []) if isinstance(c, Mapping) and "name" in c)
+                expanded.extend(
+                    {"name": c["name"], **rest} for c in spec.get(key, []) if isinstance(c, Mapping) and "name" in c
+                )
             else:
                 expanded.append(item)
         out[key] = expanded

@@ -47,7 +47,9 @@ def replicas_beside_autoscaling(overlay: Overlay, app: str, spec: Mapping[str, A
     """An overlay's `replicas` for an app whose replicas a HorizontalPodAutoscaler owns."""
     if not spec.get("autoscaling"):
         return []
-    where: list[tuple[str, ...]] = [("spec", "apps", app, "replicas")] if "replicas" in overlay.spec.get("apps", {}).get(app, {}) else []
+    where: list[tuple[str, ...]] = (
+        [("spec", "apps", app, "replicas")] if "replicas" in overlay.spec.get("apps", {}).get(app, {}) else []
+    )
     where += [("spec", key) for key in ("replicas", "minReplicas") if key in overlay.spec]
     return [overlay.doc.diagnostic(path, f"overlay sets replicas of app {app!r}, which has `autoscaling`",
                                    hint=f"set `apps.{app}.autoscaling.minReplicas`/`maxReplicas` instead")

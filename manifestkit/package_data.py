@@ -43,7 +43,9 @@ def schema_stems() -> list[str]:
 def registry_of(schemas: Mapping[str, Any]) -> referencing.Registry[Any]:
     """A python-jsonschema registry of schemas by ``$id``, so cross-file ``$ref``s resolve offline."""
     return referencing.Registry().with_resources(
-        (uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012)) for uri, schema in schemas.items())
+        (uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012))
+        for uri, schema in schemas.items()
+    )
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""The overlays' container defaults for the containers patterns add: ``builtin:production``'s ``name: "*"`` reaches every container, not only the App's own.
+"""The overlays' container defaults for the containers patterns add: ``builtin:production``'s ``name: "*"`` reaches
+every container, not only the App's own.
 
 Overlays are applied to App specs before patterns run, so a container a pattern adds (a
 ``sidecar/log-tailer``, the Vault agents) never met the environment's ``defaults``. This

@@ -30,13 +30,17 @@ def uses_of(app: App) -> list[Use]:
             for entry in app.spec.get("patterns") or []]
 
 
-def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known: Mapping[str, Pattern]) -> list[Resource]:
+def _compose_app(
+    resources: list[Resource], app: App, ctx: RenderContext, known: Mapping[str, Pattern]
+) -> list[Resource]:
     index = _workload_index(resources, app)
     workload = resources[index]
     pod = pod_template(workload.obj) or {}
     service_index = _service_index(resources, app, pod)
     service = resources[service_index].obj if service_index is not None else None
-    target = target_of(workload.obj, pod, ctx.kube_version)._replace(name=workload.name, namespace=workload.namespace or None)
+    target = target_of(workload.obj, pod, ctx.kube_version)._replace(
+        name=workload.name, namespace=workload.namespace or None
+    )
     uses = uses_of(app)
     try:
         applied = apply_patterns(pod, service, uses, target, known)
@@ -60,12 +64,23 @@ def _compose_app(resources: list[Resource], app: App, ctx: RenderContext, known:
 
 
 def _workload_index(resources: Sequence[Resource], app: App) -> int:
-    mine = [i for i, r in enumerate(resources) if r.app == app.name and is_workload(r.obj) and pod_template(r.obj) is not None]
+    mine = [
+        i
+        for i, r in enumerate(resources)
+        if r.app == app.name and is_workload(r.obj) and pod_template(r.obj) is not None
+    ]
     named = [i for i in mine if resources[i].name == app.name]
     if named or len(mine) == 1:
         return (named or mine)[0]
-    raise ManifestkitError([app.doc.diagnostic(("spec", "patterns"), f"found {len(mine)} workloads of app {app.name!r}; "
-                                               f"expected one named {app.name!r} to apply the patterns to")])
+    raise ManifestkitError(
+        [
+            app.doc.diagnostic(
+                ("spec", "patterns"),
+                f"found {len(mine)} workloads of app {app.name!r}; "
+                f"expected one named {app.name!r} to apply the patterns to",
+            )
+        ]
+    )
 
 
 def _service_index(resources: Sequence[Resource], app: App, pod: Mapping[str, Any]) -> int | None:

@@ -89,8 +89,14 @@ def render(project_or_path: Project | str | os.PathLike[str], env: str | None = 
     project = project_or_path if isinstance(project_or_path, Project) else load_project(project_or_path)
     names = environments(project, env)
     if env is None and len(names) > 1:
-        raise ManifestkitError([Diagnostic(message=f"the project has several environments ({', '.join(names)}); pass env=...",
-                                           file=project.file)])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"the project has several environments ({', '.join(names)}); pass env=...",
+                    file=project.file,
+                )
+            ]
+        )
     options = Options(secret_output=secret_output, environ=dict(environ if environ is not None else os.environ),
                       validate=validate)
     chosen = names[0] if project.environments else None

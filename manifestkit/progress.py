@@ -36,7 +36,8 @@ def settings(quiet: bool, environ: Mapping[str, str]) -> Progress:
 
 @contextmanager
 def progress(label: str, total: int | None, shown: Progress) -> Iterator[Callable[[str], None]]:
-    """Yield ``step(description)``, called after each unit of work; the bar starts after the delay and is erased at the end."""
+    """Yield ``step(description)``, called after each unit of work; the bar starts after the delay and is erased at
+    the end."""
     if not shown.enabled:
         yield lambda description: None
         return

@@ -62,12 +62,18 @@ def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
     """The decrypted Secret (every string a SecretStr, no ``sops`` block); a key that opens it is needed."""
     try:
         doc = sops.decrypt_bytes(sops.to_yaml(resource.obj).encode("utf-8"), "yaml", keys, resource.ref())
-    except ManifestkitError as exc:     # each problem said of this Secret, with what to do about it
-        raise ManifestkitError([Diagnostic(
-            message=f"helm-secrets layout: cannot open {resource.ref()} to move its values into the secrets "
-            f"values file: {d.message}",
-            hint="set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or spec.secrets.sops.ageKeyFile (or gpg's GNUPGHOME) "
-                 "to a key of the recipients, or use spec.secrets.sops.layout: flux") for d in exc.diagnostics]) from None
+    except ManifestkitError as exc:  # each problem said of this Secret, with what to do about it
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"helm-secrets layout: cannot open {resource.ref()} to move its values into the secrets "
+                    f"values file: {d.message}",
+                    hint="set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or spec.secrets.sops.ageKeyFile (or gpg's GNUPGHOME) "
+                    "to a key of the recipients, or use spec.secrets.sops.layout: flux",
+                )
+                for d in exc.diagnostics
+            ]
+        ) from None
     return dict(doc.tree)
 
 

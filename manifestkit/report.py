@@ -46,9 +46,14 @@ def summary_counts(outcome: Outcome, fail_on: str) -> dict[str, int]:
     checked = [c for c in outcome.checked if c.status == "checked"]
     failing = [d for d in outcome.findings if SEVERITY_RANK.get(d.severity, 2) >= SEVERITY_RANK[fail_on]]
     invalid = sum(1 for c in checked if _owns_any(c, failing, outcome.checked))
-    return {"resources": len(outcome.checked), "files": outcome.files, "valid": len(checked) - invalid, "invalid": invalid,
-            "errors": sum(1 for d in outcome.findings if d.rule in ("yaml",)),
-            "skipped": sum(1 for c in outcome.checked if c.status == "skipped")}
+    return {
+        "resources": len(outcome.checked),
+        "files": outcome.files,
+        "valid": len(checked) - invalid,
+        "invalid": invalid,
+        "errors": sum(1 for d in outcome.findings if d.rule in ("yaml",)),
+        "skipped": sum(1 for c in outcome.checked if c.status == "skipped"),
+    }
 
 
 def _owns_any(c: Checked, failing: list[Diagnostic], everything: list[Checked]) -> bool:
@@ -71,7 +76,9 @@ def summary_line(outcome: Outcome, fail_on: str) -> str:
 
 def text(outcome: Outcome, options: ReportOptions) -> str:
     """Findings grouped by file, one clickable line each; notes on skipped documents."""
-    everything = sorted([*outcome.findings, *outcome.notes], key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+    everything = sorted(
+        [*outcome.findings, *outcome.notes], key=lambda d: (d.file, d.line, d.column, d.path, d.message)
+    )
     blocks = ["\n".join(_line(d) for d in group) for _, group in groupby(everything, key=lambda d: d.file)]
     out = "\n\n".join(blocks)
     if options.summary:
@@ -174,9 +181,16 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _sarif_rules() -> list[dict[str, Any]]:
-    rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.summary},
-              "helpUri": f"{DOCS_URL}#{rule_anchor(r.id, r.name)}", "defaultConfiguration": {"level": _LEVEL[r.severity]}}
-             for r in RULES.values()]
+    rules = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "shortDescription": {"text": r.summary},
+            "helpUri": f"{DOCS_URL}#{rule_anchor(r.id, r.name)}",
+            "defaultConfiguration": {"level": _LEVEL[r.severity]},
+        }
+        for r in RULES.values()
+    ]
     rules += [{"id": rule_id, "name": rule_id, "shortDescription": {"text": summary},
                "defaultConfiguration": {"level": _LEVEL[level]}} for rule_id, (level, summary) in CHECKS.items()]
     return rules
@@ -191,10 +205,14 @@ def _sarif_result(d: Diagnostic, index: Mapping[str, int]) -> dict[str, Any]:
     location: dict[str, Any] = {"artifactLocation": {"uri": d.file.replace("\\", "/") or "stdin"}}
     if d.line:
         location["region"] = {"startLine": d.line, **({"startColumn": d.column} if d.column else {})}
-    result: dict[str, Any] = {"ruleId": d.rule or "schema", "level": _LEVEL.get(d.severity, "error"),
-                              "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
-                              "locations": [{"physicalLocation": location,
-                                             **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {})}]}
+    result: dict[str, Any] = {
+        "ruleId": d.rule or "schema",
+        "level": _LEVEL.get(d.severity, "error"),
+        "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+        "locations": [
+            {"physicalLocation": location, **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {})}
+        ],
+    }
     if d.rule in index:
         result["ruleIndex"] = index[d.rule]
     return result

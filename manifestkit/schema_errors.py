@@ -84,10 +84,14 @@ def _explain(error: Any, secret: bool = False) -> Iterator[SchemaError]:
         return
     if isinstance(kind, (jsonschema_rs.ValidationErrorKind.OneOfNotValid, jsonschema_rs.ValidationErrorKind.AnyOf)):
         branches = [branch for branch in kind.context if branch]
-        if branches and all(len(b) == 1 and isinstance(b[0].kind, jsonschema_rs.ValidationErrorKind.Type) for b in branches):
+        if branches and all(
+            len(b) == 1 and isinstance(b[0].kind, jsonschema_rs.ValidationErrorKind.Type) for b in branches
+        ):
             # int-or-string and friends: say which types would do
             kinds: list[Any] = [b[0].kind for b in branches]
             types = [t for k in kinds for t in k.types if t != "null"]
-            yield SchemaError(path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {' or '.join(types)}")
+            yield SchemaError(
+                path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {' or '.join(types)}"
+            )
             return
     yield SchemaError(path, error.message)

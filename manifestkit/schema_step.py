@@ -64,10 +64,13 @@ def _loaded(paths: tuple[Path, ...]) -> SchemaSet:
 
 def _no_schema(resource: Resource, ctx: RenderContext) -> Diagnostic:
     kind = resource.kind
-    return resource.source.diagnostic((), f"{resource.ref()}: no schema for {resource.obj.get('apiVersion')}/{kind} "
-                                          f"(not a Kubernetes {ctx.kube_version} kind)",
-                                      hint=f"add its CRD or JSON Schema to the Project's `schemas:` or pass --schemas DIR; "
-                                           f"to accept it unchecked, list {kind} in `skipKinds:` or pass --skip-kinds {kind}")
+    return resource.source.diagnostic(
+        (),
+        f"{resource.ref()}: no schema for {resource.obj.get('apiVersion')}/{kind} "
+        f"(not a Kubernetes {ctx.kube_version} kind)",
+        hint=f"add its CRD or JSON Schema to the Project's `schemas:` or pass --schemas DIR; "
+        f"to accept it unchecked, list {kind} in `skipKinds:` or pass --skip-kinds {kind}",
+    )
 
 
 def _diagnostic(resource: Resource, path: tuple[str | int, ...], message: str,

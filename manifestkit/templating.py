@@ -143,17 +143,23 @@ def describe_error(exc: Exception) -> tuple[str, int]:
     """A one-line message and the template line for a Jinja2 error."""
     if isinstance(exc, jinja2.TemplateNotFound):
         found_outside = exc.message and exc.message != exc.name
-        return (f"template {exc.message}" if found_outside else f"template {exc.name!r} not found under the project folder",
-                _traceback_line(exc))
+        return (
+            f"template {exc.message}" if found_outside else f"template {exc.name!r} not found under the project folder",
+            _traceback_line(exc),
+        )
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template syntax error: {exc.message}", exc.lineno or 0
     if isinstance(exc, jinja2.UndefinedError):
         return f"template uses an undefined variable: {exc.message}", _traceback_line(exc)
     if isinstance(exc, SecurityError):
-        return f"template tried an unsafe operation: {exc}", 0 if isinstance(exc, OutputTooLarge) else _traceback_line(exc)
+        return f"template tried an unsafe operation: {exc}", 0 if isinstance(exc, OutputTooLarge) else _traceback_line(
+            exc
+        )
     if isinstance(exc, UnicodeDecodeError):
         data = exc.object if isinstance(exc.object, bytes) else b""
-        return f"template is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded", data.count(b"\n", 0, exc.start) + 1
+        return f"template is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded", data.count(
+            b"\n", 0, exc.start
+        ) + 1
     return f"template failed: {exc.__class__.__name__}: {exc}", _traceback_line(exc)
 
 

@@ -82,8 +82,15 @@ def _schema_findings(unit: Unit, opts: Options, version: str) -> list[Diagnostic
     if errors is None:
         if opts.ignore_missing_schemas:
             return []
-        return [_diag(unit, ("kind",), f"{name}: no schema for {obj.get('apiVersion')} {obj.get('kind')} in Kubernetes {version}",
-                      "schema", hint="pass --schemas DIR with its CRD or JSON Schema, or --ignore-missing-schemas")]
+        return [
+            _diag(
+                unit,
+                ("kind",),
+                f"{name}: no schema for {obj.get('apiVersion')} {obj.get('kind')} in Kubernetes {version}",
+                "schema",
+                hint="pass --schemas DIR with its CRD or JSON Schema, or --ignore-missing-schemas",
+            )
+        ]
     return [_diag(unit, e.path, f"{name}: {e.message}", "schema") for e in errors]
 
 
@@ -103,12 +110,16 @@ def check_units(units: list[Unit], opts: Options) -> Outcome:
             checked.append(Checked(unit.file, ref(unit.obj), line, "skipped"))
             continue
         todo.append(unit)
-    context = LintContext(workloads=index_workloads(u.obj for u in todo), previous=opts.previous, settings=opts.config.settings)
+    context = LintContext(
+        workloads=index_workloads(u.obj for u in todo), previous=opts.previous, settings=opts.config.settings
+    )
     for unit in todo:
         mine: list[Diagnostic] = []
         name = ref(unit.obj)
         if _matches(unit.obj, opts.reject):
-            mine.append(_diag(unit, ("kind",), f"{name}: kind {unit.obj.get('kind')} is rejected (--reject)", "rejected"))
+            mine.append(
+                _diag(unit, ("kind",), f"{name}: kind {unit.obj.get('kind')} is rejected (--reject)", "rejected")
+            )
         else:
             mine.extend(_schema_findings(unit, opts, version))
             if opts.lint and not not_kubernetes(unit.obj):

@@ -65,8 +65,13 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
         if path == "-":
             files.append(path)
         elif os.path.isdir(path):
-            found = sorted(str(p) for p in Path(path).rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                           and not any(part.startswith(".") and part not in (".", "..") for part in p.relative_to(path).parts))
+            found = sorted(
+                str(p)
+                for p in Path(path).rglob("*")
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") and part not in (".", "..") for part in p.relative_to(path).parts)
+            )
             files.extend(found)
         elif os.path.isfile(path):
             files.append(path)
@@ -86,7 +91,9 @@ def read_paths(files: Sequence[str], strict: bool, stdin: str = "") -> tuple[lis
             try:
                 text = Path(file).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                findings.append(Diagnostic(message=f"cannot read file: {exc.__class__.__name__}", file=file, rule="yaml"))
+                findings.append(
+                    Diagnostic(message=f"cannot read file: {exc.__class__.__name__}", file=file, rule="yaml")
+                )
                 continue
             display = file
         found, yaml_problems = read_units(text, display, strict)

@@ -204,9 +204,13 @@ def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> Diagnostic:
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _line_column(text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return Diagnostic(message=f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text",
-                          file=file, line=line, column=column,
-                          hint="remove the control character (files must be text; binary data belongs in binaryData, base64)")
+        return Diagnostic(
+            message=f"invalid YAML: the control character U+{code:04X} is not allowed in YAML text",
+            file=file,
+            line=line,
+            column=column,
+            hint="remove the control character (files must be text; binary data belongs in binaryData, base64)",
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -245,5 +249,7 @@ def careful_documents(text: str, file: str, lenient: bool) -> tuple[list[Built],
     except yaml.YAMLError as exc:
         problems.append(_syntax_error(exc, file, text))
     except RecursionError:  # libyaml's composer itself, past the nesting our check sees
-        problems.append(Diagnostic(message=f"YAML nesting is deeper than {MAX_DEPTH} levels", file=file, line=1, column=1))
+        problems.append(
+            Diagnostic(message=f"YAML nesting is deeper than {MAX_DEPTH} levels", file=file, line=1, column=1)
+        )
     return documents, [*builder.errors, *problems]

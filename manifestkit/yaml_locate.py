@@ -3,7 +3,8 @@
 The careful loader records a mapping entry at its key and any other value where it starts.
 For a file in plain block style that is a line scan: the root starts at the first content
 line, and each key of a path is the line at its mapping's indentation that starts with
-``key:`` (or, for the last key, an entry of a one-line flow mapping). Anything else (a flow collection, a quoted or complex key, a sequence on the
+``key:`` (or, for the last key, an entry of a one-line flow mapping). Anything else (a flow collection, a quoted or
+complex key, a sequence on the
 path) answers None, and the caller re-reads the file with the careful loader.
 """
 
@@ -16,7 +17,9 @@ Position = tuple[int, int]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 # A one-line flow mapping of plain keys and values: nothing nested, quoted or commented.
-_FLAT_FLOW = re.compile(r"\{ *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:]*(?:, *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:,]*)*\}\Z")
+_FLAT_FLOW = re.compile(
+    r"\{ *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:]*(?:, *[A-Za-z0-9_][A-Za-z0-9_./-]*: [^{}\[\]\"'#:,]*)*\}\Z"
+)
 
 
 def _content(lines: Sequence[str], start: int) -> int:

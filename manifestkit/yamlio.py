@@ -119,9 +119,17 @@ def decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ManifestkitError([Diagnostic(message=f"file is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded",
-                                           file=file, line=line, column=column,
-                                           hint="save the file as UTF-8")]) from None
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"file is not UTF-8 text: byte {data[exc.start]:#04x} cannot be decoded",
+                    file=file,
+                    line=line,
+                    column=column,
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def load_bytes(data: bytes, file: str) -> list[Document]:
@@ -136,10 +144,19 @@ def read_text(path: str, display: str | None = None) -> str:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
-        raise ManifestkitError([Diagnostic(message="file not found", file=name,
-                                           hint="check the path; relative paths are relative to the file that names them")]) from None
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message="file not found",
+                    file=name,
+                    hint="check the path; relative paths are relative to the file that names them",
+                )
+            ]
+        ) from None
     except OSError as exc:
-        raise ManifestkitError([Diagnostic(message=f"cannot read file: {exc.strerror or exc.__class__.__name__}", file=name)]) from None
+        raise ManifestkitError(
+            [Diagnostic(message=f"cannot read file: {exc.strerror or exc.__class__.__name__}", file=name)]
+        ) from None
     return decode(data, name)
 
 

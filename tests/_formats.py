@@ -156,5 +156,7 @@ def differences(got: dict[ObjKey, Any], want: dict[ObjKey, Any]) -> list[str]:
     """Readable differences, empty when equal."""
     out = [f"missing: {k}" for k in sorted(set(want) - set(got))]
     out += [f"extra: {k}" for k in sorted(set(got) - set(want))]
-    out += [f"differs: {k}\n  got:  {got[k]}\n  want: {want[k]}" for k in sorted(set(got) & set(want)) if got[k] != want[k]]
+    out += [
+        f"differs: {k}\n  got:  {got[k]}\n  want: {want[k]}" for k in sorted(set(got) & set(want)) if got[k] != want[k]
+    ]
     return out

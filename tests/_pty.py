@@ -12,7 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_on_tty(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120) -> tuple[int, str]:
+def run_on_tty(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> tuple[int, str]:
     """``python -m manifestkit ARGV`` on a pty: its exit code and everything the terminal showed."""
     master, slave = pty.openpty()
     environ = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}

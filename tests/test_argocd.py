@@ -1,4 +1,5 @@
-"""The Argo CD Config Management Plugin, run exactly as the repo server runs it: its generate command, in the app's folder."""
+"""The Argo CD Config Management Plugin, run exactly as the repo server runs it: its generate command, in the app's
+folder."""
 
 from __future__ import annotations
 
@@ -17,14 +18,20 @@ from .conftest import EXAMPLES, ROOT
 
 
 def plugin() -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-m", "manifestkit", "argocd-plugin", "config"], capture_output=True, text=True,
-                          check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "manifestkit", "argocd-plugin", "config"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     config: dict[str, object] = yaml.safe_load(done.stdout)
     return config
 
 
 def repo_server(app_dir: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """generate.command in the source folder, with the build environment Argo CD sets (and a PATH to our manifestkit)."""
+    """generate.command in the source folder, with the build environment Argo CD sets (and a PATH to our
+    manifestkit)."""
     spec = plugin()["spec"]
     assert isinstance(spec, dict)
     command = [*spec["generate"]["command"], *spec["generate"].get("args", [])]
@@ -45,8 +52,11 @@ def shop(tmp_path: Path) -> Path:
 
 def test_plugin_config_is_a_cmp_that_discovers_projects() -> None:
     config = plugin()
-    assert (config["apiVersion"], config["kind"], config["metadata"]) == ("argoproj.io/v1alpha1", "ConfigManagementPlugin",
-                                                                           {"name": "manifestkit"})
+    assert (config["apiVersion"], config["kind"], config["metadata"]) == (
+        "argoproj.io/v1alpha1",
+        "ConfigManagementPlugin",
+        {"name": "manifestkit"},
+    )
     spec = config["spec"]
     assert isinstance(spec, dict)
     assert spec["generate"] == {"command": ["manifestkit", "argocd-plugin", "generate"]}
@@ -63,15 +73,19 @@ def test_generate_prints_only_the_objects_of_the_environment(shop: Path, extra: 
     assert {o["metadata"].get("namespace") for o in objects} == {"shop-prod"}
     assert main(["render", str(shop), "--env", "prod", "-o", "-"]) == 0
     assert done.stdout == capsys.readouterr().out, "generate prints exactly what render -o - prints"
-    assert list(shop.iterdir()) == [p for p in shop.iterdir() if p.name != "build"], "nothing written into the source folder"
+    assert list(shop.iterdir()) == [p for p in shop.iterdir() if p.name != "build"], (
+        "nothing written into the source folder"
+    )
 
 
 def test_generate_without_an_environment_says_how_to_choose(shop: Path) -> None:
     done = repo_server(shop, {})
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == ("manifestkit: error: shop-prod: the project has environments dev, prod; expected one chosen\n"
-                           "  hint: set spec.source.plugin.parameters [{name: env, string: dev}] "
-                           "or spec.source.plugin.env [{name: MANIFESTKIT_ENV, value: dev}]\n")
+    assert done.stderr == (
+        "manifestkit: error: shop-prod: the project has environments dev, prod; expected one chosen\n"
+        "  hint: set spec.source.plugin.parameters [{name: env, string: dev}] "
+        "or spec.source.plugin.env [{name: MANIFESTKIT_ENV, value: dev}]\n"
+    )
 
 
 def test_sidecar_runs_the_cmp_server_as_user_999(capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,7 +44,8 @@ def test_base_with_changes(tmp_path: Path) -> None:
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n"
         "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
         "    spec:\n      containers:\n      - {name: web, image: nginx:1.24, ports: [{containerPort: 80}]}\n"
-        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n")
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+    )
     (tmp_path / "app.yaml").write_text(
         "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: web, namespace: shop}\nspec:\n"
         "  base: web.yaml\n  replicas: 3\n  containers: [{name: web, image: nginx:1.25, env: {A: b}}]\n")
@@ -59,9 +60,13 @@ def test_base_with_changes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"])
 def test_every_workload_kind_renders_valid(kind: str, tmp_path: Path) -> None:
-    extra = {"CronJob": "  schedule: '*/5 * * * *'\n", "StatefulSet": "  volumeClaimTemplates: [{metadata: {name: data}, "
-             "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}]\n",
-             "DaemonSet": "  tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]\n"}
+    extra = {
+        "CronJob": "  schedule: '*/5 * * * *'\n",
+        "StatefulSet": "  volumeClaimTemplates: [{metadata: {name: data}, "
+        "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}]\n",
+        "DaemonSet": "  tolerations: "
+                     "[{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]\n",
+    }
     (tmp_path / "app.yaml").write_text(
         "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: w}\nspec:\n"
         f"  workload: {kind}\n" + extra.get(kind, "") +

@@ -37,8 +37,12 @@ def test_configmap_data_files_and_templates(tmp_path: Path) -> None:
 
 def test_template_is_sandboxed(tmp_path: Path) -> None:
     with pytest.raises(ManifestkitError) as exc:
-        _render(tmp_path, "  containers: [{name: web, image: nginx:1.25}]\n  configMaps:\n    cfg:\n      files:\n"
-                          "        x: {template: t.j2}\n", {"t.j2": b"{{ ''.__class__.__mro__[1].__subclasses__() }}\n"})
+        _render(
+            tmp_path,
+            "  containers: [{name: web, image: nginx:1.25}]\n  configMaps:\n    cfg:\n      files:\n"
+            "        x: {template: t.j2}\n",
+            {"t.j2": b"{{ ''.__class__.__mro__[1].__subclasses__() }}\n"},
+        )
     assert exc.value.diagnostics[0].message.startswith("template tried an unsafe operation")
 
 
@@ -69,8 +73,11 @@ def test_container_fields_pass_through_unchanged(tmp_path: Path) -> None:
 
 
 def test_labels_service_and_serviceaccount(tmp_path: Path) -> None:
-    objs = _render(tmp_path, "  component: api\n  serviceAccount: true\n  containers: [{name: web, image: nginx:1.25}]\n"
-                             "  service: {type: NodePort, ports: [{port: 80, targetPort: 8080}]}\n")
+    objs = _render(
+        tmp_path,
+        "  component: api\n  serviceAccount: true\n  containers: [{name: web, image: nginx:1.25}]\n"
+        "  service: {type: NodePort, ports: [{port: 80, targetPort: 8080}]}\n",
+    )
     deployment = objs["Deployment/web"]
     assert deployment["metadata"]["labels"] == {
         "app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web", "app.kubernetes.io/component": "api",

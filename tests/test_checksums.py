@@ -137,26 +137,68 @@ def test_render_twice_gives_the_same_annotations(tmp_path: Path) -> None:
 POD_SPECS = [
     ("volume configMap", {"volumes": [{"name": "v", "configMap": {"name": "x"}}]}, [("ConfigMap", "x")]),
     ("volume secret", {"volumes": [{"name": "v", "secret": {"secretName": "s"}}]}, [("Secret", "s")]),
-    ("projected", {"volumes": [{"name": "v", "projected": {"sources": [
-        {"configMap": {"name": "x"}}, {"secret": {"name": "s"}}, {"serviceAccountToken": {"path": "t"}}]}}]},
-     [("ConfigMap", "x"), ("Secret", "s")]),
-    ("envFrom", {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "x"}}, {"secretRef": {"name": "s"}}]}]},
-     [("ConfigMap", "x"), ("Secret", "s")]),
-    ("env valueFrom", {"containers": [{"name": "c", "env": [
-        {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "k"}}},
-        {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
-        {"name": "C", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}]},
-     [("ConfigMap", "x"), ("Secret", "s")]),
-    ("init container", {"initContainers": [{"name": "i", "envFrom": [{"secretRef": {"name": "s"}}]}],
-                        "containers": [{"name": "c"}]}, [("Secret", "s")]),
-    ("repeats once", {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "x"}}]},
-                                     {"name": "d", "envFrom": [{"configMapRef": {"name": "x"}}]}]}, [("ConfigMap", "x")]),
+    (
+        "projected",
+        {
+            "volumes": [
+                {
+                    "name": "v",
+                    "projected": {
+                        "sources": [
+                            {"configMap": {"name": "x"}},
+                            {"secret": {"name": "s"}},
+                            {"serviceAccountToken": {"path": "t"}},
+                        ]
+                    },
+                }
+            ]
+        },
+        [("ConfigMap", "x"), ("Secret", "s")],
+    ),
+    (
+        "envFrom",
+        {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "x"}}, {"secretRef": {"name": "s"}}]}]},
+        [("ConfigMap", "x"), ("Secret", "s")],
+    ),
+    (
+        "env valueFrom",
+        {
+            "containers": [
+                {
+                    "name": "c",
+                    "env": [
+                        {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "k"}}},
+                        {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+                        {"name": "C", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    ],
+                }
+            ]
+        },
+        [("ConfigMap", "x"), ("Secret", "s")],
+    ),
+    (
+        "init container",
+        {"initContainers": [{"name": "i", "envFrom": [{"secretRef": {"name": "s"}}]}], "containers": [{"name": "c"}]},
+        [("Secret", "s")],
+    ),
+    (
+        "repeats once",
+        {
+            "containers": [
+                {"name": "c", "envFrom": [{"configMapRef": {"name": "x"}}]},
+                {"name": "d", "envFrom": [{"configMapRef": {"name": "x"}}]},
+            ]
+        },
+        [("ConfigMap", "x")],
+    ),
     ("nothing", {"containers": [{"name": "c", "image": "i"}]}, []),
 ]
 
 
 @pytest.mark.parametrize(("pod", "expected"), [(p, e) for _, p, e in POD_SPECS], ids=[i for i, _, _ in POD_SPECS])
-def test_references_are_found_everywhere_kubernetes_reads_config(pod: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+def test_references_are_found_everywhere_kubernetes_reads_config(
+    pod: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
     for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
         assert referenced({"kind": kind, "spec": {"template": {"spec": pod}}}) == expected
     assert referenced({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": pod}}}}}) == expected
@@ -176,9 +218,20 @@ def _secret(value: str, **side: Any) -> Resource:
     return Resource(obj=obj, app="app", **side)
 
 
-DEPLOYMENT = Resource(obj={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"},
-                       "spec": {"template": {"metadata": {}, "spec": {"containers": [
-                           {"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "pin"}}]}]}}}}, app="app")
+DEPLOYMENT = Resource(
+    obj={
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "app", "namespace": "ns"},
+        "spec": {
+            "template": {
+                "metadata": {},
+                "spec": {"containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "pin"}}]}]},
+            }
+        },
+    },
+    app="app",
+)
 
 
 def _annotation(resources: list[Resource]) -> str:
@@ -192,9 +245,15 @@ def _guesses(value: str, digest: str) -> list[str]:
     import base64
 
     encoded = base64.b64encode(value.encode()).decode()
-    forms = [value, encoded, go_json({"pin": value}), go_json({"stringData": {"pin": value}, "type": "Opaque"}),
-             go_json({"data": {"pin": encoded}, "type": "Opaque"}), go_json({"Secret/pin": {"stringData": {"pin": value}}}),
-             go_json({"Secret/pin": {"data": {"pin": encoded}, "type": "Opaque"}})]
+    forms = [
+        value,
+        encoded,
+        go_json({"pin": value}),
+        go_json({"stringData": {"pin": value}, "type": "Opaque"}),
+        go_json({"data": {"pin": encoded}, "type": "Opaque"}),
+        go_json({"Secret/pin": {"stringData": {"pin": value}}}),
+        go_json({"Secret/pin": {"data": {"pin": encoded}, "type": "Opaque"}}),
+    ]
     return [form for form in forms if f"sha256:{hashlib.sha256(form.encode()).hexdigest()}" == digest
             or hashlib.sha256(form.encode()).hexdigest() in digest]
 
@@ -219,7 +278,9 @@ def test_hmac_key_makes_a_changed_secret_restart_and_another_key_cannot_confirm_
     two = _annotation(add_checksums([_secret("4712"), DEPLOYMENT], ctx))
     again = _annotation(add_checksums([_secret("4711"), DEPLOYMENT], ctx))
     assert one != two and one == again
-    wrong = _annotation(add_checksums([_secret("4711"), DEPLOYMENT], _ctx({"hmacKeyEnv": "MK_KEY"}, {"MK_KEY": "guess"})))
+    wrong = _annotation(
+        add_checksums([_secret("4711"), DEPLOYMENT], _ctx({"hmacKeyEnv": "MK_KEY"}, {"MK_KEY": "guess"}))
+    )
     assert wrong != one
     expected = hmac.new(b"right", go_json({"stringData": {"pin": "4711"}, "type": "Opaque"}).encode(), hashlib.sha256)
     assert secret_token(_secret("4711"), b"right") == f"hmac-sha256:{expected.hexdigest()}"
@@ -245,7 +306,9 @@ def test_a_missing_hmac_key_is_an_error_naming_the_variable() -> None:
     with pytest.raises(ManifestkitError) as caught:
         add_checksums([_secret("a"), DEPLOYMENT], _ctx({"hmacKeyEnv": "MK_KEY"}, {}))
     diagnostic = caught.value.diagnostics[0]
-    assert diagnostic.message == "spec.checksums.hmacKeyEnv names 'MK_KEY', which is not set; the Secret checksums need it"
+    assert (
+        diagnostic.message == "spec.checksums.hmacKeyEnv names 'MK_KEY', which is not set; the Secret checksums need it"
+    )
     assert diagnostic.hint == "export MK_KEY=<a key kept outside the repository> (the same in CI and locally)"
 
 
@@ -268,7 +331,9 @@ def test_the_step_does_not_change_its_input() -> None:
     assert yaml.safe_dump([dict(r.obj) for r in resources]) == snapshot
 
 
-@pytest.mark.parametrize("value", ["plain", "x<y>&z", "é ü", "line\nbreak\ttab", "\u2028\u2029", "\x01\x7f", "quote\"back\\"])
+@pytest.mark.parametrize(
+    "value", ["plain", "x<y>&z", "é ü", "line\nbreak\ttab", "\u2028\u2029", "\x01\x7f", 'quote"back\\']
+)
 def test_go_json_escapes_as_go_does(value: str) -> None:
     escapes = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
     expected = json.dumps({"b": value, "a": 1}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -281,8 +346,15 @@ def test_reloader_mode_annotates_the_workload_with_each_configmap_and_secret_it_
     pod = {"containers": [{"name": "c", "image": "i", "env": [
                {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db-secret", "key": "pw"}}}]}],
            "volumes": [{"name": "conf", "configMap": {"name": "web-config"}}]}
-    workload = Resource(obj={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
-                         "spec": {"template": {"metadata": {}, "spec": pod}}}, app="app")
+    workload = Resource(
+        obj={
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"template": {"metadata": {}, "spec": pod}},
+        },
+        app="app",
+    )
     out = add_checksums([workload], _ctx({"mode": "reloader"}))
     assert out[0].obj["metadata"]["annotations"] == {"configmap.reloader.stakater.com/reload": "web-config",
                                                      "secret.reloader.stakater.com/reload": "db-secret"}

@@ -19,7 +19,15 @@ from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 
 ROOT = Path(__file__).resolve().parents[1]
 ES = str(ROOT / "examples" / "elasticsearch")
-STEPS = ["build_objects", "compose_patterns", "patch_objects", "resolve_secrets", "default_pattern_containers", "add_checksums", "check_objects"]
+STEPS = [
+    "build_objects",
+    "compose_patterns",
+    "patch_objects",
+    "resolve_secrets",
+    "default_pattern_containers",
+    "add_checksums",
+    "check_objects",
+]
 STEP_LINE = re.compile(r"^default: step (\w+): (\d+) object\(s\) in \d+\.\d ms$")
 
 
@@ -39,7 +47,9 @@ def test_verbose_logs_each_step_with_its_count(argv: list[str], caplog: pytest.L
     assert capsys.readouterr().out.startswith("apiVersion: ")
 
 
-def test_without_verbose_no_step_is_logged(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_verbose_no_step_is_logged(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["-v", "render", ES, "-o", "-"]) == 0   # an earlier verbose run in the same process does not stick
     caplog.clear()
     assert main(["render", ES, "-o", "-"]) == 0
@@ -58,11 +68,19 @@ def _command(error: BaseException) -> Command:
     return Command("fails", lambda parser: None, run)
 
 
-@pytest.mark.parametrize(("error", "code", "stderr"), [
-    (ManifestkitError([Diagnostic(message="found 'x'; expected 'y'", file="a.yaml", line=3, column=5, hint="write y")]), 2,
-     "a.yaml:3:5: error: found 'x'; expected 'y'\n  hint: write y\n"),
-    (FindingsError([Diagnostic(message="bad object", file="b.yaml", line=1)]), 1, "b.yaml:1: error: bad object\n"),
-])
+@pytest.mark.parametrize(
+    ("error", "code", "stderr"),
+    [
+        (
+            ManifestkitError(
+                [Diagnostic(message="found 'x'; expected 'y'", file="a.yaml", line=3, column=5, hint="write y")]
+            ),
+            2,
+            "a.yaml:3:5: error: found 'x'; expected 'y'\n  hint: write y\n",
+        ),
+        (FindingsError([Diagnostic(message="bad object", file="b.yaml", line=1)]), 1, "b.yaml:1: error: bad object\n"),
+    ],
+)
 def test_located_errors_become_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                           error: ManifestkitError, code: int, stderr: str) -> None:
     monkeypatch.setitem(cli.COMMANDS, "render", _command(error))

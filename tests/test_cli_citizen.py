@@ -1,4 +1,5 @@
-"""The newcomer's first hour in the terminal: sharp edges, --help per command, diff's report, progress, colour, completion."""
+"""The newcomer's first hour in the terminal: sharp edges, --help per command, diff's report, progress, colour,
+completion."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def shop(tmp_path: Path) -> Path:
 
 def test_stream_of_a_kustomize_project_suggests_plain(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render", str(shop), "--format", "kustomize", "-o", "-"]) == 2
-    assert capsys.readouterr().err == ("manifestkit: error: -o - writes one YAML stream; --format kustomize needs a folder\n"
-                                       "  hint: pass --format plain -o - for one stream, or -o DIR for the kustomize files\n")
+    assert capsys.readouterr().err == (
+        "manifestkit: error: -o - writes one YAML stream; --format kustomize needs a folder\n"
+        "  hint: pass --format plain -o - for one stream, or -o DIR for the kustomize files\n"
+    )
 
 
 def test_usage_errors_name_the_tool_not_input(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,13 +46,18 @@ def test_render_where_there_is_no_project(tmp_path: Path, capsys: pytest.Capture
     monkeypatch.chdir(tmp_path)
     assert main(["render"]) == 2
     assert capsys.readouterr().err == (
-        "manifestkit: error: no manifestkit.yaml in the current folder; expected a project folder, a manifestkit.yaml or App files\n"
-        "  hint: make a project with `manifestkit init`, or pass the project's folder: `manifestkit render PATH`\n")
+        "manifestkit: error: no manifestkit.yaml in the current folder; expected a project folder, a manifestkit.yaml "
+        "or App files\n"
+        "  hint: make a project with `manifestkit init`, or pass the project's folder: `manifestkit render PATH`\n"
+    )
     (tmp_path / "empty").mkdir()
     assert main(["render", "empty"]) == 2
     assert capsys.readouterr().err == (
-        "manifestkit: error: no manifestkit.yaml in 'empty'; expected a project folder, a manifestkit.yaml or App files\n"
-        "  hint: make a project with `manifestkit init empty`, or pass the project's folder: `manifestkit render PATH`\n")
+        "manifestkit: error: no manifestkit.yaml in 'empty'; expected a project folder, a manifestkit.yaml or App "
+        "files\n"
+        "  hint: make a project with `manifestkit init empty`, or pass the project's folder: `manifestkit render "
+        "PATH`\n"
+    )
 
 
 def test_empty_folder_is_not_a_silent_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,19 +70,27 @@ def test_validate_on_a_terminal_without_paths_prints_usage(tmp_path: Path) -> No
     code, shown = run_on_tty(["validate"], tmp_path)
     usage = build_parser()._subparsers._group_actions[0].choices["validate"].format_usage()  # type: ignore[union-attr]
     assert code == 2
-    assert shown.replace("\r\n", "\n").split() == (f"{usage}manifestkit validate: no PATH given and stdin is a terminal; "
-                                                   "pass files or folders, or - to read YAML from stdin\n").split()
+    assert (
+        shown.replace("\r\n", "\n").split()
+        == (
+            f"{usage}manifestkit validate: no PATH given and stdin is a terminal; "
+            "pass files or folders, or - to read YAML from stdin\n"
+        ).split()
+    )
 
 
 def test_check_hint_names_the_exact_command(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out dir"
     assert main(["render", str(shop), "--env", "dev", "-o", str(out), "--check"]) == 1
     err = capsys.readouterr().err
-    assert err.endswith(f"manifestkit: 8 file(s) out of date in {out}; run `manifestkit render {shop} --env dev -o '{out}'` to update\n")
+    assert err.endswith(
+        f"manifestkit: 8 file(s) out of date in {out}; run `manifestkit render {shop} --env dev -o '{out}'` to update\n"
+    )
 
 
 def test_readme_commands_agree_with_the_project(tmp_path: Path) -> None:
-    """The README renders examples/shop into its own output.dir, so the next natural command, --check, finds it fresh."""
+    """The README renders examples/shop into its own output.dir, so the next natural command, --check, finds it
+    fresh."""
     project = tmp_path / "examples" / "shop"
     shutil.copytree(EXAMPLES / "shop", project, ignore=shutil.ignore_patterns("build"))
     readme = (ROOT / "README.md").read_text()
@@ -109,7 +125,10 @@ def test_diff_summary_and_json(shop: Path, tmp_path: Path, capsys: pytest.Captur
     assert main(["render", str(shop), "--env", "dev", "-o", str(out)]) == 0
     capsys.readouterr()
     assert main(["diff", str(shop), "--env", "dev", "-o", str(out)]) == 0
-    assert capsys.readouterr() == ("", "manifestkit: 0 file(s) would change: 0 added, 0 changed, 0 removed; 8 unchanged\n")
+    assert capsys.readouterr() == (
+        "",
+        "manifestkit: 0 file(s) would change: 0 added, 0 changed, 0 removed; 8 unchanged\n",
+    )
     web = shop / "apps" / "web.yaml"
     web.write_text(web.read_text().replace("listen: 8080", "listen: 9090"))
     assert main(["diff", str(shop), "--env", "dev", "-o", str(out), "--output", "json"]) == 1
@@ -147,8 +166,13 @@ def test_progress_bar_on_a_terminal_only(shop: Path, tmp_path: Path) -> None:
     assert code == 0 and "validating" in shown
     code, shown = run_on_tty(["validate", str(tmp_path / "a")], tmp_path, {**fast, "PRE_COMMIT": "1"})
     assert code == 0 and "validating" not in shown and "\x1b[?25l" not in shown  # no bar, no hidden cursor
-    piped = subprocess.run([os.sys.executable, "-m", "manifestkit", "render", str(shop), "-o", str(tmp_path / "c")],
-                           capture_output=True, text=True, env={**os.environ, **fast, "PYTHONPATH": str(ROOT)}, check=True)
+    piped = subprocess.run(
+        [os.sys.executable, "-m", "manifestkit", "render", str(shop), "-o", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **fast, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
     # Not a terminal: no bar; the summary line first, then the lint findings on the output (warnings here).
     assert piped.stdout == ""
     assert piped.stderr.splitlines()[0] == f"manifestkit: 18 written, 0 unchanged, 0 removed in {tmp_path / 'c'}"
@@ -183,7 +207,11 @@ def test_zsh_and_fish_scripts_are_accepted(shell: str, capsys: pytest.CaptureFix
     script = capsys.readouterr().out
     binary = shutil.which(shell)
     if shell == "fish":
-        assert "complete -c manifestkit -n '__fish_seen_subcommand_from render' -l format -s f -x -a 'helm kustomize plain'" in script
+        assert (
+            "complete -c manifestkit -n '__fish_seen_subcommand_from render' -l format -s f -x -a 'helm kustomize "
+            "plain'"
+            in script
+        )
     else:
         assert "bashcompinit" in script and "complete -o filenames -F _manifestkit manifestkit" in script
     if binary:
@@ -201,10 +229,14 @@ def test_patterns_lists_and_shows(capsys: pytest.CaptureFixture[str]) -> None:
         "  host (string, required)\n  port (port, required)\n"
         "  timeout (integer, optional) [default 300]: seconds before the pod fails\n"
         "  image (nonEmptyString, optional) [default 'busybox:1.36']\n\n"
-        "example (an App's spec):\n  patterns:\n  - use: init/wait-for\n    with:\n      host: example\n      port: 8080\n\n"
-        "see docs/patterns.md for what it adds to the pod\n")
+        "example (an App's spec):\n  patterns:\n  - use: init/wait-for\n    with:\n      host: example\n      port: "
+        "8080\n\n"
+        "see docs/patterns.md for what it adds to the pod\n"
+    )
     assert main(["patterns", "sidcar"]) == 2
-    assert capsys.readouterr().err.startswith("manifestkit: error: unknown pattern 'sidcar'; expected one of: adapter, ")
+    assert capsys.readouterr().err.startswith(
+        "manifestkit: error: unknown pattern 'sidcar'; expected one of: adapter, "
+    )
 
 
 def test_every_pattern_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
@@ -223,8 +255,12 @@ def test_rules_lists_and_shows(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == (
         "MK009 privileged: privileged or SYS_ADMIN outside an init container\nseverity: error\nby default: on\n"
         "docs: docs/rules.md#mk009-privileged\n"
-        "silence one object with the annotation manifestkit.dev/ignore: MK009, or the rule with lint.disable in .manifestkit.yaml\n")
+        "silence one object with the annotation manifestkit.dev/ignore: MK009, or the rule with lint.disable in "
+        ".manifestkit.yaml\n"
+    )
     assert main(["rules", "MK999"]) == 2
     last = max(RULES)
-    assert capsys.readouterr().err == (f"manifestkit: error: unknown rule 'MK999'; expected an id (MK001 to {last}) or a name\n"
-                                       f"  hint: {did_you_mean('MK999', [*sorted(RULES), *(r.name for r in RULES.values())])}\n")
+    assert capsys.readouterr().err == (
+        f"manifestkit: error: unknown rule 'MK999'; expected an id (MK001 to {last}) or a name\n"
+        f"  hint: {did_you_mean('MK999', [*sorted(RULES), *(r.name for r in RULES.values())])}\n"
+    )

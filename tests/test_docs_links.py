@@ -52,8 +52,15 @@ def test_relative_links_and_anchors_resolve(page: Path) -> None:
 
 def test_readme_links_each_guide() -> None:
     readme_links = {link.partition("#")[0] for link in links(ROOT / "README.md")}
-    guides = {"docs/getting-started.md", "docs/ci.md", "docs/argocd.md", "docs/flux.md", "docs/migrating-helm-checksums.md",
-              "docs/migrating-helm-secrets.md", "docs/migrating-argocd-vault-plugin.md"}
+    guides = {
+        "docs/getting-started.md",
+        "docs/ci.md",
+        "docs/argocd.md",
+        "docs/flux.md",
+        "docs/migrating-helm-checksums.md",
+        "docs/migrating-helm-secrets.md",
+        "docs/migrating-argocd-vault-plugin.md",
+    }
     assert guides <= readme_links
     assert all((ROOT / guide).is_file() for guide in guides)
 

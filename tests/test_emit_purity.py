@@ -24,9 +24,17 @@ from ._formats import render_dir
 from .test_sops_layouts import SECRET_VALUES, Keys, environ, make_project, project_files, write_files
 
 EMIT_DIR = Path(manifestkit.emit.__file__).parent
-FORBIDDEN = ("manifestkit.build_step", "manifestkit.build_workload", "manifestkit.build_service", "manifestkit.build_config",
-             "manifestkit.build_base", "manifestkit.build_meta", "manifestkit.overlay", "manifestkit.pipeline",
-             "manifestkit.secrets")
+FORBIDDEN = (
+    "manifestkit.build_step",
+    "manifestkit.build_workload",
+    "manifestkit.build_service",
+    "manifestkit.build_config",
+    "manifestkit.build_base",
+    "manifestkit.build_meta",
+    "manifestkit.overlay",
+    "manifestkit.pipeline",
+    "manifestkit.secrets",
+)
 MAX_LINES = 250
 
 
@@ -56,14 +64,22 @@ def test_emit_modules_import_no_build_overlay_pipeline_or_secrets(path: Path) ->
     assert forbidden_imports(path.read_text(encoding="utf-8")) == []
 
 
-@pytest.mark.parametrize(("source", "found"), [
-    ("from manifestkit.build_base import base_objects", ["manifestkit.build_base", "manifestkit.build_base.base_objects"]),
-    ("from manifestkit import overlay", ["manifestkit.overlay"]),
-    ("def f():\n    from manifestkit.secrets.step import sops_keys\n",
-     ["manifestkit.secrets.step", "manifestkit.secrets.step.sops_keys"]),
-    ("import manifestkit.pipeline as p", ["manifestkit.pipeline"]),
-    ("from manifestkit.emit.plain import stream", []),
-])
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        (
+            "from manifestkit.build_base import base_objects",
+            ["manifestkit.build_base", "manifestkit.build_base.base_objects"],
+        ),
+        ("from manifestkit import overlay", ["manifestkit.overlay"]),
+        (
+            "def f():\n    from manifestkit.secrets.step import sops_keys\n",
+            ["manifestkit.secrets.step", "manifestkit.secrets.step.sops_keys"],
+        ),
+        ("import manifestkit.pipeline as p", ["manifestkit.pipeline"]),
+        ("from manifestkit.emit.plain import stream", []),
+    ],
+)
 def test_the_import_check_finds_every_spelling(source: str, found: list[str]) -> None:
     assert forbidden_imports(source) == found
 
@@ -185,4 +201,6 @@ def test_a_sops_secret_the_plan_did_not_open_is_an_error_not_ciphertext_in_a_cha
                        "data": {"k": "ENC[AES256_GCM,data:x]"}, "sops": {"version": "3.9.0"}}, app="app")
     with pytest.raises(ManifestkitError) as caught:
         chart_files("app", {"": [secret]}, {"": [secret]}, None, {("", "app", "a", "other"): {}})
-    assert caught.value.diagnostics == [Diagnostic(message="helm-secrets layout: app: Secret/s was not opened by the render plan")]
+    assert caught.value.diagnostics == [
+        Diagnostic(message="helm-secrets layout: app: Secret/s was not opened by the render plan")
+    ]

@@ -51,14 +51,22 @@ def test_a_base_manifest_of_the_wrong_shape_plus_a_pattern(tmp_path: Path, capsy
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("shape", "message"), [
-    ("spec: []", "3:1: error: spec: found a list; expected a mapping"),
-    ("spec: {containers: {a: 1}}", "3:8: error: spec.containers: found a mapping; expected a list"),
-    ("spec: {containers: [1]}", "3:21: error: spec.containers[0]: found an integer; expected a mapping"),
-    ("metadata: []\nspec: {containers: [{name: a, image: b}]}", "3:1: error: metadata: found a list; expected a mapping"),
-    ("spec: {containers: [{name: a, image: b, ports: [x]}]}",
-     "3:49: error: spec.containers[0].ports[0]: found a string; expected a mapping"),
-])
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ("spec: []", "3:1: error: spec: found a list; expected a mapping"),
+        ("spec: {containers: {a: 1}}", "3:8: error: spec.containers: found a mapping; expected a list"),
+        ("spec: {containers: [1]}", "3:21: error: spec.containers[0]: found an integer; expected a mapping"),
+        (
+            "metadata: []\nspec: {containers: [{name: a, image: b}]}",
+            "3:1: error: metadata: found a list; expected a mapping",
+        ),
+        (
+            "spec: {containers: [{name: a, image: b, ports: [x]}]}",
+            "3:49: error: spec.containers[0].ports[0]: found a string; expected a mapping",
+        ),
+    ],
+)
 def test_inject_into_manifests_of_the_wrong_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   shape: str, message: str) -> None:
     file = tmp_path / "m.yaml"

@@ -16,7 +16,16 @@ from manifestkit.emit.helm_values import Hole, differing, template_text, values_
 from manifestkit.loader import load_project
 from manifestkit.model import Options
 
-from ._formats import PATTERNED_FILES, case_id, differences, env_cases, helm_objects, plain_objects, render_dir, write_files
+from ._formats import (
+    PATTERNED_FILES,
+    case_id,
+    differences,
+    env_cases,
+    helm_objects,
+    plain_objects,
+    render_dir,
+    write_files,
+)
 
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install -e '.[test]')")
 SHOP = Path(__file__).parents[1] / "examples" / "shop"
@@ -64,7 +73,10 @@ def test_base_manifests_and_patterns_survive_every_environment(tmp_path: Path) -
 
 
 def test_umbrella_chart_renders_like_plain(tmp_path: Path) -> None:
-    files = {**PATTERNED_FILES, "manifestkit.yaml": PATTERNED_FILES["manifestkit.yaml"] + "  output: {umbrella: true}\n"}
+    files = {
+        **PATTERNED_FILES,
+        "manifestkit.yaml": PATTERNED_FILES["manifestkit.yaml"] + "  output: {umbrella: true}\n",
+    }
     project = load_project(write_files(tmp_path / "project", files))
     out = render_dir(project, "helm", tmp_path / "out")
     umbrella = out / "charts" / "echo"
@@ -106,7 +118,10 @@ def test_operator_values_are_exposed(tmp_path: Path) -> None:
     assert values["replicas"] == 2
     assert values["namespace"] == "shop"
     assert values["containers"]["web"]["image"] == "nginx:1.25"
-    assert values["containers"]["web"]["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
+    assert values["containers"]["web"]["resources"] == {
+        "requests": {"cpu": "50m", "memory": "64Mi"},
+        "limits": {"memory": "128Mi"},
+    }
     assert values["containers"]["web"]["env"][0] == {"name": "LOG_LEVEL", "value": "info"}
     assert values["configMaps"]["web-config"]["data"]["MODE"] == "fast"
     prod = yaml.safe_load((_shop_web(tmp_path / "again") / "values-prod.yaml").read_text())
@@ -156,7 +171,11 @@ def test_template_text_guards_each_hole_and_keeps_list_items_open() -> None:
 
 
 def test_values_diff_uses_null_to_delete() -> None:
-    assert values_diff({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"x": 1}, "b": 2, "c": 3}) == {"a": {"y": None}, "b": 2, "c": 3}
+    assert values_diff({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"x": 1}, "b": 2, "c": 3}) == {
+        "a": {"y": None},
+        "b": 2,
+        "c": 3,
+    }
 
 
 def test_schema_covers_every_version() -> None:

@@ -85,8 +85,13 @@ def test_every_workload_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     obj = {"kind": kind, "metadata": {"name": "x"}, **WORKLOADS[kind]}
     source = tmp_path / "in.yaml"
     source.write_text(json.dumps(obj), encoding="utf-8")
-    out = [d.data for d in load_documents(inject(capsys, "-p", "sidecar/envoy", "-p", "init/sysctl=sysctls={net.core.somaxconn: 1024}",
-                                                 str(source)), "out")]
+    out = [
+        d.data
+        for d in load_documents(
+            inject(capsys, "-p", "sidecar/envoy", "-p", "init/sysctl=sysctls={net.core.somaxconn: 1024}", str(source)),
+            "out",
+        )
+    ]
     pod = pod_template(out[0])
     assert pod is not None
     if pod["spec"].get("restartPolicy") == "Never":
@@ -129,8 +134,10 @@ def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_inject_twice_adds_no_second_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source, once = tmp_path / "es.yaml", tmp_path / "once.yaml"
     source.write_text(ES, encoding="utf-8")
-    once.write_text(inject(capsys, "-p", "sidecar/envoy", "-p", "sidecar/log-tailer=path=/logs,file=es.log", str(source)),
-                    encoding="utf-8")
+    once.write_text(
+        inject(capsys, "-p", "sidecar/envoy", "-p", "sidecar/log-tailer=path=/logs,file=es.log", str(source)),
+        encoding="utf-8",
+    )
     args = ["-p", "sidecar/envoy", "-p", "sidecar/log-tailer=path=/logs,file=es.log", str(once)]
     assert inject(capsys, *args) == once.read_text(encoding="utf-8")
     assert inject(capsys, "--emit", "patch", *args) == ""
@@ -139,7 +146,9 @@ def test_inject_twice_adds_no_second_sidecar(tmp_path: Path, capsys: pytest.Capt
 def test_patch_lines_have_the_documented_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "pod.yaml"
     source.write_text((ROOT / "examples" / "http-echo" / "manifests" / "demoapp.yaml").read_text(), encoding="utf-8")
-    lines = [json.loads(line) for line in inject(capsys, "--emit", "patch", "-p", "sidecar/envoy", str(source)).splitlines()]
+    lines = [
+        json.loads(line) for line in inject(capsys, "--emit", "patch", "-p", "sidecar/envoy", str(source)).splitlines()
+    ]
     assert [(x["kind"], x["namespace"], x["name"]) for x in lines] == [("Pod", "demoapp", "demoapp"),
                                                                      ("ConfigMap", "demoapp", "demoapp-envoy")]
     assert lines[0]["patch"][0] == {"op": "add", "path": "/metadata/annotations",
@@ -190,25 +199,42 @@ def test_values_are_yaml_scalars_and_words_stay_strings(tmp_path: Path, capsys: 
     assert envoy["ports"] == [{"name": "envoy-inbound", "containerPort": 15001}]   # admin listens on 127.0.0.1 only
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["-p", "sidecar/envoi"], "--pattern sidecar/envoi: error: unknown pattern 'sidecar/envoi'; expected one of: {known}"
-                              "\n  hint: did you mean 'sidecar/envoy'?"),
-    (["-p", "sidecar/envoy=prot=1"], "--pattern sidecar/envoy=prot=1: error: unknown parameter 'prot' for sidecar/envoy; "
-                                     "expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'port'?"),
-    (["-p", "sidecar/envoy=port"], "--pattern sidecar/envoy=port: error: found 'port'; expected key=value"),
-    (["-p", "sidecar/envoy=native=true", "-k", "1.28"],
-     "POD:4:3: error: Pod/x: native sidecars need Kubernetes 1.29 or newer; the target is 1.28\n"
-     "  hint: set kubernetesVersion to \"1.29\" or newer, or drop `native: true`"),
-    (["-p", "sidecar/redis-cache", "-p", "ambassador/tunnel=target=redis.example.com:6380,localPort=6379"],
-     "POD:4:3: error: Pod/x: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which container "
-     "'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network namespace)"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["-p", "sidecar/envoi"],
+            "--pattern sidecar/envoi: error: unknown pattern 'sidecar/envoi'; expected one of: {known}"
+            "\n  hint: did you mean 'sidecar/envoy'?",
+        ),
+        (
+            ["-p", "sidecar/envoy=prot=1"],
+            "--pattern sidecar/envoy=prot=1: error: unknown parameter 'prot' for sidecar/envoy; "
+            "expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'port'?",
+        ),
+        (["-p", "sidecar/envoy=port"], "--pattern sidecar/envoy=port: error: found 'port'; expected key=value"),
+        (
+            ["-p", "sidecar/envoy=native=true", "-k", "1.28"],
+            "POD:4:3: error: Pod/x: native sidecars need Kubernetes 1.29 or newer; the target is 1.28\n"
+            '  hint: set kubernetesVersion to "1.29" or newer, or drop `native: true`',
+        ),
+        (
+            ["-p", "sidecar/redis-cache", "-p", "ambassador/tunnel=target=redis.example.com:6380,localPort=6379"],
+            "POD:4:3: error: Pod/x: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which container "
+            "'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network "
+            "namespace)",
+        ),
+    ],
+)
 def test_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                 argv: list[str], expected: str) -> None:
     from tests.test_patterns import known
     monkeypatch.chdir(tmp_path)
-    Path("pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n"
-                                "  - {name: x, image: 'example/x:1', ports: [{containerPort: 8080}]}\n", encoding="utf-8")
+    Path("pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n"
+        "  - {name: x, image: 'example/x:1', ports: [{containerPort: 8080}]}\n",
+        encoding="utf-8",
+    )
     assert main(["inject", *argv, "pod.yaml"]) == 2
     assert capsys.readouterr().err == known(expected.replace("POD", "pod.yaml")) + "\n"
 
@@ -221,7 +247,9 @@ def test_native_sidecar_from_the_command_line(tmp_path: Path, capsys: pytest.Cap
     assert check_object(out, "1.29", strict=True) == []
 
 
-def test_user_patterns_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_patterns_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.test_patterns import USER_PATTERN
     monkeypatch.chdir(tmp_path)
     Path("patterns").mkdir()

@@ -53,16 +53,22 @@ def test_a_big_file_without_aliases_is_not_a_bomb() -> None:
     assert len(yamlio.load_documents(text, "sops.yaml")[0].data) == 60_000
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a: " + "[" * 400 + "]" * 400 + "\n", "1:103: YAML nesting is deeper than 100 levels (below this key)"),
-    ("".join("  " * i + f"k{i}:\n" for i in range(400)), "101:201: YAML nesting is deeper than 100 levels (below this key)"),
-    ("a: &a [*a]\n", "1:1: a YAML alias refers to a node that contains it (a recursive structure)"),
-    ("a: !!int two\n", "1:4: cannot read value: 'two' is not a valid !!int"),
-    ("a: !!bool maybe\n", "1:4: cannot read value: 'maybe' is not a valid !!bool"),
-    ("a: !!timestamp soon\n", "1:4: cannot read value: 'soon' is not a valid !!timestamp"),
-    ("a: b\nc: d\x00e\n", "2:5: invalid YAML: the control character U+0000 is not allowed in YAML text"),
-    ("a: {<<: [1]}\n", "1:10: a `<<` merge key takes a mapping or a list of mappings"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a: " + "[" * 400 + "]" * 400 + "\n", "1:103: YAML nesting is deeper than 100 levels (below this key)"),
+        (
+            "".join("  " * i + f"k{i}:\n" for i in range(400)),
+            "101:201: YAML nesting is deeper than 100 levels (below this key)",
+        ),
+        ("a: &a [*a]\n", "1:1: a YAML alias refers to a node that contains it (a recursive structure)"),
+        ("a: !!int two\n", "1:4: cannot read value: 'two' is not a valid !!int"),
+        ("a: !!bool maybe\n", "1:4: cannot read value: 'maybe' is not a valid !!bool"),
+        ("a: !!timestamp soon\n", "1:4: cannot read value: 'soon' is not a valid !!timestamp"),
+        ("a: b\nc: d\x00e\n", "2:5: invalid YAML: the control character U+0000 is not allowed in YAML text"),
+        ("a: {<<: [1]}\n", "1:10: a `<<` merge key takes a mapping or a list of mappings"),
+    ],
+)
 def test_refused_at_the_place_that_is_wrong(text: str, expected: str) -> None:
     assert refusal(lambda: yamlio.load_documents(text, "f.yaml")) == [expected]
 

@@ -35,18 +35,32 @@ VERSIONS = sorted({default_kube_version(), kube_versions()[0], kube_versions()[-
 @pytest.mark.parametrize("name", list(KINDS))
 def test_facts_are_consistent(name: str) -> None:
     kind = KINDS[name]
-    if kind.replicated or kind.long_running or kind.runs_to_completion or kind.label_selector or kind.app_fields is not None:
-        assert kind.workload, f"{name} is replicated, long-running, run-to-completion, selects pods or is buildable, so it runs pods"
+    if (
+        kind.replicated
+        or kind.long_running
+        or kind.runs_to_completion
+        or kind.label_selector
+        or kind.app_fields is not None
+    ):
+        assert kind.workload, (
+            f"{name} is replicated, long-running, run-to-completion, selects pods or is buildable, so it runs pods"
+        )
     if kind.workload:
         assert kind.pod_template is not None, f"{name} runs pods but has no pod template path"
         assert not kind.cluster_scoped, f"{name} runs pods, which live in a namespace"
-    assert not (kind.long_running and kind.runs_to_completion), f"{name} cannot both run until deleted and run to completion"
-    assert (kind.long_running or kind.runs_to_completion) == kind.workload, f"{name}: a workload's pods either complete or run on"
+    assert not (kind.long_running and kind.runs_to_completion), (
+        f"{name} cannot both run until deleted and run to completion"
+    )
+    assert (kind.long_running or kind.runs_to_completion) == kind.workload, (
+        f"{name}: a workload's pods either complete or run on"
+    )
 
 
 def test_derived_sets_follow_the_table() -> None:
     assert kinds.CLUSTER_SCOPED == {name for name, kind in KINDS.items() if kind.cluster_scoped}
-    assert {name for name in KINDS if kinds.is_replicated(name)} == {name for name, kind in KINDS.items() if kind.replicated}
+    assert {name for name in KINDS if kinds.is_replicated(name)} == {
+        name for name, kind in KINDS.items() if kind.replicated
+    }
     assert not kinds.is_replicated("Service") and not kinds.is_replicated(None)
 
 
@@ -87,7 +101,9 @@ def _at(version: str, schema: Mapping[str, Any], path: tuple[str, ...]) -> Mappi
     return node
 
 
-def _pod_spec_paths(version: str, node: Mapping[str, Any], path: tuple[str, ...], depth: int) -> Iterator[tuple[str, ...]]:
+def _pod_spec_paths(
+    version: str, node: Mapping[str, Any], path: tuple[str, ...], depth: int
+) -> Iterator[tuple[str, ...]]:
     if _ref(node) == POD_SPEC:
         yield path
         return
@@ -130,7 +146,11 @@ def test_kind_matches_its_kubernetes_schema(version: str, name: str) -> None:
 
 def test_a_cronjob_wraps_a_job() -> None:
     assert KINDS["CronJob"].pod_template == ("spec", "jobTemplate", *(KINDS["Job"].pod_template or ()))
-    job_spec = _at(default_kube_version(), _kind_schema(default_kube_version(), "CronJob", KINDS["CronJob"]), ("spec", "jobTemplate", "spec"))
+    job_spec = _at(
+        default_kube_version(),
+        _kind_schema(default_kube_version(), "CronJob", KINDS["CronJob"]),
+        ("spec", "jobTemplate", "spec"),
+    )
     assert job_spec is not None and _ref(job_spec) == "io.k8s.api.batch.v1.JobSpec"
 
 
@@ -141,7 +161,11 @@ def test_probe_names_are_the_probes_of_a_container() -> None:
 
 def test_container_lists_are_the_container_lists_of_a_pod_spec() -> None:
     pod = _definitions(default_kube_version())[POD_SPEC]["properties"]
-    lists = {key for key, node in pod.items() if _ref(node.get("items", {})) in ("io.k8s.api.core.v1.Container", "io.k8s.api.core.v1.EphemeralContainer")}
+    lists = {
+        key
+        for key, node in pod.items()
+        if _ref(node.get("items", {})) in ("io.k8s.api.core.v1.Container", "io.k8s.api.core.v1.EphemeralContainer")
+    }
     assert lists == {*kinds.CONTAINER_LISTS, kinds.EPHEMERAL_CONTAINERS}
 
 
@@ -160,38 +184,65 @@ def _workload_enums(node: Any) -> Iterator[list[str]]:
 
 def test_schemas_offer_the_kinds_an_app_can_build() -> None:
     buildable = [name for name, kind in KINDS.items() if kind.app_fields is not None]
-    enums = [enum for file in sorted(SCHEMAS.glob("*.json")) for enum in _workload_enums(json.loads(file.read_text(encoding="utf-8")))]
+    enums = [
+        enum
+        for file in sorted(SCHEMAS.glob("*.json"))
+        for enum in _workload_enums(json.loads(file.read_text(encoding="utf-8")))
+    ]
     assert enums, "no `workload` enum found in the schemas"
     assert all(sorted(enum) == sorted(buildable) for enum in enums)
 
 
 # ---------------------------------------------------------------- pod templates
 
-@pytest.mark.parametrize(("obj", "template"), [
-    ({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}, {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}),
-    ({"kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}, {"spec": {"containers": []}}),
-    ({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}, {"spec": {}}),
-    ({"kind": "PodTemplate", "template": {"metadata": {"labels": {"a": "b"}}}}, {"metadata": {"labels": {"a": "b"}}}),
-    ({"kind": "Deployment", "spec": "oops"}, None),
-    ({"kind": "Deployment"}, None),
-    ({"kind": "Pod"}, None),
-    ({"kind": "Service", "spec": {"template": {}}}, None),
-])
+@pytest.mark.parametrize(
+    ("obj", "template"),
+    [
+        (
+            {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}},
+            {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}},
+        ),
+        ({"kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}}, {"spec": {"containers": []}}),
+        ({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}, {"spec": {}}),
+        (
+            {"kind": "PodTemplate", "template": {"metadata": {"labels": {"a": "b"}}}},
+            {"metadata": {"labels": {"a": "b"}}},
+        ),
+        ({"kind": "Deployment", "spec": "oops"}, None),
+        ({"kind": "Deployment"}, None),
+        ({"kind": "Pod"}, None),
+        ({"kind": "Service", "spec": {"template": {}}}, None),
+    ],
+)
 def test_pod_template(obj: Mapping[str, Any], template: Mapping[str, Any] | None) -> None:
     assert kinds.pod_template(obj) == template
 
 
 def test_with_pod_template_copies_only_along_the_path() -> None:
-    obj: dict[str, Any] = {"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {}}}}}
+    obj: dict[str, Any] = {
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {}}}},
+    }
     new = kinds.with_pod_template(obj, {"spec": {"containers": []}})
-    assert new == {"kind": "CronJob", "metadata": {"name": "c"},
-                   "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"spec": {"containers": []}}}}}}
+    assert new == {
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {
+            "schedule": "@daily",
+            "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"spec": {"containers": []}}}},
+        },
+    }
     assert obj["spec"]["jobTemplate"]["spec"]["template"] == {}
     assert new["metadata"] is obj["metadata"]
 
 
 def test_containers_init_first_skipping_malformed_entries() -> None:
-    spec = {"containers": [{"name": "app"}, "oops"], "initContainers": [{"name": "init"}], "ephemeralContainers": [{"name": "debug"}]}
+    spec = {
+        "containers": [{"name": "app"}, "oops"],
+        "initContainers": [{"name": "init"}],
+        "ephemeralContainers": [{"name": "debug"}],
+    }
     assert list(kinds.containers(spec)) == [("initContainers", 0, {"name": "init"}), ("containers", 0, {"name": "app"})]
     assert list(kinds.containers({"containers": "oops"})) == []
 
@@ -209,9 +260,14 @@ POD_KINDS = [name for name, kind in KINDS.items() if kind.pod_template is not No
 
 @pytest.mark.parametrize("name", POD_KINDS)
 def test_lint_and_the_pattern_step_find_the_same_pod(name: str) -> None:
-    template: dict[str, Any] = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]}}
+    template: dict[str, Any] = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]},
+    }
     obj = kinds.with_pod_template({"kind": name, "metadata": {"name": "web"}}, template)
-    assert {k: v for k, v in (kinds.pod_template(obj) or {}).items() if k != "kind"} == template   # a Pod is its own template
+    assert {
+        k: v for k, v in (kinds.pod_template(obj) or {}).items() if k != "kind"
+    } == template  # a Pod is its own template
     assert podspec.pod_spec(obj) == (kinds.pod_spec_path(name), template["spec"])
     assert podspec.pod_metadata(obj)[1] == template["metadata"]
     found = podspec.pod_spec(obj)
@@ -259,5 +315,6 @@ def test_no_module_but_kinds_spells_kind_or_probe_sets() -> None:
 
 
 def test_the_scan_finds_a_spelled_set() -> None:
-    source = 'if kind in ("Job", "CronJob"):\n    pass\nPROBES = {"livenessProbe": 1, "startupProbe": 2}\nok = ("Job", "Service")\n'
+    source = ('if kind in ("Job", "CronJob"):\n    pass\nPROBES = {"livenessProbe": 1, "startupProbe": 2}\n'
+              'ok = ("Job", "Service")\n')
     assert sorted(_spelled_sets(ast.parse(source))) == [(1, ["Job", "CronJob"]), (3, ["livenessProbe", "startupProbe"])]

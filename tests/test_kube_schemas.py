@@ -70,8 +70,13 @@ def test_every_error_is_reported_with_its_path() -> None:
     assert check_object(broken(), "1.30", strict=True) == [
         SchemaError(("spec",), "missing required field 'selector'"),
         SchemaError(("spec", "replicas"), 'found a string "2"; expected integer'),
-        SchemaError(("spec", "template", "spec", "containers", 0, "imagePullPolice"), "unknown field 'imagePullPolice'"),
-        SchemaError(("spec", "template", "spec", "containers", 0, "ports", 0, "containerPort"), 'found a string "8080"; expected integer'),
+        SchemaError(
+            ("spec", "template", "spec", "containers", 0, "imagePullPolice"), "unknown field 'imagePullPolice'"
+        ),
+        SchemaError(
+            ("spec", "template", "spec", "containers", 0, "ports", 0, "containerPort"),
+            'found a string "8080"; expected integer',
+        ),
     ]
     # kubernetes-validate alone stops at the first error
     with pytest.raises(KVError):
@@ -137,7 +142,9 @@ def test_crd_schemas(tmp_path: Path) -> None:
         SchemaError(("spec", "colour"), "unknown field 'colour'"),
         SchemaError(("spec", "size"), "0 is less than the minimum of 1"),
     ]
-    assert check_object(bad, "1.30", strict=False, extra=extra) == [SchemaError(("spec", "size"), "0 is less than the minimum of 1")]
+    assert check_object(bad, "1.30", strict=False, extra=extra) == [
+        SchemaError(("spec", "size"), "0 is less than the minimum of 1")
+    ]
 
 
 def test_json_schemas_by_enum_and_by_kubeconform_file_name(tmp_path: Path) -> None:
@@ -147,8 +154,9 @@ def test_json_schemas_by_enum_and_by_kubeconform_file_name(tmp_path: Path) -> No
     (tmp_path / "example.com").mkdir()
     (tmp_path / "example.com" / "gizmo_v1.json").write_text(json.dumps({"type": "object", "required": ["spec"]}))
     extra = load_extra_schemas([tmp_path])
-    assert check_object({"apiVersion": "example.com/v1", "kind": "Gadget", "spec": {"on": "yes"}}, "1.30", extra=extra) == [
-        SchemaError(("spec", "on"), 'found a string "yes"; expected boolean')]
+    assert check_object(
+        {"apiVersion": "example.com/v1", "kind": "Gadget", "spec": {"on": "yes"}}, "1.30", extra=extra
+    ) == [SchemaError(("spec", "on"), 'found a string "yes"; expected boolean')]
     assert check_object({"apiVersion": "example.com/v1", "kind": "Gizmo"}, "1.30", extra=extra) == [
         SchemaError((), "missing required field 'spec'")]
 
@@ -178,13 +186,25 @@ def test_microservices_demo_every_version_agrees_with_kubernetes_validate(versio
 
 
 def test_library_validate_reports_schema_findings() -> None:
-    [finding] = [d for d in validate([{**DEPLOYMENT, "spec": {**DEPLOYMENT["spec"], "replicas": "2"}}]) if d.rule == "schema"]
-    assert finding.format() == '<input>: error [schema]: spec.replicas: Deployment/web: found a string "2"; expected integer'
+    [finding] = [
+        d for d in validate([{**DEPLOYMENT, "spec": {**DEPLOYMENT["spec"], "replicas": "2"}}]) if d.rule == "schema"
+    ]
+    assert (
+        finding.format()
+        == '<input>: error [schema]: spec.replicas: Deployment/web: found a string "2"; expected integer'
+    )
 
 
 def test_int_or_string_errors_say_what_would_do() -> None:
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"ports": [{"port": 80, "targetPort": [8080]}]}}
-    assert check_object(svc, "1.30") == [SchemaError(("spec", "ports", 0, "targetPort"), "found a list [8080]; expected string or integer")]
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": 80, "targetPort": [8080]}]},
+    }
+    assert check_object(svc, "1.30") == [
+        SchemaError(("spec", "ports", 0, "targetPort"), "found a list [8080]; expected string or integer")
+    ]
 
 
 def test_top_level_validate_is_the_library_function() -> None:
@@ -195,8 +215,18 @@ def test_top_level_validate_is_the_library_function() -> None:
 
     assert isinstance(manifestkit.validation, types.ModuleType)
     assert callable(manifestkit.validate) and not isinstance(manifestkit.validate, types.ModuleType)
-    findings = manifestkit.validate([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                                      "spec": {"containers": [{"name": "c", "image": "nginx"}]}}], kube_version="1.30", strict=True)
+    findings = manifestkit.validate(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            }
+        ],
+        kube_version="1.30",
+        strict=True,
+    )
     assert {d.rule for d in findings} == {"MK007", "MK011", "MK012", "MK013"}
 
 
@@ -213,12 +243,23 @@ ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 8))
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (DUPLICATE_KEY_CRD, "schemas/bad.yaml:7:3: error: spec.names: duplicate key 'names' (first defined on line 6)\n"
-                        "  hint: remove one of the two; YAML keeps only the last and the other is silently lost\n"),
-    (ALIAS_BOMB, "schemas/bad.yaml:1:1: error: YAML aliases expand to more than 1,000,000 nodes\n"
-                 "  hint: this looks like an alias bomb ('billion laughs'); write the values out or use fewer nested aliases\n"),
-], ids=["duplicate-key", "alias-bomb"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            DUPLICATE_KEY_CRD,
+            "schemas/bad.yaml:7:3: error: spec.names: duplicate key 'names' (first defined on line 6)\n"
+            "  hint: remove one of the two; YAML keeps only the last and the other is silently lost\n",
+        ),
+        (
+            ALIAS_BOMB,
+            "schemas/bad.yaml:1:1: error: YAML aliases expand to more than 1,000,000 nodes\n"
+            "  hint: this looks like an alias bomb ('billion laughs'); write the values out or use fewer nested "
+            "aliases\n",
+        ),
+    ],
+    ids=["duplicate-key", "alias-bomb"],
+)
 def test_yaml_schema_files_go_through_the_guarded_loader(text: str, expected: str, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:

@@ -67,7 +67,9 @@ def test_shop_prod_uses_kustomize_features_and_never_deprecated_ones(tmp_path: P
 
 def _obj(kind: str, name: str, namespace: str = "a", **more: Any) -> Resource:
     api = {"RoleBinding": "rbac.authorization.k8s.io/v1", "Deployment": "apps/v1"}.get(kind, "v1")
-    return Resource(obj={"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace}, **more}, app="app")
+    return Resource(
+        obj={"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": namespace}, **more}, app="app"
+    )
 
 
 def test_namespace_transformer_is_not_used_where_it_would_rewrite_role_binding_subjects() -> None:
@@ -84,7 +86,9 @@ def test_a_label_that_one_object_overrides_is_patched_not_transformed() -> None:
     base = [_obj("ConfigMap", "one"), _obj("ConfigMap", "two")]
     env = [_obj("ConfigMap", "one", metadata={"name": "one", "namespace": "a", "labels": {"env": "x"}}),
            _obj("ConfigMap", "two", metadata={"name": "two", "namespace": "a", "labels": {"env": "y"}})]
-    features = choose_features({("app", r.kind, r.name): r for r in base}, {("app", r.kind, r.name): r for r in env}, ())
+    features = choose_features(
+        {("app", r.kind, r.name): r for r in base}, {("app", r.kind, r.name): r for r in env}, ()
+    )
     assert features.labels == {}
 
 
@@ -109,7 +113,9 @@ def test_secrets_follow_the_secret_output_mode_and_are_private(tmp_path: Path) -
     plain = Options(secret_output="secret", allow_plaintext_secrets=True)
     out = render_dir(project, "kustomize", tmp_path / "secret", plain)
     rendered = plain_objects(project, "default", plain)
-    plaintext = [v for (kind, _, _), obj in rendered.items() if kind == "Secret" for v in (obj.get("stringData") or {}).values()]
+    plaintext = [
+        v for (kind, _, _), obj in rendered.items() if kind == "Secret" for v in (obj.get("stringData") or {}).values()
+    ]
     plaintext += [base64.b64decode(v).decode() for (kind, _, _), obj in rendered.items() if kind == "Secret"
                   for v in (obj.get("data") or {}).values()]
     assert plaintext

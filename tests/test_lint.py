@@ -10,8 +10,9 @@ import pytest
 
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.lint import RULES, LintConfig, LintContext, Settings, lint_object, load_config, parse_config
+from manifestkit.lint.container_rules import image_problem, probe_never_fails
 from manifestkit.lint.refs import is_kv2_path
-from manifestkit.lint.workload_rules import image_problem, probe_never_fails, selector_matches
+from manifestkit.lint.workload_rules import selector_matches
 from manifestkit.validation import validate, validate_paths
 from manifestkit.validation_checks import Options
 from manifestkit.yamlio import load_documents
@@ -106,16 +107,32 @@ def test_config_disable_enable_and_severity() -> None:
     assert sorted((d.rule, d.severity) for d in findings) == [("MK013", "error"), ("MK022", "info")]
 
 
-@pytest.mark.parametrize(("lint", "message"), [
-    ("  disable: [MK999]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK999'; rules are MK001 to MK023"),
-    ("  disable: [MK07]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK07'; rules are MK001 to MK023\n"
-                           "  hint: did you mean 'MK007'?"),   # issue 13, point 9
-    ("  enable: [mk022]\n", "c.yaml:2:12: error: lint.enable[0]: unknown rule 'mk022'; rules are MK001 to MK023\n"
-                          "  hint: did you mean 'MK022'?"),
-    ("  severity: {MK001: fatal}\n", "c.yaml:2:14: error: lint.severity.MK001: severity 'fatal' is not one of: error, warning, info"),
-    ("  disabel: [MK001]\n", "c.yaml:2:3: error: lint.disabel: unknown lint setting 'disabel'; expected one of: disable, enable, severity, vault\n"
-                           "  hint: did you mean 'disable'?"),
-])
+@pytest.mark.parametrize(
+    ("lint", "message"),
+    [
+        ("  disable: [MK999]\n", "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK999'; rules are MK001 to MK023"),
+        (
+            "  disable: [MK07]\n",
+            "c.yaml:2:13: error: lint.disable[0]: unknown rule 'MK07'; rules are MK001 to MK023\n"
+            "  hint: did you mean 'MK007'?",
+        ),  # issue 13, point 9
+        (
+            "  enable: [mk022]\n",
+            "c.yaml:2:12: error: lint.enable[0]: unknown rule 'mk022'; rules are MK001 to MK023\n"
+            "  hint: did you mean 'MK022'?",
+        ),
+        (
+            "  severity: {MK001: fatal}\n",
+            "c.yaml:2:14: error: lint.severity.MK001: severity 'fatal' is not one of: error, warning, info",
+        ),
+        (
+            "  disabel: [MK001]\n",
+            "c.yaml:2:3: error: lint.disabel: unknown lint setting 'disabel'; expected one of: disable, enable, "
+            "severity, vault\n"
+            "  hint: did you mean 'disable'?",
+        ),
+    ],
+)
 def test_config_mistakes_are_located(lint: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("c.yaml").write_text("lint:\n" + lint)
@@ -144,26 +161,51 @@ def test_kv1_mount_setting_silences_mk020() -> None:
 
 
 def test_findings_on_plain_dicts_name_object_and_path() -> None:
-    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
-           "spec": {"securityContext": {"runAsNonRoot": True},
-                    "containers": [{"name": "web", "image": "nginx:1.25.4", "securityContext": {"privileged": True},
-                                    "readinessProbe": {"tcpSocket": {"port": 80}}, "livenessProbe": {"tcpSocket": {"port": 80}},
-                                    "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}}}]}}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "securityContext": {"runAsNonRoot": True},
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "nginx:1.25.4",
+                    "securityContext": {"privileged": True},
+                    "readinessProbe": {"tcpSocket": {"port": 80}},
+                    "livenessProbe": {"tcpSocket": {"port": 80}},
+                    "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
+                }
+            ],
+        },
+    }
     [finding] = lint_object(obj, LintContext())
-    assert finding.format() == ("<input>: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: "
-                                "container 'web' runs privileged for its whole life\n"
-                                "  hint: do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app unprivileged")
+    assert finding.format() == (
+        "<input>: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: "
+        "container 'web' runs privileged for its whole life\n"
+        "  hint: do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app unprivileged"
+    )
 
 
 def test_plaintext_secret_rule_needs_a_file() -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"a": "b"}}
     assert validate([secret]) == []
-    assert [d.rule for d in validate(load_documents("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n", "s.yaml"))] == ["MK014"]
+    assert [
+        d.rule
+        for d in validate(
+            load_documents("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n", "s.yaml")
+        )
+    ] == ["MK014"]
 
 
 def test_previous_versions_catch_roleref_changes() -> None:
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "x"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "new"}, "subjects": []}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "b", "namespace": "x"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "new"},
+        "subjects": [],
+    }
     old = {**binding, "roleRef": {**binding["roleRef"], "name": "old"}}  # type: ignore[dict-item]
     assert validate([binding]) == []
     assert [d.rule for d in validate([binding], previous={("RoleBinding", "x", "b"): old})] == ["MK015"]

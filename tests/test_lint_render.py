@@ -41,7 +41,9 @@ def test_a_lint_error_fails_render_and_validate_alike(tmp_path: Path, capsys: py
     file = out / "default" / "shop" / "job-report.yaml"
     assert (f"{file}:27:9: error [MK018]: spec.template.spec.containers[1]: Job/shop/report: container 'proxy' "
             "(nginx:1.27) keeps running, so the Job never completes") in err.splitlines()
-    assert err.splitlines()[0] == f"manifestkit: 1 written, 0 unchanged, 0 removed in {out}"   # the render's own line first
+    assert (
+        err.splitlines()[0] == f"manifestkit: 1 written, 0 unchanged, 0 removed in {out}"
+    )  # the render's own line first
     assert main(["validate", str(out)]) == 1
 
 

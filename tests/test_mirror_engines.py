@@ -1,4 +1,5 @@
-"""Issue 14, seed 003: mirroring engines (render, secret-mirror, reflector, kyverno); the seed's SecretMirror examples from a manifestkit spec, valid against the CRD."""
+"""Issue 14, seed 003: mirroring engines (render, secret-mirror, reflector, kyverno); the seed's SecretMirror examples
+from a manifestkit spec, valid against the CRD."""
 
 from __future__ import annotations
 
@@ -44,14 +45,18 @@ def test_engine_choices_come_from_the_registry() -> None:
     assert list(ENGINES) == ["render", "secret-mirror", "reflector", "kyverno"]
 
 
-def test_render_engine_warns_about_a_rule_that_matches_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_render_engine_warns_about_a_rule_that_matches_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="manifestkit"):
         objs = objects(tmp_path, '{namespaces: ["team-a-.+", "nobody-.+"]}')
     assert sorted(k for k in objs if k.startswith("Secret/")) == [
         "Secret/shop/shared", "Secret/team-a-1/shared", "Secret/team-a-dev/shared"]
     assert [r.getMessage() for r in caplog.records] == [
-        "Secret/shop/shared: mirror: namespace rule 'nobody-.+' matches no namespace of this render (other, shop, team-a-1, "
-        "team-a-dev, team-b-2); engine render copies only into namespaces it knows"]
+        "Secret/shop/shared: mirror: namespace rule 'nobody-.+' matches no namespace of this render (other, shop, "
+        "team-a-1, "
+        "team-a-dev, team-b-2); engine render copies only into namespaces it knows"
+    ]
 
 
 def test_a_glob_is_not_a_regex(tmp_path: Path) -> None:
@@ -60,16 +65,26 @@ def test_a_glob_is_not_a_regex(tmp_path: Path) -> None:
     (problem,) = caught.value.diagnostics
     assert problem.message == ("Secret/shop/shared: mirror.namespaces: '*-prod' is not a regular expression "
                                "(nothing to repeat at position 0)")
-    assert problem.hint == "namespaces are regular expressions matched against the whole name; for the glob write '.*-prod'"
+    assert (
+        problem.hint
+        == "namespaces are regular expressions matched against the whole name; for the glob write '.*-prod'"
+    )
 
 
 def test_secret_mirror_for_a_secret_of_the_cluster(tmp_path: Path) -> None:
-    objs = objects(tmp_path, "{engine: secret-mirror, source: cluster, namespaces: [project-a-.+], pollPeriodSeconds: 60}",
-                   data="type: kubernetes.io/tls")
+    objs = objects(
+        tmp_path,
+        "{engine: secret-mirror, source: cluster, namespaces: [project-a-.+], pollPeriodSeconds: 60}",
+        data="type: kubernetes.io/tls",
+    )
     assert not [k for k in objs if k.startswith("Secret/")]          # no data in git, no Secret written
     mirror = objs["SecretMirror/shop/shared-mirror"]
-    assert mirror["spec"] == {"source": {"name": "shared"}, "destination": {"type": "namespaces", "namespaces": ["project-a-.+"]},
-                              "deletePolicy": "delete", "pollPeriodSeconds": 60}
+    assert mirror["spec"] == {
+        "source": {"name": "shared"},
+        "destination": {"type": "namespaces", "namespaces": ["project-a-.+"]},
+        "deletePolicy": "delete",
+        "pollPeriodSeconds": 60,
+    }
 
 
 def test_reflector_annotations(tmp_path: Path) -> None:
@@ -109,7 +124,10 @@ def test_unknown_engine_lists_the_known(tmp_path: Path) -> None:
     with pytest.raises(ManifestkitError) as caught:
         objects(tmp_path, "{engine: reflektor, namespaces: [a]}")
     # The App schema's enum, filled from ENGINES, refuses it before the engine step sees it.
-    assert caught.value.diagnostics[0].message == "found 'reflektor'; expected one of: render, secret-mirror, reflector, kyverno"
+    assert (
+        caught.value.diagnostics[0].message
+        == "found 'reflektor'; expected one of: render, secret-mirror, reflector, kyverno"
+    )
 
 
 # The seed document's SecretMirror manifests (scenarios 1, 2 and the MongoDB bonus), as written
@@ -162,7 +180,9 @@ def _rendered(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> dict[str, A
     return {d["metadata"]["name"]: d for d in yaml.safe_load_all(out) if d["kind"] == "SecretMirror"}
 
 
-def test_the_seed_secret_mirrors_come_from_a_manifestkit_spec(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_the_seed_secret_mirrors_come_from_a_manifestkit_spec(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     rendered = _rendered(capsys, tmp_path)
     for seed in yaml.safe_load_all(SEED_MIRRORS):
         ours = rendered[seed["metadata"]["name"]]
@@ -171,7 +191,10 @@ def test_the_seed_secret_mirrors_come_from_a_manifestkit_spec(capsys: pytest.Cap
         assert ours["spec"] == {**seed["spec"], **defaults,
                                 "destination": {"type": "namespaces", **seed["spec"]["destination"]}}
     (tmp_path / "seed.yaml").write_text(SEED_MIRRORS)
-    assert main(["validate", "--strict", "--no-lint", "--schemas", str(EXAMPLE / "crds"), str(tmp_path / "seed.yaml")]) == 0
+    assert (
+        main(["validate", "--strict", "--no-lint", "--schemas", str(EXAMPLE / "crds"), str(tmp_path / "seed.yaml")])
+        == 0
+    )
     capsys.readouterr()
     assert main(["validate", "--strict", "--no-lint", "--schemas", str(EXAMPLE / "crds"),
                  "--skip", "kyverno.io/v1/ClusterPolicy", str(tmp_path / "rendered.yaml")]) == 0

@@ -17,5 +17,7 @@ def test_module_opens_with_its_job_and_stays_small(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     docstring = ast.get_docstring(ast.parse(source)) or ""
     first = docstring.split("\n\n")[0]
-    assert first.rstrip().endswith((".", ":")), f"{path.name}: the docstring must open with one sentence saying the module's job"
+    assert first.rstrip().endswith((".", ":")), (
+        f"{path.name}: the docstring must open with one sentence saying the module's job"
+    )
     assert source.count("\n") <= MAX_LINES, f"{path.name} has {source.count(chr(10))} lines; split it by job"

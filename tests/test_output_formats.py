@@ -44,7 +44,9 @@ def test_example_renders_to_golden(fmt: str, example: str, tmp_path: Path, updat
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_check_passes_on_fresh_output_and_fails_on_stale(fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes_on_fresh_output_and_fails_on_stale(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert render(fmt, out) == 0
     assert render(fmt, out, "--check") == 0

@@ -63,7 +63,9 @@ def test_namespace_and_labels_reach_every_object(tmp_path: Path) -> None:
         assert obj["metadata"]["namespace"] == "prod"
         assert obj["metadata"]["labels"]["env"] == "prod"
     assert objs["Deployment/web"]["spec"]["template"]["metadata"]["labels"]["env"] == "prod"
-    assert "env" not in objs["Deployment/web"]["spec"]["selector"]["matchLabels"], "selectors are immutable: never add to them"
+    assert "env" not in objs["Deployment/web"]["spec"]["selector"]["matchLabels"], (
+        "selectors are immutable: never add to them"
+    )
 
 
 def test_replicas_only_for_replicated_workloads(tmp_path: Path) -> None:
@@ -75,7 +77,10 @@ def test_replicas_only_for_replicated_workloads(tmp_path: Path) -> None:
 def test_images_like_kustomize(tmp_path: Path) -> None:
     objs = _objects(tmp_path, {"o": "  images:\n    - {name: registry.local:5000/team/web, newTag: '2.0'}\n"
                                     "    - {name: busybox, newName: mirror.local/busybox}\n"})
-    assert [c["image"] for c in _web(objs)["containers"]] == ["registry.local:5000/team/web:2.0", "mirror.local/busybox:1.36"]
+    assert [c["image"] for c in _web(objs)["containers"]] == [
+        "registry.local:5000/team/web:2.0",
+        "mirror.local/busybox:1.36",
+    ]
 
 
 def test_env_and_resources_reach_every_container(tmp_path: Path) -> None:
@@ -92,8 +97,13 @@ def test_configmaps_merge_by_name(tmp_path: Path) -> None:
 
 
 def test_all_and_per_app_partial_specs(tmp_path: Path) -> None:
-    objs = _objects(tmp_path, {"o": "  all: {podAnnotations: {team: shop}}\n"
-                                    "  apps:\n    web:\n      replicas: 5\n      containers: [{name: helper, $patch: delete}]\n"})
+    objs = _objects(
+        tmp_path,
+        {
+            "o": "  all: {podAnnotations: {team: shop}}\n"
+            "  apps:\n    web:\n      replicas: 5\n      containers: [{name: helper, $patch: delete}]\n"
+        },
+    )
     assert objs["Deployment/web"]["spec"]["replicas"] == 5
     assert [c["name"] for c in _web(objs)["containers"]] == ["web"]
     assert objs["Job/worker"]["spec"]["template"]["metadata"]["annotations"] == {"team": "shop"}

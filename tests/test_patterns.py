@@ -79,102 +79,177 @@ APP_HEAD = "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: we
 
 # (App spec body under `spec:`, every diagnostic of the render, formatted). File name: app.yaml.
 ERRORS: list[tuple[str, str, str]] = [
-    ("two containers on one port", """
+    (
+        "two containers on one port",
+        """
   containers: [{name: web, image: "nginx:1.25", ports: [{name: proxy, containerPort: 15001}]}]
   patterns: [{use: sidecar/envoy}]
-""", "app.yaml:6:14: error: spec.patterns[0]: sidecar/envoy: container 'envoy' listens on port 15001/TCP, which "
-     "container 'web' already uses (containers of a pod share one network namespace)"),
-    ("ports of two patterns", """
+""",
+        "app.yaml:6:14: error: spec.patterns[0]: sidecar/envoy: container 'envoy' listens on port 15001/TCP, which "
+        "container 'web' already uses (containers of a pod share one network namespace)",
+    ),
+    (
+        "ports of two patterns",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns:
     - use: sidecar/redis-cache
     - use: ambassador/tunnel
       with: {target: "redis.example.com:6380", localPort: 6379}
-""", "app.yaml:8:7: error: spec.patterns[1]: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which "
-     "container 'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network namespace)"),
-    ("container name twice", """
+""",
+        "app.yaml:8:7: error: spec.patterns[1]: ambassador/tunnel: container 'tunnel' listens on port 6379/TCP, which "
+        "container 'redis-cache' (added by sidecar/redis-cache) already uses (containers of a pod share one network "
+        "namespace)",
+    ),
+    (
+        "container name twice",
+        """
   containers: [{name: envoy, image: "nginx:1.25", ports: [{containerPort: 80}]}]
   patterns: [{use: sidecar/envoy}]
-""", "app.yaml:6:14: error: spec.patterns[0]: sidecar/envoy adds container 'envoy', but the pod already has container 'envoy'"),
-    ("volume name twice, different definition", """
+""",
+        "app.yaml:6:14: error: spec.patterns[0]: sidecar/envoy adds container 'envoy', but the pod already has "
+        "container 'envoy'",
+    ),
+    (
+        "volume name twice, different definition",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   volumes: [{name: logs, configMap: {name: web-logs}}]
   patterns: [{use: sidecar/log-tailer, with: {path: /var/log/web, file: web.log}}]
-""", "app.yaml:7:14: error: spec.patterns[0]: sidecar/log-tailer adds volume 'logs' as emptyDir, but the pod already "
-     "has a volume 'logs' as configMap"),
-    ("port name twice", """
+""",
+        "app.yaml:7:14: error: spec.patterns[0]: sidecar/log-tailer adds volume 'logs' as emptyDir, but the pod "
+        "already "
+        "has a volume 'logs' as configMap",
+    ),
+    (
+        "port name twice",
+        """
   containers: [{name: web, image: "nginx:1.25", ports: [{name: http, containerPort: 8080}]}]
   patterns:
     - use: sidecar
       with: {container: {name: helper, image: "busybox:1.36", ports: [{name: http, containerPort: 9000}]}}
-""", "app.yaml:7:7: error: spec.patterns[0]: sidecar: container 'helper' names a port 'http', which container 'web' "
-     "already names (port names must be unique in a pod)"),
-    ("two mounts on one path", """
+""",
+        "app.yaml:7:7: error: spec.patterns[0]: sidecar: container 'helper' names a port 'http', which container 'web' "
+        "already names (port names must be unique in a pod)",
+    ),
+    (
+        "two mounts on one path",
+        """
   containers: [{name: web, image: "nginx:1.25", volumeMounts: [{name: data, mountPath: /var/log/web}]}]
   volumes: [{name: data, emptyDir: {}}]
   patterns: [{use: sidecar/log-tailer, with: {path: /var/log/web, file: web.log}}]
-""", "app.yaml:7:14: error: spec.patterns[0]: sidecar/log-tailer mounts volume 'logs' on /var/log/web in container "
-     "'web', which already mounts volume 'data' there"),
-    ("Service port name clash", """
+""",
+        "app.yaml:7:14: error: spec.patterns[0]: sidecar/log-tailer mounts volume 'logs' on /var/log/web in container "
+        "'web', which already mounts volume 'data' there",
+    ),
+    (
+        "Service port name clash",
+        """
   containers: [{name: web, image: "nginx:1.25", ports: [{name: http, containerPort: 8080}]}]
   service: {ports: [{name: metrics, port: 8080, targetPort: http}]}
   patterns: [{use: adapter/prometheus-exporter, with: {image: "prom/x:1", port: 9114}}]
-""", "app.yaml:7:14: error: spec.patterns[0]: adapter/prometheus-exporter adds Service port 'metrics' (9114), but the "
-     "Service already has a port named 'metrics' (8080)"),
-    ("Service port number clash", """
+""",
+        "app.yaml:7:14: error: spec.patterns[0]: adapter/prometheus-exporter adds Service port 'metrics' (9114), but "
+        "the "
+        "Service already has a port named 'metrics' (8080)",
+    ),
+    (
+        "Service port number clash",
+        """
   containers: [{name: web, image: "nginx:1.25", ports: [{name: http, containerPort: 8080}]}]
   service: {ports: [{name: web, port: 9114, targetPort: http}]}
   patterns: [{use: adapter/prometheus-exporter, with: {image: "prom/x:1", port: 9114}}]
-""", "app.yaml:7:14: error: spec.patterns[0]: adapter/prometheus-exporter adds Service port 'metrics' on 9114/TCP, but "
-     "the Service's port 'web' already uses 9114/TCP"),
-    ("probe on a plain init container", """
+""",
+        "app.yaml:7:14: error: spec.patterns[0]: adapter/prometheus-exporter adds Service port 'metrics' on 9114/TCP, "
+        "but "
+        "the Service's port 'web' already uses 9114/TCP",
+    ),
+    (
+        "probe on a plain init container",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns:
     - use: init
       with: {container: {name: prep, image: "busybox:1.36", readinessProbe: {exec: {command: ["true"]}}}}
-""", "app.yaml:7:7: error: spec.patterns[0]: container 'prep' (added by init) is an init container with a "
-     "readinessProbe, which Kubernetes allows only on native sidecars (restartPolicy: Always)"),
-    ("same pattern twice", """
+""",
+        "app.yaml:7:7: error: spec.patterns[0]: container 'prep' (added by init) is an init container with a "
+        "readinessProbe, which Kubernetes allows only on native sidecars (restartPolicy: Always)",
+    ),
+    (
+        "same pattern twice",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns:
     - use: sidecar/redis-cache
     - use: sidecar/redis-cache
-""", "app.yaml:8:7: error: spec.patterns[1].use: pattern 'sidecar/redis-cache' is already applied by entry [0]; "
-     "it may be applied only once"),
-    ("unknown pattern", """
+""",
+        "app.yaml:8:7: error: spec.patterns[1].use: pattern 'sidecar/redis-cache' is already applied by entry [0]; "
+        "it may be applied only once",
+    ),
+    (
+        "unknown pattern",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: sidecar/envoi}]
-""", "app.yaml:6:15: error: spec.patterns[0].use: unknown pattern 'sidecar/envoi'; expected one of: {known}"
-     "\n  hint: did you mean 'sidecar/envoy'?"),
-    ("unknown parameter", """
+""",
+        "app.yaml:6:15: error: spec.patterns[0].use: unknown pattern 'sidecar/envoi'; expected one of: {known}"
+        "\n  hint: did you mean 'sidecar/envoy'?",
+    ),
+    (
+        "unknown parameter",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: sidecar/envoy, with: {prot: 15001}}]
-""", "app.yaml:6:42: error: spec.patterns[0].with.prot: unknown parameter 'prot' for sidecar/envoy; expected one of: "
-     "adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'port'?"),
-    ("missing parameter", """
+""",
+        "app.yaml:6:42: error: spec.patterns[0].with.prot: unknown parameter 'prot' for sidecar/envoy; expected one "
+        "of: "
+        "adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'port'?",
+    ),
+    (
+        "missing parameter",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: ambassador/tls-proxy, with: {port: 8443, upstreamPort: 8080}}]
-""", "app.yaml:6:42: error: spec.patterns[0].with: ambassador/tls-proxy needs parameter 'certSecret'; expected: "
-     "certSecret, port, upstreamPort"),
-    ("parameter of the wrong type", """
+""",
+        "app.yaml:6:42: error: spec.patterns[0].with: ambassador/tls-proxy needs parameter 'certSecret'; expected: "
+        "certSecret, port, upstreamPort",
+    ),
+    (
+        "parameter of the wrong type",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: sidecar/envoy, with: {port: http}}]
-""", "app.yaml:6:42: error: spec.patterns[0].with.port: sidecar/envoy: 'http' is not of type 'integer'"),
-    ("container that does not exist", """
+""",
+        "app.yaml:6:42: error: spec.patterns[0].with.port: sidecar/envoy: 'http' is not of type 'integer'",
+    ),
+    (
+        "container that does not exist",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: sidecar/log-tailer, with: {path: /logs, file: a.log, container: wbe}}]
-""", "app.yaml:6:73: error: spec.patterns[0].with.container: sidecar/log-tailer: container 'wbe' not found; "
-     "expected one of: web"),
-    ("volume that does not exist", """
+""",
+        "app.yaml:6:73: error: spec.patterns[0].with.container: sidecar/log-tailer: container 'wbe' not found; "
+        "expected one of: web",
+    ),
+    (
+        "volume that does not exist",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: sidecar/config-reloader, with: {volume: config, webhookUrl: "http://127.0.0.1:80/reload"}}]
-""", "app.yaml:6:52: error: spec.patterns[0].with.volume: sidecar/config-reloader: volume 'config' not found in the "
-     "pod; the pod has no volumes"),
-    ("native init pattern", """
+""",
+        "app.yaml:6:52: error: spec.patterns[0].with.volume: sidecar/config-reloader: volume 'config' not found in the "
+        "pod; the pod has no volumes",
+    ),
+    (
+        "native init pattern",
+        """
   containers: [{name: web, image: "nginx:1.25"}]
   patterns: [{use: init/wait-for, native: true, with: {host: db, port: 5432}}]
-""", "app.yaml:6:35: error: spec.patterns[0].native: init/wait-for runs to completion before the app; `native: true` "
-     "applies only to long-running helpers (sidecar, ambassador, adapter)"),
+""",
+        "app.yaml:6:35: error: spec.patterns[0].native: init/wait-for runs to completion before the app; `native: "
+        "true` "
+        "applies only to long-running helpers (sidecar, ambassador, adapter)",
+    ),
 ]
 
 
@@ -185,10 +260,24 @@ def known(message: str) -> str:
 
 def test_unknown_pattern_lists_the_builtins() -> None:
     assert set(PATTERNS) <= set(registry(None))
-    assert sorted(PATTERNS) == ["adapter", "adapter/prometheus-exporter", "ambassador", "ambassador/tls-proxy",
-                                "ambassador/tunnel", "init", "init/fetch", "init/migrate", "init/sysctl", "init/wait-for",
-                                "sidecar", "sidecar/config-reloader", "sidecar/envoy", "sidecar/log-tailer",
-                                "sidecar/redis-cache", "vault/agent"]
+    assert sorted(PATTERNS) == [
+        "adapter",
+        "adapter/prometheus-exporter",
+        "ambassador",
+        "ambassador/tls-proxy",
+        "ambassador/tunnel",
+        "init",
+        "init/fetch",
+        "init/migrate",
+        "init/sysctl",
+        "init/wait-for",
+        "sidecar",
+        "sidecar/config-reloader",
+        "sidecar/envoy",
+        "sidecar/log-tailer",
+        "sidecar/redis-cache",
+        "vault/agent",
+    ]
 
 
 def write_app(folder: Path, body: str) -> Path:
@@ -284,7 +373,9 @@ def test_tls_proxy_is_the_only_way_in() -> None:
     proxy = containers(spec)["tls-proxy"]
     # The Service targets only the proxy's port; no container declares the plain port 9201.
     assert objs["Service/elasticsearch"]["spec"]["ports"][0] == {"name": "https", "port": 9200, "targetPort": "https"}
-    assert all(p["targetPort"] != 9201 and p["targetPort"] != "http" for p in objs["Service/elasticsearch"]["spec"]["ports"])
+    assert all(
+        p["targetPort"] != 9201 and p["targetPort"] != "http" for p in objs["Service/elasticsearch"]["spec"]["ports"]
+    )
     assert all(p["containerPort"] != 9201 for c in containers(spec).values() for p in c.get("ports") or [])
     assert {m["mountPath"]: m.get("readOnly") for m in proxy["volumeMounts"]} == {"/etc/nginx/conf.d": True,
                                                                                    "/etc/nginx/certs": True}
@@ -301,7 +392,9 @@ def test_prometheus_exporter_port_and_annotations() -> None:
     annotations = pod["metadata"]["annotations"]
     assert {k: v for k, v in annotations.items() if k.startswith("prometheus.io/")} == {
         "prometheus.io/scrape": "true", "prometheus.io/port": "9114", "prometheus.io/path": "/metrics"}
-    assert {"name": "http-prometheus", "port": 9114, "targetPort": "http-prometheus"} in objs["Service/elasticsearch"]["spec"]["ports"]
+    assert {"name": "http-prometheus", "port": 9114, "targetPort": "http-prometheus"} in objs["Service/elasticsearch"][
+        "spec"
+    ]["ports"]
 
 
 def test_log_tailer_shares_an_empty_dir_read_only() -> None:
@@ -309,7 +402,9 @@ def test_log_tailer_shares_an_empty_dir_read_only() -> None:
     by_name = containers(spec)
     assert {"name": "logs", "emptyDir": {}} in spec["volumes"]
     assert {"name": "logs", "mountPath": "/var/log/elasticsearch"} in by_name["elasticsearch"]["volumeMounts"]
-    assert by_name["log-tailer"]["volumeMounts"] == [{"name": "logs", "mountPath": "/var/log/elasticsearch", "readOnly": True}]
+    assert by_name["log-tailer"]["volumeMounts"] == [
+        {"name": "logs", "mountPath": "/var/log/elasticsearch", "readOnly": True}
+    ]
     assert by_name["log-tailer"]["command"][-1] == "/var/log/elasticsearch/docker-cluster_server.json"
 
 
@@ -458,7 +553,9 @@ def plugin() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("tests/plugin_pkg is not installed; .ci/run must `pip install --no-deps tests/plugin_pkg`")
         offline = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *offline, str(PLUGIN)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *offline, str(PLUGIN)], check=True
+        )
     if not _plugin_installed():
         pytest.fail("tests/plugin_pkg is installed but its entry point 'sidecar/hello' is not visible")
 
@@ -497,7 +594,11 @@ def test_patterns_on_a_base_manifest(tmp_path: Path) -> None:
     pod = pod_template(objs["Deployment/elasticsearch"])
     assert pod is not None
     assert [c["name"] for c in pod["spec"]["containers"]] == ["elasticsearch", "prometheus-exporter"]
-    assert objs["Service/elasticsearch"]["spec"]["ports"][-1] == {"name": "metrics", "port": 9114, "targetPort": "metrics"}
+    assert objs["Service/elasticsearch"]["spec"]["ports"][-1] == {
+        "name": "metrics",
+        "port": 9114,
+        "targetPort": "metrics",
+    }
 
 
 def test_every_builtin_is_documented() -> None:

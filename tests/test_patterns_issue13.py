@@ -164,9 +164,17 @@ def yaml_ports(text: str) -> Any:
 TLS = "ambassador/tls-proxy=port=8443,upstreamPort=8080,certSecret=web-tls,servicePort=443"
 
 
-@pytest.mark.parametrize("ports", ["{name: https, port: 443, targetPort: 8443}", "{name: https, port: 443, targetPort: https}",
-                                   "{port: 8443, targetPort: 8443}"])   # the last: seed 002's own Service shape
-def test_tls_proxy_reuses_a_service_port_aimed_at_it(tmp_path: Path, capsys: pytest.CaptureFixture[str], ports: str) -> None:
+@pytest.mark.parametrize(
+    "ports",
+    [
+        "{name: https, port: 443, targetPort: 8443}",
+        "{name: https, port: 443, targetPort: https}",
+        "{port: 8443, targetPort: 8443}",
+    ],
+)  # the last: seed 002's own Service shape
+def test_tls_proxy_reuses_a_service_port_aimed_at_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ports: str
+) -> None:
     code, out, err = inject(capsys, write(tmp_path, WEB % ports), "-p", TLS)
     assert (code, err) == (0, "")
     service = next(o for o in out if o["kind"] == "Service")
@@ -185,8 +193,10 @@ def test_a_port_hidden_behind_the_proxy_is_still_taken(tmp_path: Path, capsys: p
 
 
 def test_an_identical_mount_is_not_a_conflict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n"
-            "    volumeMounts: [{name: logs, mountPath: /var/log/web}]\n  volumes: [{name: logs, emptyDir: {}}]\n")
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n"
+        "    volumeMounts: [{name: logs, mountPath: /var/log/web}]\n  volumes: [{name: logs, emptyDir: {}}]\n"
+    )
     code, out, err = inject(capsys, write(tmp_path, text), "-p", "sidecar/log-tailer=path=/var/log/web,file=web.log")
     assert (code, err) == (0, "")
     assert out[0]["spec"]["containers"][0]["volumeMounts"] == [{"name": "logs", "mountPath": "/var/log/web"}]

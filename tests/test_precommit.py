@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "manifestkit", "schemas", "templates", "overlays")
+PROJECT_FILES = (
+    "pyproject.toml",
+    "README.md",
+    ".pre-commit-hooks.yaml",
+    "manifestkit",
+    "schemas",
+    "templates",
+    "overlays",
+)
 
 GOOD = """\
 apiVersion: v1
@@ -74,12 +82,15 @@ def try_repo(hooks: Path, user: Path, environ: dict[str, str]) -> subprocess.Com
 
 
 def test_both_hooks_pass_then_fail_on_an_init_project(env: tuple[Path, Path, dict[str, str]]) -> None:
-    """One try-repo run of both hooks on a fresh `manifestkit init` project (both pass), one after breaking it (both fail).
+    """One try-repo run of both hooks on a fresh `manifestkit init` project (both pass), one after breaking it (both
+    fail).
 
     try-repo builds its hook environment in a throw-away store on every call (pre_commit/commands/try_repo.py),
     so the calls, not the hooks, are what costs: two calls cover both hooks passing and failing."""
     hooks, user, environ = env
-    subprocess.run([sys.executable, "-m", "manifestkit", "init", "--name", "shop"], cwd=user, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "manifestkit", "init", "--name", "shop"], cwd=user, check=True, capture_output=True
+    )
     subprocess.run([sys.executable, "-m", "manifestkit", "render"], cwd=user, check=True, capture_output=True)
     (user / "good.yaml").write_text(GOOD)
     (user / "notes.txt").write_text("privileged: true\n")
@@ -97,7 +108,10 @@ def test_both_hooks_pass_then_fail_on_an_init_project(env: tuple[Path, Path, dic
     assert hook_results(broken.stdout) == {"manifestkit validate": "Failed", "manifestkit render --check": "Failed"}
     assert ("bad.yaml:8:25: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: "
             "container 'web' runs privileged for its whole life") in broken.stdout
-    assert f"manifestkit: 2 file(s) out of date in {user.resolve() / 'build'}; run `manifestkit render` to update" in broken.stdout
+    assert (
+        f"manifestkit: 2 file(s) out of date in {user.resolve() / 'build'}; run `manifestkit render` to update"
+        in broken.stdout
+    )
 
 
 def hook_results(stdout: str) -> dict[str, str]:

@@ -45,7 +45,12 @@ def _nodes(node: Any) -> Iterator[dict[str, Any]]:
 
 def _rebuild() -> None:
     """Validators built again from the registries as they are now."""
-    for cache in (filekinds.shipped_schemas, filekinds.schema_registry, filekinds._validator, filekinds._fast_validator):
+    for cache in (
+        filekinds.shipped_schemas,
+        filekinds.schema_registry,
+        filekinds._validator,
+        filekinds._fast_validator,
+    ):
         cache.cache_clear()
 
 
@@ -77,7 +82,9 @@ def test_no_shared_definition_is_written_out_again() -> None:
             if id(node) in tops:
                 continue
             bare = {k: v for k, v in node.items() if k not in ("description", "default")}
-            assert json.dumps(bare, sort_keys=True) not in shapes, f"{path.name} repeats $defs/{shapes.get(json.dumps(bare, sort_keys=True))}"
+            assert json.dumps(bare, sort_keys=True) not in shapes, (
+                f"{path.name} repeats $defs/{shapes.get(json.dumps(bare, sort_keys=True))}"
+            )
 
 
 def test_no_schema_file_copies_a_registry() -> None:
@@ -103,8 +110,9 @@ def test_the_loaded_schemas_list_each_registry_in_its_order() -> None:
     (EMITTERS, PROJECT + "  output: {format: %s}\n", "spec.output.format"),
     (MODES, PROJECT + "  secrets: {output: %s}\n", "spec.secrets.output"),
 ])
-def test_a_key_added_to_a_registry_is_accepted_by_the_schema(registry: dict[str, Any], text: str, where: str,
-                                                             fresh_schemas: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_added_to_a_registry_is_accepted_by_the_schema(
+    registry: dict[str, Any], text: str, where: str, fresh_schemas: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert _problems(text % "brand-new") == [f"{where}: found 'brand-new'; expected one of: {', '.join(registry)}"]
     monkeypatch.setitem(registry, "brand-new", next(iter(registry.values())))
     _rebuild()
@@ -121,8 +129,19 @@ def test_sops_layouts_come_from_their_constant(fresh_schemas: None, monkeypatch:
 
 @pytest.mark.parametrize("mode", list(checksums.MODES))
 def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx = RenderContext(project=Project(name="p", root=Path("."), spec={"checksums": {"mode": mode}}, apps=(), environments={},
-                                        file="manifestkit.yaml"), env="default", apps={}, options=Options())
+    ctx = RenderContext(
+        project=Project(
+            name="p",
+            root=Path("."),
+            spec={"checksums": {"mode": mode}},
+            apps=(),
+            environments={},
+            file="manifestkit.yaml",
+        ),
+        env="default",
+        apps={},
+        options=Options(),
+    )
     marker = Resource(obj={"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
     monkeypatch.setitem(checksums.MODES, mode, lambda resources, ctx: [*resources, marker])
     assert checksums.add_checksums([], ctx) == [marker]
@@ -130,17 +149,36 @@ def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypat
 
 def test_a_checksum_mode_outside_the_registry_is_refused() -> None:
     """Only reachable without the schema (a Project built in code): the step names the known modes."""
-    ctx = RenderContext(project=Project(name="p", root=Path("."), spec={"checksums": {"mode": "reload"}}, apps=(), environments={},
-                                        file="manifestkit.yaml"), env="default", apps={}, options=Options())
+    ctx = RenderContext(
+        project=Project(
+            name="p",
+            root=Path("."),
+            spec={"checksums": {"mode": "reload"}},
+            apps=(),
+            environments={},
+            file="manifestkit.yaml",
+        ),
+        env="default",
+        apps={},
+        options=Options(),
+    )
     with pytest.raises(ManifestkitError) as exc:
         checksums.add_checksums([], ctx)
-    assert exc.value.diagnostics == [Diagnostic(message="spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
-                                                file="manifestkit.yaml", hint="did you mean 'reloader'?")]
+    assert exc.value.diagnostics == [
+        Diagnostic(
+            message="spec.checksums.mode: unknown checksum mode 'reload'; expected one of: annotation, none, reloader",
+            file="manifestkit.yaml",
+            hint="did you mean 'reloader'?",
+        )
+    ]
 
 
 def test_common_schema_resolves_from_an_installed_wheel(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     site = tmp_path / "site"
     zipfile.ZipFile(next((tmp_path / "dist").glob("manifestkit-*.whl"))).extractall(site)
     (tmp_path / "app.yaml").write_text(APP + "  service: {ports: [{port: 70000}]}\n", encoding="utf-8")
@@ -151,4 +189,4 @@ def test_common_schema_resolves_from_an_installed_wheel(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     where, problem = result.stdout.splitlines()
     assert where.startswith(str(site))
-    assert problem == "spec.service.ports[0].port 70000 is greater than the maximum of 65535"   # from common.schema.json
+    assert problem == "spec.service.ports[0].port 70000 is greater than the maximum of 65535"  # from common.schema.json

@@ -143,7 +143,11 @@ def mutated(draw: st.DrawFn) -> Document:
         target = _at(data, path)
         op = draw(st.sampled_from(["drop", "retype", "unknown", "enum"]))
         if op == "drop" and isinstance(target, (dict, list)) and target:
-            keys = [k for k in target if path or k not in ("kind", "apiVersion")] if isinstance(target, dict) else range(len(target))
+            keys = (
+                [k for k in target if path or k not in ("kind", "apiVersion")]
+                if isinstance(target, dict)
+                else range(len(target))
+            )
             if keys:
                 del target[draw(st.sampled_from(sorted(keys)))]
         elif op == "unknown" and isinstance(target, dict):

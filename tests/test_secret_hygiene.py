@@ -57,11 +57,23 @@ def app(vault: bool, env_refs: bool = True) -> dict[str, Any]:
 
 def project(root: Path, vault: bool, env_refs: bool = True) -> Path:
     (root / "apps").mkdir(parents=True)
-    (root / "manifestkit.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Project", "metadata": {"name": "hygiene"},
-        "spec": {"apps": ["apps/*.yaml"],
-                 "secrets": {"env": {"allow": ["HYG_*"]}, "vaultAgent": {"role": "web", "runAsUser": 101}, "sops": {"ageRecipients": [
-                     "age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]}}}}))
+    (root / "manifestkit.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "manifestkit.dev/v1alpha1",
+                "kind": "Project",
+                "metadata": {"name": "hygiene"},
+                "spec": {
+                    "apps": ["apps/*.yaml"],
+                    "secrets": {
+                        "env": {"allow": ["HYG_*"]},
+                        "vaultAgent": {"role": "web", "runAsUser": 101},
+                        "sops": {"ageRecipients": ["age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]},
+                    },
+                },
+            }
+        )
+    )
     (root / "apps" / "web.yaml").write_text(yaml.safe_dump(app(vault, env_refs), sort_keys=False))
     return root
 
@@ -210,7 +222,9 @@ def test_every_mode_and_format_keeps_values_in_secret_files(
         mode: str, fmt: str, vault_env: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(Path(__file__).parent.parent / "examples" / "sops" / "age-test-key.txt"))
+    monkeypatch.setenv(
+        "SOPS_AGE_KEY_FILE", str(Path(__file__).parent.parent / "examples" / "sops" / "age-test-key.txt")
+    )
     root = environments_project(tmp_path / "p")
     if mode not in ("secret", "sops"):   # these modes read only Vault refs
         web = yaml.safe_load((root / "apps" / "web.yaml").read_text())
@@ -276,8 +290,10 @@ def test_per_environment_secrets_still_build_like_the_plain_render(vault_env: Op
 def test_validate_never_quotes_a_secret_value(output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Point 7: schema errors and lint findings under a Secret's data/stringData name the key, not the value."""
     file = tmp_path / "secret.yaml"
-    file.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a}\n"
-                    f"data: {{k: 12345678, j: {ENV_VALUE}}}\nstringData: {{x: [{VAULT_VALUE}], y: {OTHER_VAULT_VALUE}}}\n")
+    file.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a}\n"
+        f"data: {{k: 12345678, j: {ENV_VALUE}}}\nstringData: {{x: [{VAULT_VALUE}], y: {OTHER_VAULT_VALUE}}}\n"
+    )
     assert main(["validate", str(file), "--output", output]) == 1
     captured = capsys.readouterr()
     assert leaks(captured.out + captured.err) == []

@@ -296,8 +296,10 @@ def test_vault_agent_injector_mode(tmp_path: Path) -> None:
 
 
 def test_vault_agent_refuses_env_use(tmp_path: Path) -> None:
-    web = WEB.replace("      volumeMounts:", "      env: [{name: PW, valueFrom: {secretKeyRef: {name: web-conf, key: password}}}]\n"
-                      "      volumeMounts:")
+    web = WEB.replace(
+        "      volumeMounts:",
+        "      env: [{name: PW, valueFrom: {secretKeyRef: {name: web-conf, key: password}}}]\n      volumeMounts:",
+    )
     with pytest.raises(ManifestkitError) as caught:
         render(project(tmp_path, web), "vault-agent")
     assert [d.message for d in caught.value.diagnostics] == [
@@ -329,21 +331,36 @@ def test_vault_agent_pattern_directly() -> None:
 def test_vault_agent_needs_the_app_user() -> None:
     pod_template = {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}
     with pytest.raises(PatternError) as caught:
-        vault_agent(PatternInput(name="app", namespace=None, params={"role": "r", "templates": [{"file": "f", "template": "t"}]},
-                                 pod=pod_template, service=None))
+        vault_agent(
+            PatternInput(
+                name="app",
+                namespace=None,
+                params={"role": "r", "templates": [{"file": "f", "template": "t"}]},
+                pod=pod_template,
+                service=None,
+            )
+        )
     assert caught.value.message == ("cannot tell which user container 'app' runs as; the Vault agent must run as "
                                     "the app's user to share its files")
 
 
-@pytest.mark.parametrize(("text", "template"), [
-    ("ref+vault://kv1/web#/token", '{{ with secret "kv1/web" }}{{ index .Data "token" }}{{ end }}'),
-    ("ref+vault://secret/web#/token", '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}'),
-    ("ref+vault://secret/data/web#/token", '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}'),
-    ("ref+vault://other/web?kv=2#/t", '{{ with secret "other/data/web" }}{{ index .Data.data "t" }}{{ end }}'),
-    ("ref+vault://other/web?kv=1#/t", '{{ with secret "other/web" }}{{ index .Data "t" }}{{ end }}'),
-    ("a {{ b }} <path:secret/data/x#k>", 'a {{ `{{` }} b }} {{ with secret "secret/data/x" }}'
-                                         '{{ index .Data.data "k" }}{{ end }}'),
-])
+@pytest.mark.parametrize(
+    ("text", "template"),
+    [
+        ("ref+vault://kv1/web#/token", '{{ with secret "kv1/web" }}{{ index .Data "token" }}{{ end }}'),
+        ("ref+vault://secret/web#/token", '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}'),
+        (
+            "ref+vault://secret/data/web#/token",
+            '{{ with secret "secret/data/web" }}{{ index .Data.data "token" }}{{ end }}',
+        ),
+        ("ref+vault://other/web?kv=2#/t", '{{ with secret "other/data/web" }}{{ index .Data.data "t" }}{{ end }}'),
+        ("ref+vault://other/web?kv=1#/t", '{{ with secret "other/web" }}{{ index .Data "t" }}{{ end }}'),
+        (
+            "a {{ b }} <path:secret/data/x#k>",
+            'a {{ `{{` }} b }} {{ with secret "secret/data/x" }}{{ index .Data.data "k" }}{{ end }}',
+        ),
+    ],
+)
 def test_template_of(text: str, template: str) -> None:
     assert template_of(text, {"kv1": 1, "secret": 2}) == template
 
@@ -362,18 +379,41 @@ def test_sops_output_time_is_injectable() -> None:
 
     job = SecretJob(resource=Resource(obj={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}),
                     templates={"k": "ref+env://X"}, plain={}, encoded={})
-    ctx = ModeContext(settings={"sops": {"ageRecipients": [AGE_RECIPIENT]}},
-                      resolve=lambda ref, source: Resolved(SecretStr("v"), ""), environ={}, now=datetime(2026, 1, 2, tzinfo=UTC))
+    ctx = ModeContext(
+        settings={"sops": {"ageRecipients": [AGE_RECIPIENT]}},
+        resolve=lambda ref, source: Resolved(SecretStr("v"), ""),
+        environ={},
+        now=datetime(2026, 1, 2, tzinfo=UTC),
+    )
     assert to_sops(job, ctx)[0].obj["sops"]["lastmodified"] == "2026-01-02T00:00:00Z"
 
 
 def test_vault_agent_as_a_pattern_in_an_app(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = {"apiVersion": "manifestkit.dev/v1alpha1", "kind": "App", "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "web", "image": "nginx:1.25"}],
-                     "patterns": [{"use": "vault/agent", "with": {
-                         "role": "web", "address": "http://vault:8200", "process": "nginx: master",
-                         "templates": [{"file": "config.json",
-                                        "template": '{{ with secret "secret/data/web" }}{{ .Data.data | toJSON }}{{ end }}'}]}}]}}
+    spec = {
+        "apiVersion": "manifestkit.dev/v1alpha1",
+        "kind": "App",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "securityContext": {"runAsUser": 1000},
+            "containers": [{"name": "web", "image": "nginx:1.25"}],
+            "patterns": [
+                {
+                    "use": "vault/agent",
+                    "with": {
+                        "role": "web",
+                        "address": "http://vault:8200",
+                        "process": "nginx: master",
+                        "templates": [
+                            {
+                                "file": "config.json",
+                                "template": '{{ with secret "secret/data/web" }}{{ .Data.data | toJSON }}{{ end }}',
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    }
     (tmp_path / "web.yaml").write_text(yaml.safe_dump(spec))
     assert main(["render", str(tmp_path / "web.yaml"), "-o", "-"]) == 0
     objs = {f"{o['kind']}/{o['metadata']['name']}": o for o in yaml.safe_load_all(capsys.readouterr().out)}
@@ -386,7 +426,9 @@ def test_vault_agent_as_a_pattern_in_an_app(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.parametrize("mode", ["vault-agent", "external-secret", "reference"])
 def test_secrets_without_refs_pass_through_unresolving_modes(mode: str, tmp_path: Path) -> None:
-    web = WEB.replace("  secrets:\n", "  secrets:\n    tls-literal: {type: kubernetes.io/tls, stringData: {tls.crt: C, tls.key: K}}\n")
+    web = WEB.replace(
+        "  secrets:\n", "  secrets:\n    tls-literal: {type: kubernetes.io/tls, stringData: {tls.crt: C, tls.key: K}}\n"
+    )
     objs = render(project(tmp_path, web), mode)
     assert objs["Secret/tls-literal"]["stringData"] == {"tls.crt": "C", "tls.key": "K"}
     assert "ExternalSecret/tls-literal" not in objs

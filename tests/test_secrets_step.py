@@ -244,6 +244,8 @@ def test_use_binary_comes_from_the_project(tmp_path: Path) -> None:
     from manifestkit.model import Project
     from manifestkit.secrets.sops_keys import sops_keys
 
-    project = Project(name="p", root=tmp_path, spec={"apps": [], "secrets": {"sops": {"useBinary": True}}}, apps=(), environments={})
+    project = Project(
+        name="p", root=tmp_path, spec={"apps": [], "secrets": {"sops": {"useBinary": True}}}, apps=(), environments={}
+    )
     assert sops_keys(project, {}).use_binary is True
     assert sops_keys(dataclasses.replace(project, spec={"apps": []}), {}).use_binary is False

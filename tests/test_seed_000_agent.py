@@ -1,4 +1,5 @@
-"""Seed 000 end to end: the rendered agent HCL, run by a real `bao agent`, writes the page from KV v2 and HUPs a real nginx master as user 101.
+"""Seed 000 end to end: the rendered agent HCL, run by a real `bao agent`, writes the page from KV v2 and HUPs a real
+nginx master as user 101.
 
 What the test rewrites in the rendered HCL, and only that, because it runs outside a cluster:
 
@@ -184,12 +185,19 @@ def test_the_hup_fails_against_a_root_nginx_master(folder: Path) -> None:
     assert command is not None
     port = free_port()
     (folder / "secrets" / "application-html").mkdir()
-    (folder / "nginx.conf").write_text(NGINX_CONF.format(folder=folder, port=port).replace("daemon off;", "daemon off;\nuser nobody nogroup;"))
+    (folder / "nginx.conf").write_text(
+        NGINX_CONF.format(folder=folder, port=port).replace("daemon off;", "daemon off;\nuser nobody nogroup;")
+    )
     with (folder / "nginx.out").open("ab") as out:
-        server = subprocess.Popen([nginx, "-c", f"{folder}/nginx.conf", "-p", str(folder)], stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [nginx, "-c", f"{folder}/nginx.conf", "-p", str(folder)], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        wait_for("nginx writes its pid", lambda: (folder / "nginx.pid").exists() and bool((folder / "nginx.pid").read_text().strip()),
-                 folder / "nginx.out")
+        wait_for(
+            "nginx writes its pid",
+            lambda: (folder / "nginx.pid").exists() and bool((folder / "nginx.pid").read_text().strip()),
+            folder / "nginx.out",
+        )
         hup = subprocess.run(["sh", "-c", command.group(1).replace("\\'", "'")], capture_output=True, timeout=WAIT,
                              user=USER, group=USER, env={"PATH": os.environ["PATH"]})
         assert hup.returncode != 0 and b"Operation not permitted" in hup.stderr, hup

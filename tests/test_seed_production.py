@@ -1,4 +1,5 @@
-"""Issue 14: ``builtin:production`` reaches the containers patterns add (``sidecar/log-tailer``, the Vault agents), not only the App's own."""
+"""Issue 14: ``builtin:production`` reaches the containers patterns add (``sidecar/log-tailer``, the Vault agents),
+not only the App's own."""
 
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ def test_production_reaches_pattern_containers(tmp_path: Path) -> None:
     assert len(names) == 2
     for container in spec["containers"]:
         context = container["securityContext"]
-        assert (context["readOnlyRootFilesystem"], context["allowPrivilegeEscalation"]) == (True, False), container["name"]
+        assert (context["readOnlyRootFilesystem"], context["allowPrivilegeEscalation"]) == (True, False), container[
+            "name"
+        ]
         assert context["capabilities"]["drop"] == ["ALL"]
         assert container["resources"]["limits"] == {"memory": "256Mi"}
     assert spec["containers"][0]["resources"]["requests"]["cpu"] == "10m"     # the App's own value still wins

@@ -346,7 +346,9 @@ def test_bad_identity_line_is_refused_without_echoing_it(tmp_path: Path) -> None
 
 
 def test_lookup_walks_maps_and_lists_and_names_siblings() -> None:
-    doc = SopsDocument({"api": {"key": SecretStr(KNOWN_SECRET), "user": SecretStr("u")}, "l": [1, 2]}, "M", "t", "w.yaml")
+    doc = SopsDocument(
+        {"api": {"key": SecretStr(KNOWN_SECRET), "user": SecretStr("u")}, "l": [1, 2]}, "M", "t", "w.yaml"
+    )
     assert lookup(doc, ["api", "key"]) == KNOWN_SECRET
     assert lookup(doc, ["l", "1"]) == 2
     with pytest.raises(ManifestkitError) as info:
@@ -355,7 +357,9 @@ def test_lookup_walks_maps_and_lists_and_names_siblings() -> None:
                                "  hint: did you mean 'key'?")
     with pytest.raises(ManifestkitError) as info:
         lookup(doc, ["l", "5"])
-    assert str(info.value) == "w.yaml: error: key 'l/5' not found: no '5' at l; l is a list of 2 items; use an index 0..1"
+    assert (
+        str(info.value) == "w.yaml: error: key 'l/5' not found: no '5' at l; l is a list of 2 items; use an index 0..1"
+    )
     with pytest.raises(ManifestkitError) as info:
         lookup(doc, ["api", "key", "deeper"])
     assert str(info.value) == ("w.yaml: error: key 'api/key/deeper' not found: no 'deeper' at api/key; "
@@ -419,7 +423,9 @@ def test_no_secret_or_data_key_in_any_message(identity: Any) -> None:
     text = to_yaml(out)
     edits = [
         text.replace("note_unencrypted: plain", "note_unencrypted: plane"),  # MAC mismatch
-        re.sub(r"(password: ENC\[AES256_GCM,data:)(.)", lambda m: m.group(1) + ("A" if m.group(2) != "A" else "B"), text),
+        re.sub(
+            r"(password: ENC\[AES256_GCM,data:)(.)", lambda m: m.group(1) + ("A" if m.group(2) != "A" else "B"), text
+        ),
         text.replace("type:str]", "type:nope]"),
     ]
     messages = [refused(t.encode(), "yaml", age_keys(identity), "n.yaml") for t in edits]
@@ -507,7 +513,9 @@ def test_metadata_rules_decide_what_is_sealed(rule: dict[str, Any], sealed: set[
 
 
 def test_two_rules_at_once_are_refused(identity: Any) -> None:
-    doc = _hand_sealed(identity, {"encrypted_suffix": "_secret", "encrypted_regex": "^pw"}, {"pw_secret": "s"}, {"pw_secret"})
+    doc = _hand_sealed(
+        identity, {"encrypted_suffix": "_secret", "encrypted_regex": "^pw"}, {"pw_secret": "s"}, {"pw_secret"}
+    )
     assert refused(to_yaml(doc).encode(), "yaml", age_keys(identity), "r.yaml") == (
         "r.yaml: error: the sops metadata sets encrypted_suffix, encrypted_regex; sops allows only one of them")
 
@@ -541,7 +549,7 @@ def test_random_trees_round_trip(tree: dict[str, Any], identity: Any) -> None:
     assert all(not isinstance(v, float) or not math.isnan(v) for v in leaves(doc.tree))
 
 
-# ---------------------------------------------------------------- numbers as sops -d prints them (checked against sops 3.11)
+# ------------------------------------------------ numbers as sops -d prints them (checked against sops 3.11)
 
 
 @pytest.mark.parametrize(("value", "yaml_text", "json_text"), [
@@ -564,13 +572,15 @@ def test_printed_maps_are_json_with_sops_numbers() -> None:
 
 def test_json_numbers_are_float64_as_in_sops(identity: Any) -> None:
     """sops (Go) reads every JSON number as a float64: a clear-text 2**63 is in the MAC as 9223372036854776000."""
-    doc = encrypt_tree({"p": "x", "big": float(2**63)}, age_recipients=[str(identity.to_public())], encrypted_regex="^p$")
+    doc = encrypt_tree(
+        {"p": "x", "big": float(2**63)}, age_recipients=[str(identity.to_public())], encrypted_regex="^p$"
+    )
     data = json.dumps(doc).replace("9.223372036854776e+18", str(2**63)).encode()
     opened = decrypt_bytes(data, "json", age_keys(identity), "n.json")
     assert str.__str__(printed(opened.tree["big"], opened.fmt)) == "9223372036854776000"
 
 
-# ---------------------------------------------------------------- INI as sops 3.13 writes it; useBinary does not parse first
+# ------------------------------------------------ INI as sops 3.13 writes it; useBinary does not parse first
 
 
 def test_ini_triple_quoted_value_spans_lines(identity: Any) -> None:

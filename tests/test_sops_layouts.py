@@ -22,7 +22,13 @@ import yaml
 
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
-from manifestkit.emit.helm_secrets import DATA_PLACEHOLDER, data_template, secret_skeleton, secret_values, with_data_template
+from manifestkit.emit.helm_secrets import (
+    DATA_PLACEHOLDER,
+    data_template,
+    secret_skeleton,
+    secret_values,
+    with_data_template,
+)
 from manifestkit.emit.sops_layouts import KSOPS_FILE, ksops_generator
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Project
@@ -169,7 +175,9 @@ def kustomize(folder: Path) -> dict[tuple[str, str, str], Any]:
     return keyed(yaml.safe_load_all(done.stdout))
 
 
-def test_ksops_overlays_list_their_encrypted_secrets_in_a_generator_not_as_resources(tmp_path: Path, keys: Keys) -> None:
+def test_ksops_overlays_list_their_encrypted_secrets_in_a_generator_not_as_resources(
+    tmp_path: Path, keys: Keys
+) -> None:
     project = make_project(tmp_path, keys, "ksops")
     out = render_dir(project, "kustomize", tmp_path / "out", sops_options(keys))
     assert list(out.glob("base/**/secret-*.yaml")) == []
@@ -280,15 +288,23 @@ def test_helm_secrets_without_a_key_that_opens_the_secrets_is_an_error_with_a_hi
     project = make_project(tmp_path, keys, "helm-secrets")
     not_a_recipient = Keys()
     with pytest.raises(ManifestkitError) as caught:
-        render_dir(project, "helm", tmp_path / "out", Options(environ={**SECRET_VALUES, "SOPS_AGE_KEY": not_a_recipient.secret}))
+        render_dir(
+            project,
+            "helm",
+            tmp_path / "out",
+            Options(environ={**SECRET_VALUES, "SOPS_AGE_KEY": not_a_recipient.secret}),
+        )
     assert caught.value.diagnostics[0].message.startswith(
         "helm-secrets layout: cannot open Secret/web/web-env to move its values into the secrets values file: ")
     assert "SOPS_AGE_KEY" in caught.value.diagnostics[0].hint
 
 
-@pytest.mark.parametrize(("layout", "fmt"), [("flux", "kustomize"), ("ksops", "kustomize"), ("flux", "helm"), ("helm-secrets", "helm")])
-def test_render_twice_gives_the_same_bytes_and_check_passes(layout: str, fmt: str, tmp_path: Path, keys: Keys,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("layout", "fmt"), [("flux", "kustomize"), ("ksops", "kustomize"), ("flux", "helm"), ("helm-secrets", "helm")]
+)
+def test_render_twice_gives_the_same_bytes_and_check_passes(
+    layout: str, fmt: str, tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = write_files(tmp_path / "project", project_files(keys.recipient, layout))
     for name, value in environ(keys).items():
         monkeypatch.setenv(name, value)

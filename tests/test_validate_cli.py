@@ -63,7 +63,9 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "kustomization.yaml").write_text(KUSTOMIZATION)
     (tmp_path / "sub" / "values.yaml").write_text(VALUES)
-    (tmp_path / "sub" / "cm.json").write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}}))
+    (tmp_path / "sub" / "cm.json").write_text(
+        json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}})
+    )
     (tmp_path / "sub" / "notes.txt").write_text("not yaml")
     return tmp_path
 
@@ -81,8 +83,16 @@ def test_clean_file_exits_0(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_error_finding_exits_1_with_one_line_per_finding(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["bad.yaml", "--output", "text"], capsys)
     assert code == 1
-    assert out.splitlines()[0] == "bad.yaml:6:7: warning [MK007]: spec.containers[0]: Pod/shop/web: container 'web' has no readinessProbe and no livenessProbe"
-    assert "bad.yaml:8:25: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: container 'web' runs privileged for its whole life" in out
+    assert (
+        out.splitlines()[0]
+        == "bad.yaml:6:7: warning [MK007]: spec.containers[0]: Pod/shop/web: container 'web' has no readinessProbe and "
+           "no livenessProbe"
+    )
+    assert (
+        "bad.yaml:8:25: error [MK009]: spec.containers[0].securityContext.privileged: Pod/shop/web: container 'web' "
+        "runs privileged for its whole life"
+        in out
+    )
 
 
 @pytest.mark.parametrize(("fail_on", "code"), [("error", 0), ("warning", 1), ("info", 1)])
@@ -93,14 +103,21 @@ def test_fail_on(repo: Path, capsys: pytest.CaptureFixture[str], fail_on: str, c
 def test_folders_recursive_and_non_kubernetes_notes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["sub"], capsys)
     assert code == 0
-    assert out == ("sub/kustomization.yaml:1:1: note: skipped: Kustomization (kustomize.config.k8s.io/v1beta1) configures a client-side tool\n\n"
-                   "sub/values.yaml:1:1: note: skipped: no apiVersion and kind (a values or config file?)\n")
+    assert out == (
+        "sub/kustomization.yaml:1:1: note: skipped: Kustomization (kustomize.config.k8s.io/v1beta1) configures a "
+        "client-side tool\n\n"
+        "sub/values.yaml:1:1: note: skipped: no apiVersion and kind (a values or config file?)\n"
+    )
 
 
 def test_all_documents_checks_non_kubernetes_yaml(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["sub", "--all-documents"], capsys)
     assert code == 1
-    assert "sub/kustomization.yaml:2:1: error [schema]: kind: Kustomization/?: no schema for kustomize.config.k8s.io/v1beta1 Kustomization in Kubernetes 1.30" in out
+    assert (
+        "sub/kustomization.yaml:2:1: error [schema]: kind: Kustomization/?: no schema for "
+        "kustomize.config.k8s.io/v1beta1 Kustomization in Kubernetes 1.30"
+        in out
+    )
     assert "sub/values.yaml" in out
 
 
@@ -120,39 +137,60 @@ def test_summary_like_kubeconform(repo: Path, capsys: pytest.CaptureFixture[str]
 def test_skip_and_reject(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["bad.yaml", "--skip", "Pod"], capsys)[0] == 0
     code, out, _ = run(["good.yaml", "--reject", "v1/ConfigMap,Secret"], capsys)
-    assert (code, out) == (1, "good.yaml:2:1: error [rejected]: kind: ConfigMap/shop/web: kind ConfigMap is rejected (--reject)\n")
+    assert (code, out) == (
+        1,
+        "good.yaml:2:1: error [rejected]: kind: ConfigMap/shop/web: kind ConfigMap is rejected (--reject)\n",
+    )
 
 
 def test_missing_schema_and_custom_schemas(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "cr.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: two}\n")
     code, out, _ = run(["cr.yaml"], capsys)
-    assert (code, out) == (1, "cr.yaml:2:1: error [schema]: kind: Widget/w: no schema for example.com/v1 Widget in Kubernetes 1.30\n"
-                              "  hint: pass --schemas DIR with its CRD or JSON Schema, or --ignore-missing-schemas\n")
+    assert (code, out) == (
+        1,
+        "cr.yaml:2:1: error [schema]: kind: Widget/w: no schema for example.com/v1 Widget in Kubernetes 1.30\n"
+        "  hint: pass --schemas DIR with its CRD or JSON Schema, or --ignore-missing-schemas\n",
+    )
     assert run(["cr.yaml", "--ignore-missing-schemas"], capsys)[:2] == (0, "")
     (repo / "crds").mkdir()
     (repo / "crds" / "widget.yaml").write_text(
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n"
         "spec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n"
         "    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n"
-        "          type: object\n          properties:\n            spec: {type: object, properties: {size: {type: integer}}}\n")
+        "          type: object\n          properties:\n            spec: "
+        "{type: object, properties: {size: {type: integer}}}\n"
+    )
     code, out, _ = run(["cr.yaml", "--schemas", "crds"], capsys)
-    assert (code, out) == (1, 'cr.yaml:4:8: error [schema]: spec.size: Widget/w: found a string "two"; expected integer\n')
+    assert (code, out) == (
+        1,
+        'cr.yaml:4:8: error [schema]: spec.size: Widget/w: found a string "two"; expected integer\n',
+    )
 
 
 def test_kube_version_flag(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "sidecar.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {manifestkit.dev/ignore: 'MK007,MK012,MK013'}}\nspec:\n"
-        "  initContainers: [{name: s, image: busybox:1.36, restartPolicy: Always}]\n  containers: [{name: c, image: busybox:1.36}]\n")
+        "apiVersion: v1\nkind: Pod\nmetadata: "
+        "{name: p, annotations: {manifestkit.dev/ignore: 'MK007,MK012,MK013'}}\nspec:\n"
+        "  initContainers: [{name: s, image: busybox:1.36, restartPolicy: Always}]\n  containers: "
+        "[{name: c, image: busybox:1.36}]\n"
+    )
     assert run(["sidecar.yaml", "-k", "1.29", "--strict"], capsys)[0] == 0
     code, out, _ = run(["sidecar.yaml", "--kube-version", "1.27", "--strict"], capsys)
-    assert (code, out) == (1, "sidecar.yaml:5:51: error [schema]: spec.initContainers[0].restartPolicy: Pod/p: unknown field 'restartPolicy'\n")
+    assert (code, out) == (
+        1,
+        "sidecar.yaml:5:51: error [schema]: spec.initContainers[0].restartPolicy: Pod/p: unknown field "
+        "'restartPolicy'\n",
+    )
 
 
 def test_strict_reports_duplicate_keys_as_findings(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "dup.yaml").write_text(GOOD + "data: {MODE: slow}\n---\n" + BAD.replace("privileged: true, ", ""))
     code, out, _ = run(["dup.yaml", "--strict"], capsys)
     assert code == 1
-    assert out.splitlines()[0] == "dup.yaml:5:1: error [duplicate-key]: data: duplicate key 'data' (first defined on line 4)"
+    assert (
+        out.splitlines()[0]
+        == "dup.yaml:5:1: error [duplicate-key]: data: duplicate key 'data' (first defined on line 4)"
+    )
     assert run(["dup.yaml"], capsys)[0] == 0   # a warning without --strict, and the rest is still checked
 
 
@@ -168,7 +206,9 @@ def test_bad_usage_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run(["nope.yaml"], capsys)
     assert (code, err) == (2, "nope.yaml: error: file not found\n  hint: give files, folders or - for stdin\n")
     code, _, err = run(["good.yaml", "-k", "2.0"], capsys)
-    assert code == 2 and err.startswith("manifestkit: error: unknown Kubernetes version '2.0'; expected one of: 1.25, 1.26")
+    assert code == 2 and err.startswith(
+        "manifestkit: error: unknown Kubernetes version '2.0'; expected one of: 1.25, 1.26"
+    )
     with pytest.raises(SystemExit) as exc:
         main(["validate", "--output", "xml", "good.yaml"])
     assert exc.value.code == 2
@@ -191,7 +231,10 @@ def test_previous_flag_catches_roleref_change(repo: Path, capsys: pytest.Capture
     (repo / "b.yaml").write_text(binding % "edit")
     assert run(["b.yaml"], capsys)[0] == 0
     code, out, _ = run(["b.yaml", "--previous", "old"], capsys)
-    assert code == 1 and out.startswith("b.yaml:4:1: error [MK015]: roleRef: RoleBinding/shop/b: roleRef changed from ClusterRole/view to ClusterRole/edit")
+    assert code == 1 and out.startswith(
+        "b.yaml:4:1: error [MK015]: roleRef: RoleBinding/shop/b: roleRef changed from ClusterRole/view to "
+        "ClusterRole/edit"
+    )
 
 
 # ---------------------------------------------------------------- reporters
@@ -201,10 +244,16 @@ def test_json_output(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert code == 1
     assert data["summary"] == {"resources": 2, "files": 2, "valid": 1, "invalid": 1, "errors": 0, "skipped": 0}
-    assert {"file": "bad.yaml", "line": 8, "column": 25, "severity": "error", "rule": "MK009",
-            "path": "spec.containers[0].securityContext.privileged",
-            "message": "Pod/shop/web: container 'web' runs privileged for its whole life",
-            "hint": "do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app unprivileged"} in data["findings"]
+    assert {
+        "file": "bad.yaml",
+        "line": 8,
+        "column": 25,
+        "severity": "error",
+        "rule": "MK009",
+        "path": "spec.containers[0].securityContext.privileged",
+        "message": "Pod/shop/web: container 'web' runs privileged for its whole life",
+        "hint": "do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app unprivileged",
+    } in data["findings"]
 
 
 def test_junit_output(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

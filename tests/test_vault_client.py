@@ -180,13 +180,19 @@ def _error(reader: VaultReader, seconds: float = 5.0) -> str:
 HTML = "<html><body><h1>Sign in</h1><script>steal()</script></body></html>"
 
 
-@pytest.mark.parametrize(("handler", "message"), [
-    (answer(429, '{"errors": ["slow down"]}'), "answered 429 too many requests 4 times"),
-    (answer(500, HTML, "text/html"), "answered 500 server error 4 times"),
-    (answer(200, HTML, "text/html"), "answered HTTP 200 with a body that is not JSON"),
-    (answer(200, '{"data": '), "answered HTTP 200 with a body that is not JSON"),
-    (answer(400, '{"errors": ["' + "x" * 500 + '"]}'), "reading Vault secret 'secret/data/web' failed: 400 bad request"),
-])
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [
+        (answer(429, '{"errors": ["slow down"]}'), "answered 429 too many requests 4 times"),
+        (answer(500, HTML, "text/html"), "answered 500 server error 4 times"),
+        (answer(200, HTML, "text/html"), "answered HTTP 200 with a body that is not JSON"),
+        (answer(200, '{"data": '), "answered HTTP 200 with a body that is not JSON"),
+        (
+            answer(400, '{"errors": ["' + "x" * 500 + '"]}'),
+            "reading Vault secret 'secret/data/web' failed: 400 bad request",
+        ),
+    ],
+)
 def test_a_misbehaving_server_is_a_short_error(serve: Any, handler: Handler, message: str) -> None:
     server = serve(handler)
     text = _error(_reader(server.address))

@@ -1,4 +1,5 @@
-"""Issue 14: ``vaultAgent.mode: injector`` against the Vault Agent Injector's annotation names and Kubernetes' 63-character limit."""
+"""Issue 14: ``vaultAgent.mode: injector`` against the Vault Agent Injector's annotation names and Kubernetes'
+63-character limit."""
 
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def test_keys_that_collide_are_refused(tmp_path: Path) -> None:
 
 
 def test_items_keep_their_folders(tmp_path: Path) -> None:
-    web = WEB.replace("secret: {secretName: web-conf}", "secret: {secretName: web-conf, items: [{key: password, path: conf/a.txt}]}")
+    web = WEB.replace(
+        "secret: {secretName: web-conf}", "secret: {secretName: web-conf, items: [{key: password, path: conf/a.txt}]}"
+    )
     found = annotations_of(tmp_path, web)
     assert found[V + "agent-inject-file-web-conf-conf-a.txt"] == "conf/a.txt"
     assert found[V + "secret-volume-path-web-conf-conf-a.txt"] == "/etc/web"
@@ -88,8 +91,15 @@ def test_a_secret_mounted_twice_is_served_at_both_paths(tmp_path: Path) -> None:
 
 
 def _injector(pod: dict[str, Any], **params: Any) -> Any:
-    return vault_agent(PatternInput(name="web", namespace="shop", params={"role": "r", "mode": "injector", **params,
-                                                    "templates": [{"file": "f", "template": "t"}]}, pod=pod, service=None))
+    return vault_agent(
+        PatternInput(
+            name="web",
+            namespace="shop",
+            params={"role": "r", "mode": "injector", **params, "templates": [{"file": "f", "template": "t"}]},
+            pod=pod,
+            service=None,
+        )
+    )
 
 
 def test_refused_options_say_why() -> None:

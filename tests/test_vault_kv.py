@@ -1,4 +1,5 @@
-"""Issue 14, seed 000: the KV version of each mount (ref, Project, spelling, Vault's mount table), MK020 on every wrong form, the HUP user check."""
+"""Issue 14, seed 000: the KV version of each mount (ref, Project, spelling, Vault's mount table), MK020 on every
+wrong form, the HUP user check."""
 
 from __future__ import annotations
 
@@ -60,8 +61,12 @@ def test_render_with_the_seed_spelling_needs_the_kv_version(tmp_path: Path) -> N
     with pytest.raises(ManifestkitError) as caught:
         render(root, "vault-agent")
     assert "cannot tell whether Vault mount 'secret' is KV version 1 or 2" in caught.value.diagnostics[0].message
-    (root / "manifestkit.yaml").write_text(PROJECT.replace("vault: {address: http://vault.vault.svc:8200}",
-                                                           "vault: {address: http://vault.vault.svc:8200, kv: {secret: 2}}"))
+    (root / "manifestkit.yaml").write_text(
+        PROJECT.replace(
+            "vault: {address: http://vault.vault.svc:8200}",
+            "vault: {address: http://vault.vault.svc:8200, kv: {secret: 2}}",
+        )
+    )
     config = render(root, "vault-agent")["ConfigMap/web-vault-agent"]["data"]
     assert '{{ with secret "secret/data/web" }}{{ index .Data.data "password" }}{{ end }}' in config.values()
 
@@ -73,7 +78,9 @@ def test_mount_table_from_a_real_vault(openbao: OpenBao, tmp_path: Path) -> None
     root = project(tmp_path, web=WEB.replace("secret/data/web", "secret/web"))
     (root / "manifestkit.yaml").write_text(PROJECT.replace(
         "vault: {address: http://vault.vault.svc:8200}", f"vault: {{address: {openbao.address}, kvLookup: true}}"))
-    config = render(root, "vault-agent", environ={"VAULT_TOKEN": openbao.root_token, "VAULT_ADDR": openbao.address})["ConfigMap/web-vault-agent"]
+    config = render(root, "vault-agent", environ={"VAULT_TOKEN": openbao.root_token, "VAULT_ADDR": openbao.address})[
+        "ConfigMap/web-vault-agent"
+    ]
     assert '{{ with secret "secret/data/web" }}{{ index .Data.data "password" }}{{ end }}' in config["data"].values()
 
 
@@ -105,14 +112,22 @@ def test_mk020_catches_nested_reads_on_kv1() -> None:
     config = LintConfig(settings=Settings(kv1_mounts=frozenset({"legacy"})))
     wrong = _cm('{{ with secret "legacy/app" }}{{ index .Data.data "user" }}{{ end }}')
     assert [d.message for d in validate([wrong], config=config)] == [
-        "ConfigMap/t: template reads .Data.data.<field> from KV v1 path 'legacy/app'; KV v1 keeps the fields at .Data.<field>"]
+        "ConfigMap/t: template reads .Data.data.<field> from KV v1 path 'legacy/app'; KV v1 keeps the fields at "
+        ".Data.<field>"
+    ]
     assert validate([_cm('{{ with secret "legacy/app" }}{{ index .Data "user" }}{{ end }}')], config=config) == []
 
 
 def _agent(container: dict[str, Any], **params: Any) -> Any:
-    return vault_agent(PatternInput(name="web", namespace="shop", params={"role": "r", "templates": [{"file": "f", "template": "t"}],
-                                                    "process": "nginx: master", **params},
-                                    pod={"spec": {"containers": [container]}}, service=None))
+    return vault_agent(
+        PatternInput(
+            name="web",
+            namespace="shop",
+            params={"role": "r", "templates": [{"file": "f", "template": "t"}], "process": "nginx: master", **params},
+            pod={"spec": {"containers": [container]}},
+            service=None,
+        )
+    )
 
 
 def test_the_agent_signals_only_its_own_user() -> None:

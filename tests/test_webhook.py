@@ -46,11 +46,15 @@ def answer(cfg: WebhookConfig, body: dict[str, Any]) -> dict[str, Any]:
 
 def patched(body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     assert response["patchType"] == "JSONPatch"
-    result: dict[str, Any] = jsonpatch.apply_patch(body["request"]["object"], json.loads(base64.b64decode(response["patch"])))
+    result: dict[str, Any] = jsonpatch.apply_patch(
+        body["request"]["object"], json.loads(base64.b64decode(response["patch"]))
+    )
     return result
 
 
-def offline_inject(tmp_path: Path, capsys: pytest.CaptureFixture[str], obj: dict[str, Any], *patterns: str) -> list[Any]:
+def offline_inject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], obj: dict[str, Any], *patterns: str
+) -> list[Any]:
     """`manifestkit inject` of the same object, as a user runs it."""
     (tmp_path / "pod.yaml").write_text(dump(obj))
     capsys.readouterr()
@@ -128,8 +132,10 @@ def test_opt_in_and_out_annotation(annotation: str | None, injected: bool) -> No
     response = answer(cfg, body)
     assert ("patch" in response) is injected
     if annotation == "sidecar/log-tailer":
-        assert response["warnings"] == ["manifestkit.dev/inject: pattern 'sidecar/log-tailer' is not offered by this webhook; "
-                                        "offered: sidecar/envoy"]
+        assert response["warnings"] == [
+            "manifestkit.dev/inject: pattern 'sidecar/log-tailer' is not offered by this webhook; "
+            "offered: sidecar/envoy"
+        ]
 
 
 def test_opt_out_wins_over_a_matching_rule() -> None:
@@ -145,10 +151,16 @@ def test_the_webhook_never_mutates_its_own_namespace_or_kube_system(namespace: s
 
 def test_deployment_pod_template_for_teams_that_want_to_see_it() -> None:
     cfg = config(SELECTIVE.replace("{on_conflict}", "deny"))
-    template = {"metadata": {"labels": {"app": "demoapp", "mesh": "on"}},
-                "spec": {"containers": [{"name": "demoapp", "image": "hashicorp/http-echo:1.0", "args": ["-text", "hello"]}]}}
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demoapp", "namespace": "demoapp"},
-                  "spec": {"selector": {"matchLabels": {"app": "demoapp"}}, "template": template}}
+    template = {
+        "metadata": {"labels": {"app": "demoapp", "mesh": "on"}},
+        "spec": {"containers": [{"name": "demoapp", "image": "hashicorp/http-echo:1.0", "args": ["-text", "hello"]}]},
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "demoapp", "namespace": "demoapp"},
+        "spec": {"selector": {"matchLabels": {"app": "demoapp"}}, "template": template},
+    }
     body = review()
     body["request"].update(kind={"group": "apps", "version": "v1", "kind": "Deployment"}, object=deployment,
                            resource={"group": "apps", "version": "v1", "resource": "deployments"})
@@ -156,13 +168,21 @@ def test_deployment_pod_template_for_teams_that_want_to_see_it() -> None:
     assert [c["name"] for c in result["spec"]["template"]["spec"]["containers"]] == ["demoapp", "envoy"]
     # The pods the Deployment makes already carry the pattern: the Pod rule then patches nothing.
     pod_body = review()
-    pod_body["request"]["object"]["metadata"] = {**result["spec"]["template"]["metadata"], "name": "demoapp-7d9f-x2x", "namespace": "demoapp"}
+    pod_body["request"]["object"]["metadata"] = {
+        **result["spec"]["template"]["metadata"],
+        "name": "demoapp-7d9f-x2x",
+        "namespace": "demoapp",
+    }
     pod_body["request"]["object"]["spec"] = result["spec"]["template"]["spec"]
     assert "patch" not in answer(cfg, pod_body)
 
 
 def test_native_sidecar_when_the_kubernetes_version_allows_it() -> None:
-    text = CONFIG.read_text().replace('"1.30"', '"1.29"').replace("with: {upstreamPort: 5678}", "with: {upstreamPort: 5678}\n          native: auto")
+    text = (
+        CONFIG.read_text()
+        .replace('"1.30"', '"1.29"')
+        .replace("with: {upstreamPort: 5678}", "with: {upstreamPort: 5678}\n          native: auto")
+    )
     body = review()
     pod = patched(body, answer(config(text), body))
     assert [c["name"] for c in pod["spec"]["containers"]] == ["demoapp"]
@@ -194,13 +214,27 @@ def test_conflict_warns_when_configured() -> None:
 BAD_BODIES = [
     (b"not json", "the body is not JSON"),
     (b"[1, 2]", "the body is not a JSON object"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "x"}}).encode(),
-     "found apiVersion 'admission.k8s.io/v1beta1', kind 'AdmissionReview'; expected admission.k8s.io/v1 AdmissionReview"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "Pod"}).encode(),
-     "found apiVersion 'admission.k8s.io/v1', kind 'Pod'; expected admission.k8s.io/v1 AdmissionReview"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}).encode(), "the review has no request"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"object": {}}}).encode(),
-     "the request has no uid"),
+    (
+        json.dumps(
+            {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "x"}}
+        ).encode(),
+        "found apiVersion 'admission.k8s.io/v1beta1', kind 'AdmissionReview'; expected admission.k8s.io/v1 "
+        "AdmissionReview",
+    ),
+    (
+        json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "Pod"}).encode(),
+        "found apiVersion 'admission.k8s.io/v1', kind 'Pod'; expected admission.k8s.io/v1 AdmissionReview",
+    ),
+    (
+        json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}).encode(),
+        "the review has no request",
+    ),
+    (
+        json.dumps(
+            {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"object": {}}}
+        ).encode(),
+        "the request has no uid",
+    ),
     (b"\xff\xfe", "the body is not JSON"),
 ]
 
@@ -209,7 +243,11 @@ BAD_BODIES = [
 def test_malformed_bodies_are_400(body: bytes, message: str) -> None:
     cfg = config()
     reply = handle(cfg, body, cfg.rules)
-    assert (reply.status, reply.body, reply.log) == (400, {"error": message}, f"rejected a malformed request: {message}")
+    assert (reply.status, reply.body, reply.log) == (
+        400,
+        {"error": message},
+        f"rejected a malformed request: {message}",
+    )
 
 
 @pytest.mark.parametrize("breaks", ["containers", "metadata", "labels"])
@@ -245,19 +283,39 @@ def test_a_pod_update_is_never_mutated() -> None:
 
 
 CONFIG_ERRORS = [
-    ("kind: WebhookConfig", "kind: WebhookConfg",
-     "webhook.yaml:2:1: error: kind: apiVersion 'manifestkit.dev/v1alpha1', kind 'WebhookConfg' is not a manifestkit file; "
-     "expected apiVersion manifestkit.dev/v1alpha1 and kind one of: WebhookConfig\n  hint: did you mean 'WebhookConfig'?"),
-    ("use: sidecar/envoy", "use: sidecar/envoi",
-     "webhook.yaml:13:11: error: spec.rules[0].patterns[0].use: unknown pattern 'sidecar/envoi'; expected one of: "
-     + ", ".join(sorted(registry(None))) + "\n  hint: did you mean 'sidecar/envoy'?"),
-    ("upstreamPort: 5678", "upstreamPort: 99999",
-     "webhook.yaml:14:18: error: spec.rules[0].patterns[0].with.upstreamPort: sidecar/envoy: 99999 is greater than the maximum of 65535"),
-    ("onConflict: deny", "onConflict: allow",
-     "webhook.yaml:7:3: error: spec.onConflict: found 'allow'; expected one of: deny, warn"),
-    ("    - name: envoy\n", "    - name: envoy\n      kinds: [Pods]\n",
-     "webhook.yaml:10:15: error: spec.rules[0].kinds[0]: found kind 'Pods'; expected one of: CronJob, DaemonSet, Deployment, "
-     "Job, Pod, ReplicaSet, ReplicationController, StatefulSet\n  hint: did you mean 'Pod'?"),
+    (
+        "kind: WebhookConfig",
+        "kind: WebhookConfg",
+        "webhook.yaml:2:1: error: kind: apiVersion 'manifestkit.dev/v1alpha1', kind 'WebhookConfg' is not a "
+        "manifestkit file; "
+        "expected apiVersion manifestkit.dev/v1alpha1 and kind one of: WebhookConfig\n  hint: did you mean "
+        "'WebhookConfig'?",
+    ),
+    (
+        "use: sidecar/envoy",
+        "use: sidecar/envoi",
+        "webhook.yaml:13:11: error: spec.rules[0].patterns[0].use: unknown pattern 'sidecar/envoi'; expected one of: "
+        + ", ".join(sorted(registry(None)))
+        + "\n  hint: did you mean 'sidecar/envoy'?",
+    ),
+    (
+        "upstreamPort: 5678",
+        "upstreamPort: 99999",
+        "webhook.yaml:14:18: error: spec.rules[0].patterns[0].with.upstreamPort: sidecar/envoy: 99999 is greater than "
+        "the maximum of 65535",
+    ),
+    (
+        "onConflict: deny",
+        "onConflict: allow",
+        "webhook.yaml:7:3: error: spec.onConflict: found 'allow'; expected one of: deny, warn",
+    ),
+    (
+        "    - name: envoy\n",
+        "    - name: envoy\n      kinds: [Pods]\n",
+        "webhook.yaml:10:15: error: spec.rules[0].kinds[0]: found kind 'Pods'; expected one of: CronJob, DaemonSet, "
+        "Deployment, "
+        "Job, Pod, ReplicaSet, ReplicationController, StatefulSet\n  hint: did you mean 'Pod'?",
+    ),
 ]
 
 

@@ -39,7 +39,9 @@ def replace(path: Path, text: str) -> None:
 
 def handshake(port: int, ca_pem: str) -> bool:
     try:
-        with client_context(ca_pem).wrap_socket(socket.create_connection(("127.0.0.1", port), 2), server_hostname=DNS_NAME):
+        with client_context(ca_pem).wrap_socket(
+            socket.create_connection(("127.0.0.1", port), 2), server_hostname=DNS_NAME
+        ):
             return True
     except (ssl.SSLError, ConnectionError):
         return False
@@ -113,11 +115,16 @@ def test_sigterm_during_load_finishes_in_flight_requests(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("missing", ["--tls-cert", "--tls-key"])
-def test_serve_without_its_tls_files_is_exit_2(tmp_path: Path, missing: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_without_its_tls_files_is_exit_2(
+    tmp_path: Path, missing: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     deployed = deploy(tmp_path)
     files = {"--tls-cert": str(deployed.cert), "--tls-key": str(deployed.key), missing: str(tmp_path / "absent.pem")}
     argv = ["webhook", "serve", "--config", str(Path(__file__).parent / "data" / "webhook" / "webhook-config.yaml"),
             *(a for k, v in files.items() for a in (k, v))]
     capsys.readouterr()
     assert main(argv) == 2
-    assert capsys.readouterr().err == f"{tmp_path / 'absent.pem'}: error: TLS file not found\n  hint: pass --tls-cert and --tls-key PEM files\n"
+    assert (
+        capsys.readouterr().err
+        == f"{tmp_path / 'absent.pem'}: error: TLS file not found\n  hint: pass --tls-cert and --tls-key PEM files\n"
+    )

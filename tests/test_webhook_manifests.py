@@ -32,10 +32,16 @@ def by_kind(objects: dict[str, dict[str, Any]], kind: str) -> list[dict[str, Any
 
 def test_self_signed_manifests_validate_and_run_safely(tmp_path: Path) -> None:
     objects = generate(tmp_path)
-    assert list(objects) == ["00-namespace-manifestkit.yaml", "01-serviceaccount-manifestkit-webhook.yaml",
-                             "02-configmap-manifestkit-webhook-config.yaml", "03-secret-manifestkit-webhook-tls.yaml",
-                             "04-deployment-manifestkit-webhook.yaml", "05-poddisruptionbudget-manifestkit-webhook.yaml",
-                             "06-service-manifestkit-webhook.yaml", "07-mutatingwebhookconfiguration-manifestkit-webhook.yaml"]
+    assert list(objects) == [
+        "00-namespace-manifestkit.yaml",
+        "01-serviceaccount-manifestkit-webhook.yaml",
+        "02-configmap-manifestkit-webhook-config.yaml",
+        "03-secret-manifestkit-webhook-tls.yaml",
+        "04-deployment-manifestkit-webhook.yaml",
+        "05-poddisruptionbudget-manifestkit-webhook.yaml",
+        "06-service-manifestkit-webhook.yaml",
+        "07-mutatingwebhookconfiguration-manifestkit-webhook.yaml",
+    ]
     assert main(["validate", "--strict", "--fail-on", "warning", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "03-secret-manifestkit-webhook-tls.yaml").stat().st_mode & 0o077 == 0
     deployment = by_kind(objects, "Deployment")[0]
@@ -47,7 +53,9 @@ def test_self_signed_manifests_validate_and_run_safely(tmp_path: Path) -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}}
-    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {
+        "type": "RuntimeDefault"
+    }
     assert container["resources"]["requests"] and container["resources"]["limits"]
     assert by_kind(objects, "PodDisruptionBudget")[0]["spec"]["minAvailable"] == 1
     config_map = by_kind(objects, "ConfigMap")[0]
@@ -57,17 +65,35 @@ def test_self_signed_manifests_validate_and_run_safely(tmp_path: Path) -> None:
     assert {k: v for k, v in webhook.items() if k != "clientConfig"} == {
         "name": "envoy.manifestkit-webhook.manifestkit.svc",
         "admissionReviewVersions": ["v1"],
-        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
+        "rules": [
+            {
+                "operations": ["CREATE"],
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "resources": ["pods"],
+                "scope": "Namespaced",
+            }
+        ],
         "matchPolicy": "Equivalent",
-        "namespaceSelector": {"matchLabels": {"injection": "enabled"}, "matchExpressions": [
-            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "manifestkit"]}]},
-        "sideEffects": "None", "timeoutSeconds": 5, "reinvocationPolicy": "IfNeeded", "failurePolicy": "Ignore"}
+        "namespaceSelector": {
+            "matchLabels": {"injection": "enabled"},
+            "matchExpressions": [
+                {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "manifestkit"]}
+            ],
+        },
+        "sideEffects": "None",
+        "timeoutSeconds": 5,
+        "reinvocationPolicy": "IfNeeded",
+        "failurePolicy": "Ignore",
+    }
     assert webhook["clientConfig"]["service"] == {"name": "manifestkit-webhook", "namespace": "manifestkit",
                                                   "path": "/mutate/envoy", "port": 443}
     ca = x509.load_pem_x509_certificate(base64.b64decode(webhook["clientConfig"]["caBundle"]))
     serving = x509.load_pem_x509_certificate(by_kind(objects, "Secret")[0]["stringData"]["tls.crt"].encode())
     serving.verify_directly_issued_by(ca)
-    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName
+    )
     assert "manifestkit-webhook.manifestkit.svc" in sans
     dockerfile = (tmp_path / "out" / "Dockerfile").read_text()
     assert "manifestkit[webhook]==" in dockerfile and "USER 65532:65532" in dockerfile
@@ -82,14 +108,22 @@ def test_cert_manager_manifests(tmp_path: Path) -> None:
     assert mwc["metadata"]["annotations"] == {"cert-manager.io/inject-ca-from": "injector/injector-tls"}
     assert "caBundle" not in mwc["webhooks"][0]["clientConfig"]
     serving = next(c for c in by_kind(objects, "Certificate") if c["metadata"]["name"] == "injector-tls")
-    assert serving["spec"]["dnsNames"] == ["injector", "injector.injector", "injector.injector.svc", "injector.injector.svc.cluster.local"]
+    assert serving["spec"]["dnsNames"] == [
+        "injector",
+        "injector.injector",
+        "injector.injector.svc",
+        "injector.injector.svc.cluster.local",
+    ]
     assert [i["metadata"]["name"] for i in by_kind(objects, "Issuer")] == ["injector-selfsigned", "injector-ca"]
 
 
 def test_workload_rules_watch_their_templates_on_create_and_update(tmp_path: Path) -> None:
     config = tmp_path / "webhook.yaml"
-    config.write_text(CONFIG.read_text().replace("    - name: envoy\n", "    - name: envoy\n      kinds: [Pod, Deployment]\n")
-                      .replace("onConflict: deny", "onConflict: warn\n  failurePolicy: Fail\n  timeoutSeconds: 3"))
+    config.write_text(
+        CONFIG.read_text()
+        .replace("    - name: envoy\n", "    - name: envoy\n      kinds: [Pod, Deployment]\n")
+        .replace("onConflict: deny", "onConflict: warn\n  failurePolicy: Fail\n  timeoutSeconds: 3")
+    )
     objects = generate(tmp_path, config=config)
     webhook = by_kind(objects, "MutatingWebhookConfiguration")[0]["webhooks"][0]
     assert webhook["rules"][1] == {"operations": ["CREATE", "UPDATE"], "apiGroups": ["apps"], "apiVersions": ["v1"],
@@ -111,8 +145,11 @@ def test_bad_config_is_exit_2_with_a_located_error(tmp_path: Path, capsys: pytes
     capsys.readouterr()
     assert main(["webhook", "manifests", "--config", str(config)]) == 2
     assert capsys.readouterr().err == (
-        f"{display_path(config)}:14:18: error: spec.rules[0].patterns[0].with.upstreamPrt: unknown parameter 'upstreamPrt' for "
-        "sidecar/envoy; expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean 'upstreamPort'?\n")
+        f"{display_path(config)}:14:18: error: spec.rules[0].patterns[0].with.upstreamPrt: unknown parameter "
+        f"'upstreamPrt' for "
+        "sidecar/envoy; expected one of: adminPort, image, logLevel, port, upstreamPort\n  hint: did you mean "
+        "'upstreamPort'?\n"
+    )
 
 
 def test_running_again_keeps_the_certificates_so_the_output_is_the_same_bytes(tmp_path: Path) -> None:
@@ -123,7 +160,12 @@ def test_running_again_keeps_the_certificates_so_the_output_is_the_same_bytes(tm
     other = tmp_path / "other"
     other.mkdir()
     (tmp_path / "out").rename(other / "out")
-    assert main(["webhook", "manifests", "--config", str(CONFIG), "--namespace", "elsewhere", "-o", str(other / "out")]) == 0
+    assert (
+        main(["webhook", "manifests", "--config", str(CONFIG), "--namespace", "elsewhere", "-o", str(other / "out")])
+        == 0
+    )
     secret = load_file(str(other / "out" / "03-secret-manifestkit-webhook-tls.yaml"))[0].data
-    assert secret["stringData"]["ca.crt"] != load_documents(first["03-secret-manifestkit-webhook-tls.yaml"].decode(), "x")[0].data[
-        "stringData"]["ca.crt"]                     # other DNS names: new certificates
+    assert (
+        secret["stringData"]["ca.crt"]
+        != load_documents(first["03-secret-manifestkit-webhook-tls.yaml"].decode(), "x")[0].data["stringData"]["ca.crt"]
+    )                     # other DNS names: new certificates

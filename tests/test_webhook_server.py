@@ -51,13 +51,20 @@ class Deployed(NamedTuple):
 def deploy(folder: Path) -> Deployed:
     """`webhook manifests` with self-signed certificates; the Secret's pair written where the server reads it."""
     assert main(["webhook", "manifests", "--config", str(CONFIG), "-o", str(folder / "manifests")]) == 0
-    docs = {doc.data["kind"]: doc.data for f in sorted((folder / "manifests").glob("*.yaml")) for doc in load_file(str(f))}
+    docs = {
+        doc.data["kind"]: doc.data for f in sorted((folder / "manifests").glob("*.yaml")) for doc in load_file(str(f))
+    }
     secret = docs["Secret"]["stringData"]
     (folder / "tls.crt").write_text(secret["tls.crt"])
     (folder / "tls.key").write_text(secret["tls.key"])
     webhooks = docs["MutatingWebhookConfiguration"]["webhooks"]
-    return Deployed(folder, folder / "tls.crt", folder / "tls.key", base64.b64decode(webhooks[0]["clientConfig"]["caBundle"]).decode(),
-                    webhooks)
+    return Deployed(
+        folder,
+        folder / "tls.crt",
+        folder / "tls.key",
+        base64.b64decode(webhooks[0]["clientConfig"]["caBundle"]).decode(),
+        webhooks,
+    )
 
 
 class Server(NamedTuple):
@@ -76,10 +83,32 @@ class Server(NamedTuple):
 def start(deployed: Deployed, *extra: str) -> Server:
     """The real server in a subprocess on a free loopback port; returns once it says where it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "manifestkit", "webhook", "serve", "--config", str(CONFIG), "--tls-cert", str(deployed.cert),
-         "--tls-key", str(deployed.key), "--address", "127.0.0.1", "--port", "0", "--namespace", NAMESPACE, *extra],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=deployed.folder,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "manifestkit",
+            "webhook",
+            "serve",
+            "--config",
+            str(CONFIG),
+            "--tls-cert",
+            str(deployed.cert),
+            "--tls-key",
+            str(deployed.key),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--namespace",
+            NAMESPACE,
+            *extra,
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=deployed.folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr or []], daemon=True).start()
     deadline = time.monotonic() + 15
@@ -152,13 +181,17 @@ def server(deployed: Deployed) -> Iterator[Server]:
     assert stop(running) == 0
 
 
-def api_server_admits(server: Server, deployed: Deployed, namespace_labels: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+def api_server_admits(
+    server: Server, deployed: Deployed, namespace_labels: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
     """Admission as the API server runs it: each webhook whose namespaceSelector and rules match is called
     on its clientConfig path, and its JSON Patch applied to the object."""
     obj = body["request"]["object"]
     for webhook in deployed.webhooks:
         rules = webhook["rules"]
-        if not matches(webhook["namespaceSelector"], namespace_labels) or not any("pods" in r["resources"] for r in rules):
+        if not matches(webhook["namespaceSelector"], namespace_labels) or not any(
+            "pods" in r["resources"] for r in rules
+        ):
             continue
         status, data, _ = request(server, deployed.ca_bundle, "POST", webhook["clientConfig"]["service"]["path"],
                                   json.dumps({**body, "request": {**body["request"], "object": obj}}).encode())
@@ -189,7 +222,9 @@ def test_seed_pod_over_tls_gets_the_sidecar_inject_makes(server: Server, deploye
     (tmp_path / "patched.yaml").write_text(dump(pod))
     assert main(["validate", "--strict", "--no-lint", str(tmp_path / "patched.yaml")]) == 0
     # Reinvocation: the patched pod comes back with an empty patch.
-    status, data, _ = request(server, deployed.ca_bundle, "POST", "/mutate/envoy", json.dumps(review(object=pod)).encode())
+    status, data, _ = request(
+        server, deployed.ca_bundle, "POST", "/mutate/envoy", json.dumps(review(object=pod)).encode()
+    )
     assert (status, json.loads(data)["response"]) == (200, {"uid": review()["request"]["uid"], "allowed": True})
 
 
@@ -199,12 +234,19 @@ def load_file_text(text: str) -> list[Any]:
 
 def test_a_namespace_not_selected_gets_no_patch(server: Server, deployed: Deployed) -> None:
     body = review()
-    assert api_server_admits(server, deployed, {"kubernetes.io/metadata.name": "demoapp"}, body) == body["request"]["object"]
+    assert (
+        api_server_admits(server, deployed, {"kubernetes.io/metadata.name": "demoapp"}, body)
+        == body["request"]["object"]
+    )
     own = review(namespace=NAMESPACE)
-    assert api_server_admits(server, deployed, {"kubernetes.io/metadata.name": NAMESPACE, "injection": "enabled"}, own) == \
-        own["request"]["object"]
+    assert (
+        api_server_admits(server, deployed, {"kubernetes.io/metadata.name": NAMESPACE, "injection": "enabled"}, own)
+        == own["request"]["object"]
+    )
     # Called anyway (by a hand-written configuration), the webhook still leaves kube-system alone.
-    status, data, _ = request(server, deployed.ca_bundle, "POST", "/mutate", json.dumps(review(namespace="kube-system")).encode())
+    status, data, _ = request(
+        server, deployed.ca_bundle, "POST", "/mutate", json.dumps(review(namespace="kube-system")).encode()
+    )
     assert (status, "patch" in json.loads(data)["response"]) == (200, False)
 
 
@@ -223,10 +265,19 @@ def test_health_readiness_and_metrics(server: Server, deployed: Deployed) -> Non
 
 BAD = [
     (b"{not json", 400, "the body is not JSON"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "u"}}).encode(), 400,
-     "found apiVersion 'admission.k8s.io/v1beta1', kind 'AdmissionReview'; expected admission.k8s.io/v1 AdmissionReview"),
-    (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {}}).encode(), 400,
-     "the request has no uid"),
+    (
+        json.dumps(
+            {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {"uid": "u"}}
+        ).encode(),
+        400,
+        "found apiVersion 'admission.k8s.io/v1beta1', kind 'AdmissionReview'; expected admission.k8s.io/v1 "
+        "AdmissionReview",
+    ),
+    (
+        json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {}}).encode(),
+        400,
+        "the request has no uid",
+    ),
     (b"x" * 300_000, 413, "the body is larger than 262144 bytes"),
 ]
 
@@ -245,7 +296,9 @@ def test_a_slow_client_gets_408(server: Server, deployed: Deployed) -> None:
     sock = client_context(deployed.ca_bundle).wrap_socket(socket.create_connection(("127.0.0.1", server.port), 5),
                                                           server_hostname=DNS_NAME)
     with sock:
-        sock.sendall(b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        sock.sendall(
+            b"POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
         sock.settimeout(5)
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408 ")
@@ -260,7 +313,9 @@ def test_unknown_rule_is_404(server: Server, deployed: Deployed) -> None:
 
 def test_the_request_body_is_never_logged(server: Server, deployed: Deployed) -> None:
     body = review()
-    body["request"]["object"]["spec"]["containers"][0]["env"] = [{"name": "API_TOKEN", "value": "tok-51ab9c-never-logged"}]
+    body["request"]["object"]["spec"]["containers"][0]["env"] = [
+        {"name": "API_TOKEN", "value": "tok-51ab9c-never-logged"}
+    ]
     server.log(0)
     request(server, deployed.ca_bundle, "POST", "/mutate", json.dumps(body).encode())
     request(server, deployed.ca_bundle, "POST", "/mutate", b'{"broken": "tok-51ab9c-never-logged"')

@@ -51,14 +51,20 @@ spec:
 """
 
 
-def objects(root: Path, files: dict[str, str], env: str | None = "dev", target: str = "", **options: Any) -> dict[tuple[str, str], Any]:
+def objects(
+    root: Path, files: dict[str, str], env: str | None = "dev", target: str = "", **options: Any
+) -> dict[tuple[str, str], Any]:
     project = load_project(write_files(root, files) / target)
     return {(r.kind, r.name): dict(r.obj) for r in render_env(project, env, Options(**options))}
 
 
 def project(overlay: str = "", web: str = WEB, **more: str) -> dict[str, str]:
-    return {"manifestkit.yaml": PROJECT, "apps/web.yaml": web, "overlays/dev.yaml": OVERLAY + (overlay or "  labels: {env: dev}\n"),
-            **more}
+    return {
+        "manifestkit.yaml": PROJECT,
+        "apps/web.yaml": web,
+        "overlays/dev.yaml": OVERLAY + (overlay or "  labels: {env: dev}\n"),
+        **more,
+    }
 
 
 def test_app_objects_inline_and_from_files_get_the_apps_namespace_and_labels(tmp_path: Path) -> None:
@@ -81,8 +87,11 @@ def test_project_resources_belong_to_no_app(tmp_path: Path) -> None:
     resources = render_env(load_project(root), "dev")
     ns = next(r for r in resources if r.kind == "Namespace")
     assert ns.app is None and "namespace" not in ns.obj["metadata"]
-    assert ns.obj["metadata"]["labels"] == {"app.kubernetes.io/part-of": "p", "app.kubernetes.io/managed-by": "manifestkit",
-                                            "env": "dev"}
+    assert ns.obj["metadata"]["labels"] == {
+        "app.kubernetes.io/part-of": "p",
+        "app.kubernetes.io/managed-by": "manifestkit",
+        "env": "dev",
+    }
 
 
 def test_an_app_without_containers_has_no_workload(tmp_path: Path) -> None:
@@ -92,20 +101,25 @@ def test_an_app_without_containers_has_no_workload(tmp_path: Path) -> None:
 
 
 def test_first_class_fields_point_at_the_apps_service_and_pods(tmp_path: Path) -> None:
-    web = WEB + ("  ingress: {className: nginx, hosts: [a.example.com], tls: {secretName: a-tls}}\n"
-                 "  autoscaling: {minReplicas: 2, maxReplicas: 5, cpu: 70}\n"
-                 "  networkPolicy: {from: [{podSelector: {matchLabels: {role: fe}}}]}\n"
-                 "  services: [{name: web-lb, type: LoadBalancer, loadBalancerIP: 10.0.0.5, externalTrafficPolicy: Local,"
-                 " ports: [{port: 80, targetPort: http}]}]\n"
-                 "  serviceAccount: {rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]}\n")
+    web = WEB + (
+        "  ingress: {className: nginx, hosts: [a.example.com], tls: {secretName: a-tls}}\n"
+        "  autoscaling: {minReplicas: 2, maxReplicas: 5, cpu: 70}\n"
+        "  networkPolicy: {from: [{podSelector: {matchLabels: {role: fe}}}]}\n"
+        "  services: [{name: web-lb, type: LoadBalancer, loadBalancerIP: 10.0.0.5, externalTrafficPolicy: Local,"
+        " ports: [{port: 80, targetPort: http}]}]\n"
+        "  serviceAccount: {rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]}\n"
+    )
     got = objects(tmp_path, project(web=web))
     ingress = got[("Ingress", "web")]["spec"]
     assert ingress["tls"] == [{"hosts": ["a.example.com"], "secretName": "a-tls"}]
     assert ingress["rules"][0]["http"]["paths"] == [{"path": "/", "pathType": "Prefix",
                                                      "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]
     assert "replicas" not in got[("Deployment", "web")]["spec"]
-    assert got[("HorizontalPodAutoscaler", "web")]["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                                                                "name": "web"}
+    assert got[("HorizontalPodAutoscaler", "web")]["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "web",
+    }
     policy = got[("NetworkPolicy", "web")]["spec"]
     assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"role": "fe"}}}],
                                   "ports": [{"port": 8080, "protocol": "TCP"}]}]
@@ -138,14 +152,20 @@ def test_overlay_patches_merge_and_json_patch_by_kind_and_name(tmp_path: Path) -
 ])
 def test_an_overlay_entry_that_says_it_adds_is_not_a_miss(entry: str, tmp_path: Path) -> None:
     got = objects(tmp_path, project(entry))
-    assert ("ConfigMap", "extra") in got or len(got[("Deployment", "web")]["spec"]["template"]["spec"]["containers"]) == 2
+    assert ("ConfigMap", "extra") in got or len(
+        got[("Deployment", "web")]["spec"]["template"]["spec"]["containers"]
+    ) == 2
     assert "$patch" not in str(got)
 
 
 def test_all_stays_a_wildcard(tmp_path: Path) -> None:
     config = HEAD + "kind: App\nmetadata: {name: config}\nspec:\n  configMaps: {shared: {data: {A: b}}}\n"
-    got = objects(tmp_path, project("  all:\n    containers: [{name: '*', env: {A: b}}]\n", **{"apps/config.yaml": config}))
-    assert got[("Deployment", "web")]["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "b"}]
+    got = objects(
+        tmp_path, project("  all:\n    containers: [{name: '*', env: {A: b}}]\n", **{"apps/config.yaml": config})
+    )
+    assert got[("Deployment", "web")]["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "A", "value": "b"}
+    ]
 
 
 def test_custom_resources_validate_against_project_schemas_and_schemas_flag(tmp_path: Path) -> None:

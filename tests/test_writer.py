@@ -49,7 +49,9 @@ def test_ledger_never_holds_a_hash_of_a_secret(tmp_path: Path) -> None:
     out = tmp_path / "o"
     write_tree(out, {"secret-s.yaml": OutFile(b"password: hunter2\n", 0o600)})
     info = (out / "secret-s.yaml").stat()
-    assert json.loads((out / LEDGER).read_text()) == {"secret-s.yaml": f"stat:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"}
+    assert json.loads((out / LEDGER).read_text()) == {
+        "secret-s.yaml": f"stat:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"
+    }
     assert digest(b"password: hunter2\n") not in (out / LEDGER).read_text()
 
 
@@ -94,15 +96,19 @@ def test_stale_edited_file_is_kept_and_reported(tmp_path: Path) -> None:
     assert stale_files(out, {"a.yaml": OutFile(b"a\n")}) == ["c/d.yaml"], "an edited stale file is kept, so not listed"
     result = write_tree(out, {"a.yaml": OutFile(b"a\n")})
     assert result == WriteResult(written=(), unchanged=("a.yaml",), removed=("c/d.yaml",), kept=("b.yaml",))
-    assert report_lines(out, result) == [f"removed {out / 'c/d.yaml'}",
-                                         f"kept {out / 'b.yaml'}: not the bytes manifestkit wrote there; no longer managed",
-                                         f"0 written, 1 unchanged, 1 removed in {out}"]
+    assert report_lines(out, result) == [
+        f"removed {out / 'c/d.yaml'}",
+        f"kept {out / 'b.yaml'}: not the bytes manifestkit wrote there; no longer managed",
+        f"0 written, 1 unchanged, 1 removed in {out}",
+    ]
     assert (out / "b.yaml").read_bytes() == b"edited by hand\n"
     assert not (out / "c").exists(), "a folder left empty by a removal goes too"
     assert json.loads((out / LEDGER).read_text()) == {"a.yaml": digest(b"a\n")}
 
 
-def test_monkeypatched_rename_enospc_leaves_each_file_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_monkeypatched_rename_enospc_leaves_each_file_old_or_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     write_tree(out, {"a.yaml": OutFile(b"old a\n"), "b.yaml": OutFile(b"old b\n"), "c.yaml": OutFile(b"c\n")})
     real_rename = os.rename
@@ -118,10 +124,17 @@ def test_monkeypatched_rename_enospc_leaves_each_file_old_or_new(tmp_path: Path,
     with pytest.raises(ManifestkitError) as exc:
         write_tree(out, {"a.yaml": OutFile(b"new a\n"), "b.yaml": OutFile(b"new b\n")})
     assert exc.value.exit_code == 2
-    assert str(exc.value) == (f"{out / 'b.yaml'}: error: cannot write: No space left on device (ENOSPC); "
-                              "files already written are whole, the rest untouched\n  hint: free some disk space, then render again")
+    assert str(exc.value) == (
+        f"{out / 'b.yaml'}: error: cannot write: No space left on device (ENOSPC); "
+        "files already written are whole, the rest untouched\n  hint: free some disk space, then render again"
+    )
     assert calls == [LEDGER, "a.yaml", "b.yaml"], "the ledger goes first"
-    assert tree(out) == {LEDGER: (out / LEDGER).read_bytes(), "a.yaml": b"new a\n", "b.yaml": b"old b\n", "c.yaml": b"c\n"}
+    assert tree(out) == {
+        LEDGER: (out / LEDGER).read_bytes(),
+        "a.yaml": b"new a\n",
+        "b.yaml": b"old b\n",
+        "c.yaml": b"c\n",
+    }
     ledger = json.loads((out / LEDGER).read_text())
     assert ledger["a.yaml"] == sorted([digest(b"old a\n"), digest(b"new a\n")])
     assert ledger["b.yaml"] == sorted([digest(b"old b\n"), digest(b"new b\n")])

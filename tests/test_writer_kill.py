@@ -41,7 +41,9 @@ def two_versions(root: Path) -> tuple[Path, Path]:
     (b / "apps" / "cleanup.yaml").unlink()
     for env in ("dev", "prod"):
         overlay = b / "overlays" / f"{env}.yaml"
-        overlay.write_text(overlay.read_text().replace(f"labels: {{env: {env}}}", f"labels: {{env: {env}, revision: b}}"))
+        overlay.write_text(
+            overlay.read_text().replace(f"labels: {{env: {env}}}", f"labels: {{env: {env}, revision: b}}")
+        )
     return a, b
 
 
@@ -73,8 +75,12 @@ def start_forked(project: Path, out: Path) -> Started:
 
 def start_exec(project: Path, out: Path) -> Started:
     """`python -m manifestkit.cli render` from scratch."""
-    proc = subprocess.Popen([sys.executable, "-m", "manifestkit.cli", "render", str(project), "-o", str(out)],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "manifestkit.cli", "render", str(project), "-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return proc.pid, proc.poll
 
 
@@ -131,7 +137,10 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     for name, project in (("a", a), ("b", b)):
         assert main(["render", str(project), "-o", str(tmp_path / f"want-{name}")]) == 0
         versions[name] = {rel: data for rel, data in tree(tmp_path / f"want-{name}").items() if rel != LEDGER}
-    assert all(versions["a"][rel] != versions["b"][rel] for rel in versions["b"]) and len(versions["a"]) == len(versions["b"]) + 2
+    assert (
+        all(versions["a"][rel] != versions["b"][rel] for rel in versions["b"])
+        and len(versions["a"]) == len(versions["b"]) + 2
+    )
     out = tmp_path / "out"
     assert main(["render", str(a), "-o", str(out)]) == 0
     rng = random.Random(SEED)

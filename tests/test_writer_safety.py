@@ -55,10 +55,13 @@ def umask() -> Iterator[None]:
 
 def base_project(root: Path, extra: str) -> Path:
     """A project whose App starts from a base manifest holding ``extra`` beside its Deployment."""
-    files = {"manifestkit.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: Project\nmetadata: {name: t}\nspec: {apps: [apps/*.yaml]}\n",
-             "apps/x.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: x, namespace: t}\n"
-                            "spec: {base: ../manifests/base.yaml}\n",
-             "manifests/base.yaml": f"{DEPLOYMENT}---\n{extra}"}
+    files = {
+        "manifestkit.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: Project\nmetadata: {name: t}\nspec: "
+                            "{apps: [apps/*.yaml]}\n",
+        "apps/x.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: App\nmetadata: {name: x, namespace: t}\n"
+        "spec: {base: ../manifests/base.yaml}\n",
+        "manifests/base.yaml": f"{DEPLOYMENT}---\n{extra}",
+    }
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
@@ -73,9 +76,17 @@ HELM_OUT = ("out: error: output path 'charts/x/templates/configmap-../../...yaml
 
 @pytest.mark.parametrize(("fmt", "no_validate", "err"), [("plain", False, NAMED_OUT), ("plain", True, NAMED_OUT),
                                                          ("kustomize", True, NAMED_OUT), ("helm", False, HELM_OUT)])
-def test_object_named_dot_dot_cannot_leave_the_folder(tmp_path: Path, fmt: str, no_validate: bool, err: str,
-                                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    project = base_project(tmp_path / "a" / "b" / "p", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ../../.., namespace: t}\n")
+def test_object_named_dot_dot_cannot_leave_the_folder(
+    tmp_path: Path,
+    fmt: str,
+    no_validate: bool,
+    err: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = base_project(
+        tmp_path / "a" / "b" / "p", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ../../.., namespace: t}\n"
+    )
     monkeypatch.chdir(project)
     before = everything(tmp_path)
     assert main(["render", ".", "-o", "out", "-f", fmt, *(["--no-validate"] if no_validate else [])]) == 2
@@ -88,7 +99,10 @@ def test_kind_holding_slash_dot_dot_with_no_validate(tmp_path: Path, monkeypatch
     project = base_project(tmp_path / "p", "apiVersion: v1\nkind: Config/..\nmetadata: {name: x, namespace: t}\n")
     monkeypatch.chdir(project)
     assert main(["render", ".", "-o", "out", "--no-validate", "--no-lint"]) == 2
-    assert capsys.readouterr().err == f"manifests/base.yaml:11:1: error: kind: Config/../t/x: found 'Config/..'; {KIND_RULE}\n"
+    assert (
+        capsys.readouterr().err
+        == f"manifests/base.yaml:11:1: error: kind: Config/../t/x: found 'Config/..'; {KIND_RULE}\n"
+    )
     assert not (project / "out").exists()
 
 
@@ -107,7 +121,11 @@ def test_unsafe_output_paths_are_refused(tmp_path: Path, rel: str, found: str) -
     out = tmp_path / "out"
     with pytest.raises(ManifestkitError) as exc:
         write_tree(out, {"ok.yaml": OutFile(b"ok\n"), rel: OutFile(b"x\n")})
-    assert str(exc.value) == f"{out}: error: output path {rel!r}: found {found}; expected names joined by '/', none of them empty, '.' or '..'"
+    assert (
+        str(exc.value)
+        == f"{out}: error: output path {rel!r}: found {found}; expected names joined by '/', none of them empty, '.' "
+           f"or '..'"
+    )
     assert everything(tmp_path) == []
 
 
@@ -122,11 +140,17 @@ def test_symlinked_subfolder_is_never_written_through(tmp_path: Path, capsys: py
     capsys.readouterr()
     for more in ([], ["--force"]):
         assert main(["render", str(SHOP), "-o", str(out), *more, "--no-lint"]) == 2
-        assert capsys.readouterr().err == (f"{out / 'dev'}: error: found a symbolic link; expected a folder (manifestkit never writes through links)\n"
-                                           "  hint: replace the link with a real folder, or render to another folder\n")
+        assert capsys.readouterr().err == (
+            f"{out / 'dev'}: error: found a symbolic link; expected a folder (manifestkit never writes through links)\n"
+            "  hint: replace the link with a real folder, or render to another folder\n"
+        )
     assert {p.read_text() for p in victim.rglob("*.yaml")} == {"victim's own\n"}
-    assert main(["render", str(SHOP), "-o", str(out), "--env", "prod", "--no-lint"]) == 0, "the other environment is still written"
-    assert {p.read_text() for p in victim.rglob("*.yaml")} == {"victim's own\n"}, "stale files are not removed through the link"
+    assert main(["render", str(SHOP), "-o", str(out), "--env", "prod", "--no-lint"]) == 0, (
+        "the other environment is still written"
+    )
+    assert {p.read_text() for p in victim.rglob("*.yaml")} == {"victim's own\n"}, (
+        "stale files are not removed through the link"
+    )
 
 
 @pytest.mark.parametrize("make", ["link", "folder", "fifo"])
@@ -150,12 +174,18 @@ def test_something_else_where_a_file_goes(tmp_path: Path, make: str, capsys: pyt
 def test_output_that_is_not_a_folder_is_an_error(tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str]) -> None:
     target, folder = tmp_path / "target", tmp_path / "folder"
     folder.mkdir()
-    {"file": lambda p: p.write_text("keep me\n"), "fifo": os.mkfifo, "link to a folder": lambda p: p.symlink_to(folder)}[make](target)
+    {
+        "file": lambda p: p.write_text("keep me\n"),
+        "fifo": os.mkfifo,
+        "link to a folder": lambda p: p.symlink_to(folder),
+    }[make](target)
     before = os.lstat(target)
     assert main(["render", str(SHOP), "-o", str(target), "--no-lint"]) == 2
     kind = {"file": "a file", "fifo": "a named pipe", "link to a folder": "a symbolic link"}[make]
-    assert capsys.readouterr().err == (f"{target}: error: found {kind}; expected a folder to write the output into (nothing was written)\n"
-                                       "  hint: pass -o a folder, or a path where one can be made\n")
+    assert capsys.readouterr().err == (
+        f"{target}: error: found {kind}; expected a folder to write the output into (nothing was written)\n"
+        "  hint: pass -o a folder, or a path where one can be made\n"
+    )
     after = os.lstat(target)
     assert (after.st_ino, after.st_mode, after.st_mtime_ns) == (before.st_ino, before.st_mode, before.st_mtime_ns)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "target"] and not any(folder.iterdir())
@@ -163,7 +193,9 @@ def test_output_that_is_not_a_folder_is_an_error(tmp_path: Path, make: str, caps
         check_tree(target, {"a.yaml": OutFile(b"a\n")})
 
 
-def test_output_is_the_project_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_is_the_project_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "shop"
     shutil.copytree(SHOP, project)
     monkeypatch.chdir(project)
@@ -185,11 +217,22 @@ def test_unchanged_files_keep_inode_and_mtime(tmp_path: Path) -> None:
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in [out, *out.rglob("*")]} == stats
 
 
-@pytest.mark.parametrize(("mask", "file_mode", "folder_mode"), [(0o002, 0o664, 0o775), (0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
-def test_modes_follow_the_umask_and_secrets_stay_0600(tmp_path: Path, mask: int, file_mode: int, folder_mode: int, umask: None) -> None:
+@pytest.mark.parametrize(
+    ("mask", "file_mode", "folder_mode"), [(0o002, 0o664, 0o775), (0o022, 0o644, 0o755), (0o077, 0o600, 0o700)]
+)
+def test_modes_follow_the_umask_and_secrets_stay_0600(
+    tmp_path: Path, mask: int, file_mode: int, folder_mode: int, umask: None
+) -> None:
     os.umask(mask)
     out = tmp_path / "out"
-    write_tree(out, {"ns/cm.yaml": OutFile(b"c\n"), "ns/secret-s.yaml": OutFile(b"s\n", 0o600), "legacy.yaml": OutFile(b"l\n", 0o644)})
+    write_tree(
+        out,
+        {
+            "ns/cm.yaml": OutFile(b"c\n"),
+            "ns/secret-s.yaml": OutFile(b"s\n", 0o600),
+            "legacy.yaml": OutFile(b"l\n", 0o644),
+        },
+    )
     modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
     assert modes == {".": folder_mode, "ns": folder_mode, "ns/cm.yaml": file_mode, "ns/secret-s.yaml": 0o600,
                      "legacy.yaml": file_mode, LEDGER: file_mode}
@@ -208,8 +251,10 @@ def test_foreign_file_is_refused_unless_force(tmp_path: Path, capsys: pytest.Cap
     (out / SERVICE).parent.mkdir(parents=True)
     (out / SERVICE).write_text("mine\n")
     assert main(["render", str(SHOP), "-o", str(out), "--no-lint"]) == 2
-    assert capsys.readouterr().err == (f"{out / SERVICE}: error: found a file manifestkit did not write; refusing to overwrite it\n"
-                                       "  hint: move it away, or render with --force to overwrite it\n")
+    assert capsys.readouterr().err == (
+        f"{out / SERVICE}: error: found a file manifestkit did not write; refusing to overwrite it\n"
+        "  hint: move it away, or render with --force to overwrite it\n"
+    )
     assert everything(out) == ["dev", "dev/shop-dev", SERVICE], "nothing else is written either"
     assert main(["render", str(SHOP), "-o", str(out), "--force", "--no-lint"]) == 0
     assert (out / SERVICE).read_text() != "mine\n"
@@ -240,10 +285,14 @@ def test_a_held_lock_makes_a_second_write_wait_then_fail(tmp_path: Path) -> None
             write_tree(out, {"a.yaml": OutFile(b"a\n")}, lock_timeout=0.2)
     finally:
         os.close(fd)
-    assert str(exc.value) == (f"{out}: error: the output folder is locked by another manifestkit render (pid {os.getpid()}); waited 0.2s\n"
-                              "  hint: wait for that render to finish, then render again")
+    assert str(exc.value) == (
+        f"{out}: error: the output folder is locked by another manifestkit render (pid {os.getpid()}); waited 0.2s\n"
+        "  hint: wait for that render to finish, then render again"
+    )
     assert everything(out) == [], "the lock leaves no file behind"
-    assert write_tree(out, {"a.yaml": OutFile(b"a\n")}, lock_timeout=0.2).written == ("a.yaml",), "released with its holder"
+    assert write_tree(out, {"a.yaml": OutFile(b"a\n")}, lock_timeout=0.2).written == ("a.yaml",), (
+        "released with its holder"
+    )
 
 
 def test_two_concurrent_renders_into_one_folder_keep_both(tmp_path: Path) -> None:
@@ -251,8 +300,15 @@ def test_two_concurrent_renders_into_one_folder_keep_both(tmp_path: Path) -> Non
     out, whole = tmp_path / "out", tmp_path / "whole"
     assert main(["render", str(SHOP), "-o", str(whole), "--no-lint"]) == 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    renders = [subprocess.Popen([sys.executable, "-m", "manifestkit.cli", "render", str(SHOP), "-o", str(out), "--env", name],
-                                env=env, stderr=subprocess.PIPE, text=True) for name in ("dev", "prod")]
+    renders = [
+        subprocess.Popen(
+            [sys.executable, "-m", "manifestkit.cli", "render", str(SHOP), "-o", str(out), "--env", name],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("dev", "prod")
+    ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in renders]
     assert [rc for rc, _ in results] == [0, 0], results
     assert tree(out) == tree(whole)
@@ -296,8 +352,10 @@ def test_setuid_nobody_read_only_folder_gives_a_located_error(nobody_base: Path)
     with os.fdopen(read_end, "rb") as pipe:
         message = pipe.read().decode()
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 2
-    assert message == (f"{out / 'ns/a.yaml'}: error: cannot write: Permission denied (EACCES); files already written are whole, "
-                       "the rest untouched\n  hint: check who may write to the folder, or render to another one")
+    assert message == (
+        f"{out / 'ns/a.yaml'}: error: cannot write: Permission denied (EACCES); files already written are whole, "
+        "the rest untouched\n  hint: check who may write to the folder, or render to another one"
+    )
     got = tree(out)
     assert (got["b.yaml"], got["ns/a.yaml"]) == (b"old b\n", b"old a\n"), "staging failed before any rename: all old"
     assert sorted(got) == [LEDGER, "b.yaml", "ns/a.yaml"], "no temp file is left"

@@ -12,10 +12,47 @@ from manifestkit.yaml_dump import dump
 from manifestkit.yamlio import load_documents
 
 # What go-yaml v2 (kubectl, Helm, sigs.k8s.io/yaml) reads as something other than a string.
-GO_YAML_V2_NON_STRINGS = ["y", "Y", "n", "N", "yes", "No", "on", "OFF", "true", "False", "null", "~", "",
-                          "0755", "1.10", "1e3", "-2E5", "0x1F", "0b101", ".inf", ".NaN", "2024-01-01", "12:30",
-                          "On", "NULL", "1_000", "0o17", "0O17", "-0b1_0", "+1", "+.5", "1.", "1e+3", "-.Inf", "1:20:30",
-                          "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "=", "<<"]
+GO_YAML_V2_NON_STRINGS = [
+    "y",
+    "Y",
+    "n",
+    "N",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "true",
+    "False",
+    "null",
+    "~",
+    "",
+    "0755",
+    "1.10",
+    "1e3",
+    "-2E5",
+    "0x1F",
+    "0b101",
+    ".inf",
+    ".NaN",
+    "2024-01-01",
+    "12:30",
+    "On",
+    "NULL",
+    "1_000",
+    "0o17",
+    "0O17",
+    "-0b1_0",
+    "+1",
+    "+.5",
+    "1.",
+    "1e+3",
+    "-.Inf",
+    "1:20:30",
+    "2001-12-14t21:59:43.10-05:00",
+    "2001-12-14 21:59:43.10 -5",
+    "=",
+    "<<",
+]
 
 
 def test_strings_that_look_like_other_types_are_quoted() -> None:

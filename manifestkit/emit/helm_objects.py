@@ -109,8 +109,15 @@ def _external_entries(check: Sequence[tuple[str, str]], render: Sequence[Resourc
     """Values for what a chart cannot hash from its own values: Secret tokens."""
     namespace = obj.get("metadata", {}).get("namespace") or ""
     by = {(r.kind, r.namespace, r.name): r for r in render}
-    return {"configChecksums": {f"{k}/{n}": checksums.secret_token(by[(k, namespace, n)], key)
-                                for k, n in check if k != "ConfigMap"}} if any(k != "ConfigMap" for k, _ in check) else {}
+    return (
+        {
+            "configChecksums": {
+                f"{k}/{n}": checksums.secret_token(by[(k, namespace, n)], key) for k, n in check if k != "ConfigMap"
+            }
+        }
+        if any(k != "ConfigMap" for k, _ in check)
+        else {}
+    )
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -47,7 +47,9 @@ def _reproduces(base: Mapping[Key, Resource], env: Mapping[Key, Resource], featu
     (and leaves the objects the environment drops alone)."""
     for key, resource in env.items():
         before = base.get(key)
-        if apply_features(unfeature(resource.obj, before.obj if before else None, features), features) != plain(resource.obj):
+        if apply_features(unfeature(resource.obj, before.obj if before else None, features), features) != plain(
+            resource.obj
+        ):
             return False
     return True
 
@@ -116,7 +118,11 @@ def unfeature(obj: Mapping[str, Any], before: Mapping[str, Any] | None, features
         meta["labels"] = labels
     if features.images:
         _unmap_images(out, before, list(features.images))
-    if is_replicated(out.get("kind")) and meta.get("name") in features.replicas and "replicas" in before.get("spec", {}):
+    if (
+        is_replicated(out.get("kind"))
+        and meta.get("name") in features.replicas
+        and "replicas" in before.get("spec", {})
+    ):
         out["spec"]["replicas"] = before["spec"]["replicas"]
     return out
 

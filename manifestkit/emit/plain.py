@@ -26,7 +26,10 @@ NOT_IN_NAMES = re.compile(r"[/%\x00-\x1f\x7f]")
 
 def object_path(resource: Resource) -> str:
     """``<namespace>/<kind>-<name>.yaml``, built only from names Kubernetes accepts."""
-    problems = [_name_problem(resource, field, f"found {value!r}; expected {rule}") for field, value, rule in _bad_names(resource)]
+    problems = [
+        _name_problem(resource, field, f"found {value!r}; expected {rule}")
+        for field, value, rule in _bad_names(resource)
+    ]
     if problems:
         raise ManifestkitError(problems)
     return f"{resource.namespace or CLUSTER_DIR}/{resource.kind.lower()}-{resource.name}.yaml"
@@ -39,7 +42,11 @@ def _bad_names(resource: Resource) -> Iterator[tuple[str, str, str]]:
         yield ("metadata.namespace", resource.namespace,
                "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters")
     if resource.name in ("", ".", "..") or NOT_IN_NAMES.search(resource.name):
-        yield "metadata.name", resource.name, "a Kubernetes name: not '.' or '..', without '/', '%' or control characters"
+        yield (
+            "metadata.name",
+            resource.name,
+            "a Kubernetes name: not '.' or '..', without '/', '%' or control characters",
+        )
 
 
 def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:

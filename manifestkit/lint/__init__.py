@@ -27,7 +27,9 @@ __all__ = ["IGNORE_ANNOTATION", "RULES", "Hit", "LintConfig", "LintContext", "Ru
 def ignored_rules(obj: Mapping[str, Any]) -> frozenset[str]:
     """Rule ids listed in ``manifestkit.dev/ignore`` on the object or its pod template."""
     notes = [as_map(as_map(obj.get("metadata")).get("annotations")), as_map(pod_metadata(obj)[1].get("annotations"))]
-    return frozenset(part.strip().upper() for n in notes for part in str(n.get(IGNORE_ANNOTATION, "")).split(",") if part.strip())
+    return frozenset(
+        part.strip().upper() for n in notes for part in str(n.get(IGNORE_ANNOTATION, "")).split(",") if part.strip()
+    )
 
 
 _DEFAULTS = LintConfig()
@@ -55,7 +57,9 @@ def _diagnostic(rule: Rule, severity: str, hit: Hit, name: str, doc: Document | 
                 path: tuple[str | int, ...], file: str) -> Diagnostic:
     message = f"{name}: {hit.message}"
     if doc is None:
-        return Diagnostic(message=message, file=file, path=format_path(path), hint=hit.hint, severity=severity, rule=rule.id)
+        return Diagnostic(
+            message=message, file=file, path=format_path(path), hint=hit.hint, severity=severity, rule=rule.id
+        )
     line, column = doc.position(path)
     if hit.line_offset:
         line, column = line + hit.line_offset, 0

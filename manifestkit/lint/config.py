@@ -56,7 +56,11 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
         raise ManifestkitError(problems)
     for key in raw:
         if key not in _KEYS:
-            problem((key,), f"unknown lint setting {key!r}; expected one of: {', '.join(_KEYS)}", did_you_mean(str(key), _KEYS))
+            problem(
+                (key,),
+                f"unknown lint setting {key!r}; expected one of: {', '.join(_KEYS)}",
+                did_you_mean(str(key), _KEYS),
+            )
 
     def rule_ids(key: str) -> frozenset[str]:
         value = raw.get(key) or []
@@ -65,7 +69,11 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
             return frozenset()
         for index, rule_id in enumerate(value):
             if rule_id not in rules:
-                problem((key, index), f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}", _case_hint(rule_id, rules))
+                problem(
+                    (key, index),
+                    f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}",
+                    _case_hint(rule_id, rules),
+                )
         return frozenset(str(v) for v in value)
 
     disable, enable = rule_ids("disable"), rule_ids("enable")
@@ -75,7 +83,11 @@ def parse_config(raw: Any, rules: Mapping[str, Rule], doc: Document | None = Non
         levels = {}
     for rule_id, level in levels.items():
         if rule_id not in rules:
-            problem(("severity", rule_id), f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}", _case_hint(rule_id, rules))
+            problem(
+                ("severity", rule_id),
+                f"unknown rule {rule_id!r}; rules are MK001 to {max(rules)}",
+                _case_hint(rule_id, rules),
+            )
         if level not in SEVERITY_RANK:
             problem(("severity", rule_id), f"severity {level!r} is not one of: error, warning, info")
     vault = raw.get("vault") or {}

@@ -27,8 +27,12 @@ def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
         if c.init and not c.native_sidecar:
             for probe in PROBES:
                 if probe in c.c:
-                    yield Hit((*c.path, probe), f"init container {c.name!r} has a {probe}; the API accepts probes only on native sidecars",
-                              hint="remove the probe, or make it a native sidecar with restartPolicy: Always (Kubernetes 1.29+)")
+                    yield Hit(
+                        (*c.path, probe),
+                        f"init container {c.name!r} has a {probe}; the API accepts probes only on native sidecars",
+                        hint="remove the probe, or make it a native sidecar with restartPolicy: Always (Kubernetes "
+                             "1.29+)",
+                    )
 
 
 # Images and commands of processes that never exit on their own.
@@ -36,7 +40,9 @@ _DAEMON_IMAGES = re.compile(
     r"(^|/)(envoy|envoyproxy/envoy[^/]*|proxyv2|istio-proxy|linkerd[^/]*proxy|proxy|cloud-sql-proxy|cloudsql-proxy|"
     r"fluent-bit|fluentd|filebeat|promtail|vector|otel[^/]*collector[^/]*|opentelemetry-collector[^/]*|nginx|haproxy|"
     r"redis|memcached|oauth2-proxy|[a-z0-9-]*-exporter|ghostunnel|stunnel)$")
-_DAEMON_COMMANDS = re.compile(r"\btail\s+-[a-zA-Z]*[fF]\b|\bsleep\s+infinity\b|\bwhile\s+(true|:)\b|\bagent\b(?!.*exit.after.auth)")
+_DAEMON_COMMANDS = re.compile(
+    r"\btail\s+-[a-zA-Z]*[fF]\b|\bsleep\s+infinity\b|\bwhile\s+(true|:)\b|\bagent\b(?!.*exit.after.auth)"
+)
 
 
 def looks_long_running(c: Container) -> bool:
@@ -55,8 +61,11 @@ def check_job_sidecar(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]
     if len(app) < 2 or len(sidecars) == len(app):
         return
     for c in sidecars:
-        yield Hit(c.path, f"container {c.name!r} ({c.c.get('image', '?')}) keeps running, so the {obj.get('kind')} never completes",
-                  hint="move it to initContainers with restartPolicy: Always (a native sidecar, Kubernetes 1.29+)")
+        yield Hit(
+            c.path,
+            f"container {c.name!r} ({c.c.get('image', '?')}) keeps running, so the {obj.get('kind')} never completes",
+            hint="move it to initContainers with restartPolicy: Always (a native sidecar, Kubernetes 1.29+)",
+        )
 
 
 _MESH_PROXY = re.compile(r"(istio-proxy|proxyv2|linkerd[^/]*proxy|envoy)")
@@ -95,8 +104,12 @@ def check_init_order(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
         if _provider(c) or not _needs_network(c):
             continue
         provider = inits[last_index]
-        yield Hit(c.path, f"init container {c.name!r} needs the network but runs before the {last_kind} init container {provider.name!r}",
-                  hint=f"move {c.name!r} after {provider.name!r} in initContainers")
+        yield Hit(
+            c.path,
+            f"init container {c.name!r} needs the network but runs before the {last_kind} init container "
+            f"{provider.name!r}",
+            hint=f"move {c.name!r} after {provider.name!r} in initContainers",
+        )
 
 
 def _template_texts(obj: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -122,13 +135,23 @@ def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
             offset = line_offset(text, read.position)
             if is_kv1_path(read.vault_path, settings.kv1_mounts):
                 if read.key == "data" and read.nested:
-                    yield Hit(path, f"template reads .Data.data.<field> from KV v1 path {read.vault_path!r}; KV v1 keeps "
-                              f"the fields at .Data.<field>", hint="write .Data.<field> (or list the mount under "
-                              "lint.vault.kv2Mounts if it is KV v2)", line_offset=offset)
-            elif read.key not in ("data", "metadata") and is_kv2_path(read.vault_path, settings.kv1_mounts, settings.kv2_mounts):
-                yield Hit(path, f"template reads .Data.{read.key} from KV v2 path {read.vault_path!r}; KV v2 nests the fields: "
-                          f".Data.data.{read.key}", hint=f"write .Data.data.{read.key} (or list the mount under lint.vault.kv1Mounts if it is KV v1)",
-                          line_offset=offset)
+                    yield Hit(
+                        path,
+                        f"template reads .Data.data.<field> from KV v1 path {read.vault_path!r}; KV v1 keeps "
+                        f"the fields at .Data.<field>",
+                        hint="write .Data.<field> (or list the mount under lint.vault.kv2Mounts if it is KV v2)",
+                        line_offset=offset,
+                    )
+            elif read.key not in ("data", "metadata") and is_kv2_path(
+                read.vault_path, settings.kv1_mounts, settings.kv2_mounts
+            ):
+                yield Hit(
+                    path,
+                    f"template reads .Data.{read.key} from KV v2 path {read.vault_path!r}; KV v2 nests the fields: "
+                    f".Data.data.{read.key}",
+                    hint=f"write .Data.data.{read.key} (or list the mount under lint.vault.kv1Mounts if it is KV v1)",
+                    line_offset=offset,
+                )
 
 
 def check_vault_injector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:

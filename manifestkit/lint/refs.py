@@ -12,7 +12,9 @@ from manifestkit.lint.podspec import Path
 
 REFERENCE = re.compile(r"ref\+[a-z0-9]+://[^\s\"']*|<path:[^>\s]+>")
 # `{{ with secret "PATH" }} ... {{ end }}`, `(secret "PATH").Data.x` and `index (secret "PATH").Data "x"`
-_WITH_SECRET = re.compile(r"\{\{-?\s*with\s+secret\s+\"(?P<path>[^\"]+)\"[^}]*\}\}(?P<body>.*?)\{\{-?\s*end\s*-?\}\}", re.S)
+_WITH_SECRET = re.compile(
+    r"\{\{-?\s*with\s+secret\s+\"(?P<path>[^\"]+)\"[^}]*\}\}(?P<body>.*?)\{\{-?\s*end\s*-?\}\}", re.S
+)
 _CALL_SECRET = re.compile(r"\(\s*secret\s+\"(?P<path>[^\"]+)\"[^)]*\)(?P<body>\.Data(?:\.\w+)*(?:\s+\"[^\"]*\")?)")
 # What a template reads below `.Data`: `.Data.x`, `.Data.data.x`, `index .Data "x"`, `index .Data.data "x"`
 # (manifestkit's own form), all reduced to the first field and whether a second follows.
@@ -54,7 +56,9 @@ def secret_reads(text: str) -> Iterator[SecretRead]:
             for field in _DATA_FIELD.finditer(match.group("body")):
                 if field.group("ikey") is not None:
                     first = field.group("ifield") or field.group("ikey")
-                    yield SecretRead(match.group("path"), first, start + field.start(), field.group("ifield") is not None)
+                    yield SecretRead(
+                        match.group("path"), first, start + field.start(), field.group("ifield") is not None
+                    )
                 else:
                     yield SecretRead(match.group("path"), field.group("key"), start + field.start(),
                                      field.group("sub") is not None)

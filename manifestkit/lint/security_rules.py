@@ -26,8 +26,12 @@ def check_privileged(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
             continue
         context = as_map(c.c.get("securityContext"))
         if context.get("privileged") is True:
-            yield Hit((*c.path, "securityContext", "privileged"), f"container {c.name!r} runs privileged for its whole life",
-                      hint="do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app unprivileged")
+            yield Hit(
+                (*c.path, "securityContext", "privileged"),
+                f"container {c.name!r} runs privileged for its whole life",
+                hint="do the privileged setup in an init container (e.g. pattern init/sysctl) and run the app "
+                     "unprivileged",
+            )
         for index, cap in enumerate(as_list(as_map(context.get("capabilities")).get("add"))):
             if str(cap).upper().removeprefix("CAP_") in ("SYS_ADMIN", "ALL"):
                 yield Hit((*c.path, "securityContext", "capabilities", "add", index),
@@ -52,14 +56,20 @@ def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
     path, spec = found
     hint = f"if it is needed (e.g. to send SIGHUP to the app), say why in the annotation {REASON_ANNOTATION}"
     if spec.get("shareProcessNamespace") is True:
-        yield Hit((*path, "shareProcessNamespace"),
-                  "shareProcessNamespace exposes every container's processes, environment and files (/proc/<pid>/root) to the others",
-                  hint=hint)
+        yield Hit(
+            (*path, "shareProcessNamespace"),
+            "shareProcessNamespace exposes every container's processes, environment and files (/proc/<pid>/root) to "
+            "the others",
+            hint=hint,
+        )
     for c in containers(path, spec):
         for index, cap in enumerate(as_list(as_map(as_map(c.c.get("securityContext")).get("capabilities")).get("add"))):
             if str(cap).upper().removeprefix("CAP_") == "SYS_PTRACE":
-                yield Hit((*c.path, "securityContext", "capabilities", "add", index),
-                          f"container {c.name!r} adds SYS_PTRACE: it can read the memory of other processes it sees", hint=hint)
+                yield Hit(
+                    (*c.path, "securityContext", "capabilities", "add", index),
+                    f"container {c.name!r} adds SYS_PTRACE: it can read the memory of other processes it sees",
+                    hint=hint,
+                )
 
 
 def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -93,8 +103,12 @@ def check_plaintext_secret(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
         values = as_map(obj.get(field))
         plain = [k for k, v in values.items() if not is_reference(v) and not str(v).startswith("ENC[")]
         if plain:
-            yield Hit((field,), f"Secret {field} holds plaintext values ({', '.join(sorted(plain))}) in a file that is not sops-encrypted",
-                      hint="encrypt the file with sops, or use a secret reference (ref+vault://..., an ExternalSecret)")
+            yield Hit(
+                (field,),
+                f"Secret {field} holds plaintext values ({', '.join(sorted(plain))}) in a file that is not "
+                f"sops-encrypted",
+                hint="encrypt the file with sops, or use a secret reference (ref+vault://..., an ExternalSecret)",
+            )
 
 
 def check_host_path(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -136,9 +150,14 @@ def check_roleref_change(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[H
     old = _previous(obj, ctx)
     new_ref, old_ref = as_map(obj.get("roleRef")), as_map(old.get("roleRef")) if old else {}
     if old_ref and new_ref and dict(old_ref) != dict(new_ref):
-        yield Hit(("roleRef",), f"roleRef changed from {old_ref.get('kind')}/{old_ref.get('name')} to "
-                  f"{new_ref.get('kind')}/{new_ref.get('name')}; roleRef is immutable, so applying this fails unless the binding is recreated",
-                  hint="give the binding a new name (the old one gets pruned), or let the deploy tool replace it (Argo CD: Replace=true)")
+        yield Hit(
+            ("roleRef",),
+            f"roleRef changed from {old_ref.get('kind')}/{old_ref.get('name')} to "
+            f"{new_ref.get('kind')}/{new_ref.get('name')}; roleRef is immutable, so applying this fails unless the "
+            f"binding is recreated",
+            hint="give the binding a new name (the old one gets pruned), or let the deploy tool replace it (Argo CD: "
+                 "Replace=true)",
+        )
 
 
 def check_read_only_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:

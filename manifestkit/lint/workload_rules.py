@@ -1,16 +1,18 @@
-"""Lint checks on the shape of workloads and Services: selectors, ports, names, mounts,
-probes, images and resources. Each check is a pure function ``(obj, ctx) -> hits``.
+"""Lint checks on the shape of workloads and Services: selectors, ports, names and mounts.
+Each check is a pure function ``(obj, ctx) -> hits``.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import did_you_mean
-from manifestkit.kinds import LIVENESS_PROBE, PROBES, READINESS_PROBE, has_label_selector, is_long_running, runs_to_completion
+from manifestkit.kinds import (
+    has_label_selector,
+    is_long_running,
+    runs_to_completion,
+)
 from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
 from manifestkit.lint.podspec import Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.yamlio import format_path
@@ -28,9 +30,15 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> 
 def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], path: Path) -> Iterator[Hit]:
     for key, value in as_map(selector.get("matchLabels")).items():
         if key not in labels:
-            yield Hit((*path, "matchLabels", key), f"selector {key}={value} does not match the pod template: it has no label {key!r}")
+            yield Hit(
+                (*path, "matchLabels", key),
+                f"selector {key}={value} does not match the pod template: it has no label {key!r}",
+            )
         elif str(labels[key]) != str(value):
-            yield Hit((*path, "matchLabels", key), f"selector {key}={value} does not match the pod template label {key}={labels[key]}")
+            yield Hit(
+                (*path, "matchLabels", key),
+                f"selector {key}={value} does not match the pod template label {key}={labels[key]}",
+            )
     for index, expr in enumerate(as_list(selector.get("matchExpressions"))):
         expr = as_map(expr)
         label, op, values = str(expr.get("key")), expr.get("operator"), [str(v) for v in as_list(expr.get("values"))]
@@ -41,7 +49,10 @@ def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], pat
               "DoesNotExist": actual is None}.get(str(op), True)
         if not ok:
             found = f"{label}={actual}" if actual is not None else f"no label {label!r}"
-            yield Hit((*path, "matchExpressions", index), f"selector expression {label} {op} {values} does not match the pod template ({found})")
+            yield Hit(
+                (*path, "matchExpressions", index),
+                f"selector expression {label} {op} {values} does not match the pod template ({found})",
+            )
 
 
 def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -74,7 +85,9 @@ def _selected(ctx: LintContext, namespace: str, selector: Mapping[str, Any]) -> 
     """The workloads of ``namespace`` whose pod template labels ``selector`` (a map) selects."""
     key, value = next(iter(selector.items()))
     candidates = ctx.workloads.by_label.get((namespace, str(key), str(value)), [])
-    return [w for w in candidates if selector_matches({"matchLabels": selector}, as_map(pod_metadata(w)[1].get("labels")))]
+    return [
+        w for w in candidates if selector_matches({"matchLabels": selector}, as_map(pod_metadata(w)[1].get("labels")))
+    ]
 
 
 def _namespace(obj: Mapping[str, Any]) -> str:
@@ -97,8 +110,11 @@ def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
     count = ctx.workloads.per_namespace.get(_namespace(obj), 0)
     if count and not _selected(ctx, _namespace(obj), selector):
         shown = ", ".join(f"{k}={v}" for k, v in selector.items())
-        yield Hit(("spec", "selector"), f"selector {shown} matches no pod template of the {count} workloads checked in this namespace",
-                  hint="make the selector equal to the pod template labels of the workload it fronts")
+        yield Hit(
+            ("spec", "selector"),
+            f"selector {shown} matches no pod template of the {count} workloads checked in this namespace",
+            hint="make the selector equal to the pod template labels of the workload it fronts",
+        )
 
 
 def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
@@ -123,8 +139,12 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
         target = port.get("targetPort", port.get("port"))
         field = "targetPort" if "targetPort" in port else "port"
         if isinstance(target, str) and not target.isdigit() and target not in names:
-            yield Hit(("spec", "ports", index, field), f"targetPort {target!r} is not a port name of any container of {targets}"
-                      f"; found: {', '.join(sorted(names)) or 'no named ports'}", hint=did_you_mean(target, sorted(names)))
+            yield Hit(
+                ("spec", "ports", index, field),
+                f"targetPort {target!r} is not a port name of any container of {targets}"
+                f"; found: {', '.join(sorted(names)) or 'no named ports'}",
+                hint=did_you_mean(target, sorted(names)),
+            )
         # A numeric targetPort that no container declares is fine: declaring ports is informational,
         # the process may listen on any port (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#ports).
 
@@ -148,8 +168,11 @@ def check_port_clash(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
                 continue
             mine.add(key)
             if key in seen:
-                yield Hit((*c.path, "ports", index, "containerPort"),
-                          f"containers {c.name!r} and {seen[key]!r} both listen on port {key[0]}/{key[1]}; a pod shares one network namespace")
+                yield Hit(
+                    (*c.path, "ports", index, "containerPort"),
+                    f"containers {c.name!r} and {seen[key]!r} both listen on port {key[0]}/{key[1]}; a pod shares one "
+                    f"network namespace",
+                )
             else:
                 seen[key] = c.name
 
@@ -190,92 +213,21 @@ def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iter
     path, spec = found
     # A StatefulSet's volumeClaimTemplates become volumes of each of its pods:
     # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates
-    claims = [as_map(as_map(t).get("metadata")).get("name") for t in as_list(as_map(obj.get("spec")).get("volumeClaimTemplates"))]
-    volumes = sorted({*(str(as_map(v).get("name")) for v in as_list(spec.get("volumes"))), *(str(c) for c in claims if c)})
+    claims = [
+        as_map(as_map(t).get("metadata")).get("name")
+        for t in as_list(as_map(obj.get("spec")).get("volumeClaimTemplates"))
+    ]
+    volumes = sorted(
+        {*(str(as_map(v).get("name")) for v in as_list(spec.get("volumes"))), *(str(c) for c in claims if c)}
+    )
     for c in containers(path, spec):
         for index, mount in enumerate(as_list(c.c.get("volumeMounts"))):
             name = as_map(mount).get("name")
             if name is not None and str(name) not in volumes:
-                yield Hit((*c.path, "volumeMounts", index, "name"),
-                          f"container {c.name!r} mounts volume {name!r}, which the pod does not define; volumes: {', '.join(volumes) or 'none'}",
-                          hint=did_you_mean(str(name), volumes) or f"add a volume named {name!r} to {format_path((*path, 'volumes'))}")
-
-
-def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
-    """A long-running app container without a readiness or liveness probe."""
-    if not is_long_running(obj.get("kind")):
-        return
-    found = pod_spec(obj)
-    if found and as_map(found[1]).get("restartPolicy") in ("Never", "OnFailure"):
-        return    # a Pod that runs once (a Helm test hook): nothing to route to or restart
-    for c in containers(*found) if found else ():
-        if c.init:
-            continue
-        missing = [p for p in (READINESS_PROBE, LIVENESS_PROBE) if not c.c.get(p)]
-        if missing:
-            yield Hit(c.path, f"container {c.name!r} has no {' and no '.join(missing)}",
-                      hint="without a readinessProbe traffic arrives before the app is ready; without a livenessProbe a hung app is never restarted")
-
-
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/env"})
-_PS_GREP = re.compile(r"\bps\b[^|;&]*\|\s*grep\b(?P<rest>[^|;&]*)")
-_ALWAYS_TRUE = re.compile(r"(\|\|\s*(true|:|exit\s+0)\s*$)|(;\s*(true|exit\s+0)\s*$)|^\s*(true|:|/bin/true|exit\s+0|echo\b[^|&;]*)\s*$")
-
-
-def probe_never_fails(command: list[Any]) -> str:
-    """Why an exec probe command can never fail, or '' when it can."""
-    parts = [str(p) for p in command]
-    script = parts[2] if len(parts) >= 3 and parts[0] in _SHELLS and parts[1] == "-c" else shlex.join(parts)
-    if len(parts) >= 3 and parts[0] == "/usr/bin/env" and parts[1] in _SHELLS:
-        script = parts[-1]
-    ps = _PS_GREP.search(script)
-    if ps and "grep -v grep" not in script and "[" not in ps.group("rest"):
-        return "`ps | grep` always finds at least the grep process itself"
-    if _ALWAYS_TRUE.search(script):
-        return "the command always exits 0"
-    return ""
-
-
-def check_probe_never_fails(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
-    """An exec probe that succeeds whatever the app does (seed 001: `ps aux | grep`)."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
-        for probe in PROBES:
-            command = as_list(as_map(as_map(c.c.get(probe)).get("exec")).get("command"))
-            why = probe_never_fails(command) if command else ""
-            if why:
-                yield Hit((*c.path, probe, "exec", "command"), f"{probe} of container {c.name!r} can never fail: {why}",
-                          hint="check the service itself (httpGet, tcpSocket, grpc) or exit non-zero when it does not answer")
-
-
-def image_problem(image: str) -> str:
-    """What is wrong with an image reference's version, or ''."""
-    if "@" in image:
-        return ""
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return f"image {image!r} has no tag, so it means 'latest'"
-    if last.rsplit(":", 1)[1] == "latest":
-        return f"image {image!r} uses the moving tag 'latest'"
-    return ""
-
-
-def check_image_tag(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
-    """An image without a tag or with `latest`: what runs changes without a change in git."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
-        problem = image_problem(str(c.c.get("image", ""))) if c.c.get("image") else ""
-        if problem:
-            yield Hit((*c.path, "image"), f"container {c.name!r}: {problem}", hint="pin a version tag or a digest (image@sha256:...)")
-
-
-def check_resources(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
-    """A container without resource requests or limits."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
-        resources = as_map(c.c.get("resources"))
-        missing = [k for k in ("requests", "limits") if not resources.get(k)]
-        if missing:
-            yield Hit((*c.path, "resources") if resources else c.path,
-                      f"container {c.name!r} has no resource {' and no '.join(missing)}",
-                      hint="requests let the scheduler place the pod; a memory limit keeps one pod from starving its node")
+                yield Hit(
+                    (*c.path, "volumeMounts", index, "name"),
+                    f"container {c.name!r} mounts volume {name!r}, which the pod does not define; volumes: "
+                    f"{', '.join(volumes) or 'none'}",
+                    hint=did_you_mean(str(name), volumes)
+                    or f"add a volume named {name!r} to {format_path((*path, 'volumes'))}",
+                )

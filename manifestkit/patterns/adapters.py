@@ -17,6 +17,10 @@ def prometheus_exporter(inp: PatternInput) -> PatternOutput:
         container["args"] = list(p["args"])
     container["ports"] = [{"name": p["portName"], "containerPort": p["port"]}]
     container["securityContext"] = no_escalation()
-    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(p["port"]), "prometheus.io/path": p["path"]}
+    annotations = {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(p["port"]),
+        "prometheus.io/path": p["path"],
+    }
     service_port: Obj = {"name": p["portName"], "port": p["port"], "targetPort": p["portName"]}
     return PatternOutput(containers=(container,), service_ports=(service_port,), annotations=annotations)

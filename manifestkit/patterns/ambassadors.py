@@ -27,7 +27,10 @@ def tls_proxy(inp: PatternInput) -> PatternOutput:
         "image": p["image"],
         "ports": [{"name": "https", "containerPort": p["port"]}],
         "readinessProbe": {"tcpSocket": {"port": "https"}},
-        "volumeMounts": [mount("tls-proxy-config", NGINX_CONF_DIR, True), mount("tls-proxy-certs", NGINX_CERT_DIR, True)],
+        "volumeMounts": [
+            mount("tls-proxy-config", NGINX_CONF_DIR, True),
+            mount("tls-proxy-certs", NGINX_CERT_DIR, True),
+        ],
         "securityContext": no_escalation(),
     }
     volumes: tuple[Obj, ...] = (

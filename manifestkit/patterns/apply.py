@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from manifestkit.kinds import APP_CONTAINERS, CONTAINER_LISTS, EPHEMERAL_CONTAINERS, INIT_CONTAINERS, PROBES, containers, is_native_sidecar
+from manifestkit.kinds import (
+    APP_CONTAINERS,
+    CONTAINER_LISTS,
+    EPHEMERAL_CONTAINERS,
+    INIT_CONTAINERS,
+    PROBES,
+    containers,
+    is_native_sidecar,
+)
 from manifestkit.patterns.model import Obj, PatternOutput
 
 
@@ -122,8 +130,10 @@ def _ports(container: Mapping[str, Any]) -> Iterator[Obj]:
 def _check_ports(spec: Mapping[str, Any], new: Mapping[str, Any], runs: bool, who: str, owners: Mapping[str, str],
                  problems: list[str], hidden: Mapping[int, str] = {}) -> None:
     # A port hidden behind a proxy is no longer declared, but its process still listens on it.
-    listening = {**{(number, "TCP"): name for number, name in hidden.items()},
-                 **{(p["containerPort"], p.get("protocol", "TCP")): c["name"] for c in running(spec) for p in _ports(c)}}
+    listening = {
+        **{(number, "TCP"): name for number, name in hidden.items()},
+        **{(p["containerPort"], p.get("protocol", "TCP")): c["name"] for c in running(spec) for p in _ports(c)},
+    }
     named = {p["name"]: c["name"] for c in _all_containers(spec) for p in _ports(c) if "name" in p}
     for port in _ports(new):
         key = (port["containerPort"], port.get("protocol", "TCP"))
@@ -227,7 +237,9 @@ def _add_annotations(metadata: Obj, annotations: Mapping[str, str], who: str, pr
     current = metadata.get("annotations") or {}
     for key, value in annotations.items():
         if key in current and current[key] != value:
-            problems.append(f"{who} sets pod annotation {key}={value!r}, but the pod already has {key}={current[key]!r}")
+            problems.append(
+                f"{who} sets pod annotation {key}={value!r}, but the pod already has {key}={current[key]!r}"
+            )
     return {**metadata, "annotations": {**current, **annotations}}
 
 
@@ -275,5 +287,7 @@ def _check_service_port(old: Mapping[str, Any], new: Mapping[str, Any], who: str
         problems.append(f"{who} adds Service port {new['name']!r} ({new['port']}), but the Service already has "
                         f"a port named {old['name']!r} ({old.get('port')})")
     elif old.get("port") == new["port"] and old.get("protocol", "TCP") == protocol:
-        problems.append(f"{who} adds Service port {new.get('name', new['port'])!r} on {new['port']}/{protocol}, "
-                        f"but the Service's port {old.get('name', old.get('port'))!r} already uses {old['port']}/{protocol}")
+        problems.append(
+            f"{who} adds Service port {new.get('name', new['port'])!r} on {new['port']}/{protocol}, "
+            f"but the Service's port {old.get('name', old.get('port'))!r} already uses {old['port']}/{protocol}"
+        )

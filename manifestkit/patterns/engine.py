@@ -40,8 +40,8 @@ class Target(NamedTuple):
     name: str
     namespace: str | None
     kube_version: str
-    claims: tuple[str, ...] = ()     # a StatefulSet's volumeClaimTemplates names (mounted like volumes)
-    completes: bool = False          # its pods run to completion (Job, CronJob, a Pod with restartPolicy Never/OnFailure)
+    claims: tuple[str, ...] = ()  # a StatefulSet's volumeClaimTemplates names (mounted like volumes)
+    completes: bool = False  # its pods run to completion (Job, CronJob, a Pod with restartPolicy Never/OnFailure)
 
 
 def target_of(obj: Mapping[str, Any], pod: Mapping[str, Any], kube_version: str) -> Target:
@@ -51,7 +51,10 @@ def target_of(obj: Mapping[str, Any], pod: Mapping[str, Any], kube_version: str)
     claims = tuple(str((c.get("metadata") or {}).get("name")) for c in spec.get("volumeClaimTemplates") or []
                    if isinstance(c, Mapping))
     # https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
-    completes = runs_to_completion(obj.get("kind")) or (pod.get("spec") or {}).get("restartPolicy") in ("Never", "OnFailure")
+    completes = runs_to_completion(obj.get("kind")) or (pod.get("spec") or {}).get("restartPolicy") in (
+        "Never",
+        "OnFailure",
+    )
     return Target(str(meta.get("name", "")), meta.get("namespace"), kube_version, claims, bool(completes))
 
 
@@ -176,7 +179,9 @@ def _param_problem(pattern: Pattern, schema: Mapping[str, Any], given: Mapping[s
                        f"expected one of: {', '.join(known)}", did_you_mean(unknown, known))
     if error.validator == "required":
         missing = error.message.split("'")[1]
-        return Problem(0, path, f"{pattern.name} needs parameter {missing!r}; expected: {', '.join(sorted(schema['required']))}")
+        return Problem(
+            0, path, f"{pattern.name} needs parameter {missing!r}; expected: {', '.join(sorted(schema['required']))}"
+        )
     return Problem(0, path, f"{pattern.name}: {error.message}")
 
 
@@ -198,10 +203,18 @@ def _for_completion(pattern: Pattern, output: PatternOutput, target: Target) -> 
     https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#sidecar-containers-and-pod-lifecycle
     """
     if _version(target.kube_version) < NATIVE_SINCE:
-        raise PatternProblems([Problem(0, ("use",), f"{pattern.name} adds a long-running container to pods that run to "
-                                       "completion, which would then never complete; native sidecars, which stop with "
-                                       f"the app, need Kubernetes 1.29 or newer and the target is {target.kube_version}",
-                                       "target Kubernetes 1.29 or newer (-k 1.29, spec.kubernetesVersion)")])
+        raise PatternProblems(
+            [
+                Problem(
+                    0,
+                    ("use",),
+                    f"{pattern.name} adds a long-running container to pods that run to "
+                    "completion, which would then never complete; native sidecars, which stop with "
+                    f"the app, need Kubernetes 1.29 or newer and the target is {target.kube_version}",
+                    "target Kubernetes 1.29 or newer (-k 1.29, spec.kubernetesVersion)",
+                )
+            ]
+        )
     return _native(pattern, output, target.kube_version)
 
 
@@ -209,7 +222,9 @@ def _renamed(output: PatternOutput, name: str) -> PatternOutput:
     if output.containers:
         return dataclasses.replace(output, containers=({**output.containers[0], "name": name}, *output.containers[1:]))
     if output.init_containers:
-        return dataclasses.replace(output, init_containers=({**output.init_containers[0], "name": name}, *output.init_containers[1:]))
+        return dataclasses.replace(
+            output, init_containers=({**output.init_containers[0], "name": name}, *output.init_containers[1:])
+        )
     return output
 
 
@@ -219,8 +234,16 @@ def _native(pattern: Pattern, output: PatternOutput, kube_version: str) -> Patte
         raise PatternProblems([Problem(0, ("native",), f"{pattern.name} runs to completion before the app; "
                                        f"`native: true` applies only to long-running helpers ({_LONG_RUNNING})")])
     if _version(kube_version) < NATIVE_SINCE:
-        raise PatternProblems([Problem(0, ("native",), f"native sidecars need Kubernetes 1.29 or newer; the target is {kube_version}",
-                                       "set kubernetesVersion to \"1.29\" or newer, or drop `native: true`")])
+        raise PatternProblems(
+            [
+                Problem(
+                    0,
+                    ("native",),
+                    f"native sidecars need Kubernetes 1.29 or newer; the target is {kube_version}",
+                    'set kubernetesVersion to "1.29" or newer, or drop `native: true`',
+                )
+            ]
+        )
     natives = tuple({**c, "restartPolicy": "Always"} for c in output.containers)
     return dataclasses.replace(output, containers=(), init_containers=(*output.init_containers, *natives))
 

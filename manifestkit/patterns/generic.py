@@ -19,5 +19,9 @@ def running_helper(inp: PatternInput) -> PatternOutput:
 
 def init_helper(inp: PatternInput) -> PatternOutput:
     """`init`: one more init container, run before the app."""
-    return PatternOutput(init_containers=(dict(inp.params["container"]),), volumes=tuple(inp.params.get("volumes") or ()),
-                         service_ports=tuple(inp.params.get("servicePorts") or ()), mounts=_mounts(inp))
+    return PatternOutput(
+        init_containers=(dict(inp.params["container"]),),
+        volumes=tuple(inp.params.get("volumes") or ()),
+        service_ports=tuple(inp.params.get("servicePorts") or ()),
+        mounts=_mounts(inp),
+    )

@@ -60,7 +60,12 @@ def config_map(inp: PatternInput, suffix: str, data: Mapping[str, str]) -> Obj:
               if k.startswith("app.kubernetes.io/")}
     if labels:
         metadata["labels"] = labels
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {key: text.rstrip("\n") + "\n" for key, text in data.items()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "data": {key: text.rstrip("\n") + "\n" for key, text in data.items()},
+    }
 
 
 def mount(volume: str, path: str, read_only: bool = False) -> Obj:

@@ -64,10 +64,12 @@ def wait_for(inp: PatternInput) -> PatternOutput:
     p = inp.params
     host, port, timeout = p["host"], p["port"], p["timeout"]
     # Host and port are checked by the schema (hostname characters, integer), so the script is safe.
-    script = (f"deadline=$(( $(date +%s) + {timeout} )); "
-              f"until nc -z -w 2 {host} {port}; do "
-              f"if [ $(date +%s) -ge $deadline ]; then echo \"{host}:{port} not reachable after {timeout}s\"; exit 1; fi; "
-              f"echo \"waiting for {host}:{port}\"; sleep 2; done")
+    script = (
+        f"deadline=$(( $(date +%s) + {timeout} )); "
+        f"until nc -z -w 2 {host} {port}; do "
+        f'if [ $(date +%s) -ge $deadline ]; then echo "{host}:{port} not reachable after {timeout}s"; exit 1; fi; '
+        f'echo "waiting for {host}:{port}"; sleep 2; done'
+    )
     name = re.sub(r"[^a-z0-9-]", "-", f"wait-for-{host}-{port}")[:63].strip("-")
     container: Obj = {"name": name, "image": p["image"], "command": ["sh", "-c", script],
                       "securityContext": no_escalation()}

@@ -99,7 +99,8 @@ def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _clashes(index: int, objs: Sequence[Obj], taken: dict[tuple[str, str, str], int],
              documents: Sequence[Document]) -> list[Diagnostic]:
-    """Objects generated for ``documents[index]`` that another document (or an earlier generated one) has; each taken."""
+    """Objects generated for ``documents[index]`` that another document (or an earlier generated one) has; each
+    taken."""
     problems = []
     for obj in objs:
         kind, _, name = _key(obj)

@@ -50,7 +50,7 @@ class PatternOutput:
     volumes: tuple[Obj, ...] = ()
     mounts: Mapping[str, tuple[Obj, ...]] = field(default_factory=dict)   # container name -> volumeMounts to add to it
     service_ports: tuple[Obj, ...] = ()
-    private_ports: tuple[int, ...] = ()                                   # container ports that must no longer be reachable
+    private_ports: tuple[int, ...] = ()  # container ports that must no longer be reachable
     annotations: Mapping[str, str] = field(default_factory=dict)          # pod template annotations
     pod_fields: Mapping[str, Any] = field(default_factory=dict)           # e.g. shareProcessNamespace
     objects: tuple[Obj, ...] = ()                                         # extra objects, e.g. a generated ConfigMap

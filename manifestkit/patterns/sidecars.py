@@ -37,9 +37,12 @@ def envoy(inp: PatternInput) -> PatternOutput:
     p = inp.params
     upstream = p.get("upstreamPort", first_port(app_container(inp)))
     if upstream is None:
-        raise PatternError(f"container {app_container(inp)['name']!r} declares no port, so Envoy has nowhere to route "
-                           "inbound traffic", ("upstreamPort",),
-                           hint="pass the port the app listens on: with: {upstreamPort: 5678} (inject: -p sidecar/envoy=upstreamPort=5678)")
+        raise PatternError(
+            f"container {app_container(inp)['name']!r} declares no port, so Envoy has nowhere to route inbound traffic",
+            ("upstreamPort",),
+            hint="pass the port the app listens on: with: {upstreamPort: 5678} (inject: -p "
+                 "sidecar/envoy=upstreamPort=5678)",
+        )
     config = render_builtin("patterns/envoy.yaml.j2", {"port": p["port"], "admin_port": p["adminPort"],
                                                         "upstream_port": upstream, "name": inp.name})
     cm = config_map(inp, "envoy", {"envoy.yaml": config})

@@ -84,7 +84,9 @@ def _stamp(path: Path) -> tuple[str, int, int]:
 def _file_pattern(stamp: tuple[str, int, int], file: str, folder: str) -> Pattern:
     docs = load_file(file)
     if len(docs) != 1 or not isinstance(docs[0].data, Mapping):
-        raise ManifestkitError([Diagnostic(message="a pattern file holds one YAML document (kind: Pattern)", file=file)])
+        raise ManifestkitError(
+            [Diagnostic(message="a pattern file holds one YAML document (kind: Pattern)", file=file)]
+        )
     doc = docs[0]
     spec = _checked_spec(doc)
     name = doc.data["metadata"]["name"]

@@ -1,4 +1,5 @@
-"""The ``vault/agent`` pattern's agent configuration: the HCL files, the reload command and the template files of its ConfigMap."""
+"""The ``vault/agent`` pattern's agent configuration: the HCL files, the reload command and the template files of its
+ConfigMap."""
 
 from __future__ import annotations
 

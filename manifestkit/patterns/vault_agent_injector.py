@@ -1,4 +1,5 @@
-"""The ``vault/agent`` pattern's ``mode: injector``: every option mapped to a Vault Agent Injector annotation, or refused with the reason.
+"""The ``vault/agent`` pattern's ``mode: injector``: every option mapped to a Vault Agent Injector annotation, or
+refused with the reason.
 
 The annotation names are those of hashicorp/vault-k8s ``agent-inject/agent/annotations.go``
 (the ``Annotation*`` constants; ``agent-share-process-namespace`` from vault-k8s 1.1+),

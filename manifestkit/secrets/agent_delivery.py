@@ -134,7 +134,9 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
     for volume, secret in sorted(volumes.items()):
         spec = next(v for v in pod["volumes"] if v["name"] == volume)
         paths = _mount_paths(pod, volume, secret, injector)
-        for file, text in sorted(_files(jobs[secret], spec["secret"].get("items") or [], kv_table(settings), lookup).items()):
+        for file, text in sorted(
+            _files(jobs[secret], spec["secret"].get("items") or [], kv_table(settings), lookup).items()
+        ):
             # The injector serves one folder per secret name: a Secret mounted twice is two names.
             for n, folder in enumerate(paths if injector else [""]):
                 entry = {"file": f"{secret}{f'-{n + 1}' if n else ''}/{file}", "template": text}
@@ -151,8 +153,13 @@ def deliver_in_pod(template: Mapping[str, Any], jobs: Mapping[str, SecretJob], s
         if field in pod:
             new_pod[field] = [_remount(c, volumes, injector) for c in pod[field]]
     new_template: Obj = {**template, "spec": new_pod}
-    inp = PatternInput(name=name, namespace=namespace, params={**params, "templates": list(templates.values()), "mountInto": []},
-                       pod=new_template, service=None)
+    inp = PatternInput(
+        name=name,
+        namespace=namespace,
+        params={**params, "templates": list(templates.values()), "mountInto": []},
+        pod=new_template,
+        service=None,
+    )
     try:
         out = vault_agent(inp)
     except PatternError as exc:
@@ -188,11 +195,16 @@ def deliver_agents(resources: list[Resource], in_pod: Mapping[tuple[str, str], S
     delivered = gather(resources, lambda resource: [_delivered(resource, in_pod, settings, lookup)])
     out = [r for objects, _ in delivered for r in objects]
     used = {slot for _, slots in delivered for slot in slots}
-    problems = [Diagnostic(message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
-                            f"mount the Secret, but no workload of this render mounts it",
-                            hint="mount it as a volume, or set `output: secret` or `output: external-secret` on it",
-                            **located(job.resource))
-                for slot, job in sorted(in_pod.items()) if slot not in used]
+    problems = [
+        Diagnostic(
+            message=f"{job.resource.ref()}: secrets output vault-agent delivers values into the pods that "
+            f"mount the Secret, but no workload of this render mounts it",
+            hint="mount it as a volume, or set `output: secret` or `output: external-secret` on it",
+            **located(job.resource),
+        )
+        for slot, job in sorted(in_pod.items())
+        if slot not in used
+    ]
     if problems:
         raise ManifestkitError(problems)
     return out
@@ -207,13 +219,18 @@ def _delivered(resource: Resource, in_pod: Mapping[tuple[str, str], SecretJob], 
         return [resource], []
     mine = {name: job for (ns, name), job in in_pod.items() if ns == resource.namespace}
     try:
-        new_template, objects, names = deliver_in_pod(template, mine, settings, resource.name, resource.namespace, lookup)
-    except ManifestkitError as exc:     # adds the workload's place to problems that have none
-        raise ManifestkitError(d if d.file else dataclasses.replace(d, **located(resource))
-                               for d in exc.diagnostics) from None
+        new_template, objects, names = deliver_in_pod(
+            template, mine, settings, resource.name, resource.namespace, lookup
+        )
+    except ManifestkitError as exc:  # adds the workload's place to problems that have none
+        raise ManifestkitError(
+            d if d.file else dataclasses.replace(d, **located(resource)) for d in exc.diagnostics
+        ) from None
     if not names:
         return [resource], []
     workload = resource.replace_obj(with_pod_template(resource.obj, _mark_pattern(new_template)))
-    around = [Resource(obj=_labelled(obj, resource), app=resource.app, source=resource.source.derived()) for obj in objects]
+    around = [
+        Resource(obj=_labelled(obj, resource), app=resource.app, source=resource.source.derived()) for obj in objects
+    ]
     return [workload, *around], [(resource.namespace, n) for n in names]
 

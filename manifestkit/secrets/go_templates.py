@@ -1,4 +1,5 @@
-"""Go template text: plain text as a literal (ESO and consul-template), and vault refs as the Vault agent's consul-template actions."""
+"""Go template text: plain text as a literal (ESO and consul-template), and vault refs as the Vault agent's
+consul-template actions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Plaintext hygiene: a warning before Secrets with resolved values are written inside a git work tree (called by `render`)."""
+"""Plaintext hygiene: a warning before Secrets with resolved values are written inside a git work tree (called by
+`render`)."""
 
 from __future__ import annotations
 

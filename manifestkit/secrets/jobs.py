@@ -1,4 +1,5 @@
-"""The records a secret output mode works with: the job (one Secret split by kind of value), its context, the resolver."""
+"""The records a secret output mode works with: the job (one Secret split by kind of value), its context, the
+resolver."""
 
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def located(resource: Resource) -> dict[str, Any]:
 
 
 def job_error(job: SecretJob, message: str, hint: str = "") -> ManifestkitError:
-    return ManifestkitError([Diagnostic(message=f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))])
+    return ManifestkitError(
+        [Diagnostic(message=f"{job.resource.ref()}: {message}", hint=hint, **located(job.resource))]
+    )
 
 
 def only_vault(job: SecretJob, mode: str) -> None:

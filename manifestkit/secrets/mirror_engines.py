@@ -1,4 +1,5 @@
-"""Mirroring engines (seed 003): who copies a Secret into other namespaces — manifestkit at render time, or a controller in the cluster.
+"""Mirroring engines (seed 003): who copies a Secret into other namespaces — manifestkit at render time, or a
+controller in the cluster.
 
 :data:`ENGINES` is the registry. ``render`` copies into the namespaces this render knows;
 the runtime engines also reach namespaces created later (one per branch) and Secrets that
@@ -74,8 +75,11 @@ def _made(resource: Resource, obj: Mapping[str, Any]) -> Resource:
 def render_copies(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
     """Engine ``render``: a copy in every namespace of this render whose whole name matches."""
     if spec.get("source", "git") != "git":
-        raise _problem(resource, f"mirror.source: {spec['source']!r} is not in git, so engine render has nothing to copy",
-                       hint="choose engine secret-mirror, reflector or kyverno, which copy in the cluster")
+        raise _problem(
+            resource,
+            f"mirror.source: {spec['source']!r} is not in git, so engine render has nothing to copy",
+            hint="choose engine secret-mirror, reflector or kyverno, which copy in the cluster",
+        )
     patterns = patterns_of(resource, spec)
     compiled = [re.compile(p) for p in patterns]
     targets = sorted(ns for ns in namespaces if any(c.fullmatch(ns) for c in compiled) and ns != resource.namespace)
@@ -112,7 +116,10 @@ def secret_mirror(resource: Resource, spec: Mapping[str, Any], namespaces: Seque
         "deletePolicy": policy,
         "pollPeriodSeconds": int(spec.get("pollPeriodSeconds", DEFAULT_POLL_SECONDS)),
     }
-    meta = {"name": str(spec.get("name") or f"{resource.name}-mirror"), **({"namespace": resource.namespace} if resource.namespace else {})}
+    meta = {
+        "name": str(spec.get("name") or f"{resource.name}-mirror"),
+        **({"namespace": resource.namespace} if resource.namespace else {}),
+    }
     mirror = {"apiVersion": SECRET_MIRROR_API, "kind": "SecretMirror", "metadata": meta, "spec": spec_out}
     return [*_own(resource, spec), _made(resource, mirror)]
 
@@ -120,10 +127,13 @@ def secret_mirror(resource: Resource, spec: Mapping[str, Any], namespaces: Seque
 def reflector(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
     """Engine ``reflector``: kubernetes-reflector's annotations; it reflects into new namespaces itself."""
     if spec.get("source", "git") != "git":
-        raise _problem(resource, "mirror.engine: reflector reads its annotations from the source Secret, which manifestkit "
-                                 "does not write when the source is not in git",
-                       hint="put the reflector annotations on the source (cert-manager: Certificate "
-                            "spec.secretTemplate.annotations), or choose engine secret-mirror or kyverno")
+        raise _problem(
+            resource,
+            "mirror.engine: reflector reads its annotations from the source Secret, which manifestkit "
+            "does not write when the source is not in git",
+            hint="put the reflector annotations on the source (cert-manager: Certificate "
+            "spec.secretTemplate.annotations), or choose engine secret-mirror or kyverno",
+        )
     allowed = ",".join(patterns_of(resource, spec))
     own = _without_mirror(resource)
     meta = dict(own.obj.get("metadata") or {})

@@ -1,4 +1,5 @@
-"""Secret output ``external-secret``: an ExternalSecret (external-secrets.io/v1beta1) making the Secret in the cluster, plus its SecretStore."""
+"""Secret output ``external-secret``: an ExternalSecret (external-secrets.io/v1beta1) making the Secret in the
+cluster, plus its SecretStore."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Secret output ``sops``: the resolved Secret encrypted sops-style (``encrypted_regex: ^(data|stringData)$``) for KSOPS or Flux."""
+"""Secret output ``sops``: the resolved Secret encrypted sops-style (``encrypted_regex: ^(data|stringData)$``) for
+KSOPS or Flux."""
 
 from __future__ import annotations
 

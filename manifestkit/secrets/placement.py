@@ -1,4 +1,5 @@
-"""Refs where they may not be: a secret reference in a ConfigMap or an annotation is an error, since neither is secret."""
+"""Refs where they may not be: a secret reference in a ConfigMap or an annotation is an error, since neither is
+secret."""
 
 from __future__ import annotations
 

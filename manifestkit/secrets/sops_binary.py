@@ -1,4 +1,5 @@
-"""sops decryption handed to a ``sops`` binary on PATH (``spec.secrets.sops.useBinary: true``), for key sources we do not read natively."""
+"""sops decryption handed to a ``sops`` binary on PATH (``spec.secrets.sops.useBinary: true``), for key sources we do
+not read natively."""
 
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ _OUTPUT_TYPES = {"yaml": "yaml", "json": "json", "binary": "binary"}
 def decrypt_with_sops(data: bytes, fmt: str, keys: SopsKeys, name: str) -> SopsDocument:
     """The file decrypted by ``sops -d``; the file is not parsed first, so whatever sops reads is read."""
     if shutil.which("sops") is None:
-        raise fail_at("found no `sops` binary on PATH; expected one, as spec.secrets.sops.useBinary is true", name,
-                      hint="install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` "
-                           "to decrypt natively")
+        raise fail_at(
+            "found no `sops` binary on PATH; expected one, as spec.secrets.sops.useBinary is true",
+            name,
+            hint="install sops (https://github.com/getsops/sops), or set `spec.secrets.sops.useBinary: false` "
+            "to decrypt natively",
+        )
     # The child needs PATH and HOME like any process; only the key settings are ours to add.
     env = dict(os.environ)
     if keys.age_identities:

@@ -51,7 +51,9 @@ def encrypt_tree(tree: Mapping[str, Any], *, age_recipients: Sequence[str] = (),
         raise fail_at("no recipients: give at least one age recipient or PGP fingerprint", "<tree>")
     if "sops" in tree:
         raise fail_at("the tree already has a top-level 'sops' key", "<tree>", hint="is it encrypted already?")
-    rule_name, rule_arg = ("encrypted_regex", encrypted_regex) if encrypted_regex else ("unencrypted_suffix", "_unencrypted")
+    rule_name, rule_arg = (
+        ("encrypted_regex", encrypted_regex) if encrypted_regex else ("unencrypted_suffix", "_unencrypted")
+    )
     try:
         seal = _Seal(os.urandom(32), RULES[rule_name](rule_arg), hashlib.sha512())
     except re.error as exc:

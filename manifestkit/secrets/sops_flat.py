@@ -27,7 +27,9 @@ def load_dotenv(data: bytes, file: str) -> Loaded:
             continue
         key, sep, value = line.partition("=")
         if not sep:
-            raise ManifestkitError([Diagnostic(message="invalid dotenv line: expected KEY=VALUE", file=file, line=number)])
+            raise ManifestkitError(
+                [Diagnostic(message="invalid dotenv line: expected KEY=VALUE", file=file, line=number)]
+            )
         value = value.replace("\\n", "\n")
         if key.startswith("sops_"):
             flat[key[len("sops_"):]] = value

@@ -24,7 +24,9 @@ def _load_json_data(data: bytes, file: str) -> Any:
     try:
         return json.loads(utf8_text(data, file), parse_int=float)  # sops (Go) reads every JSON number as float64
     except json.JSONDecodeError as exc:  # its msg never quotes the document
-        raise ManifestkitError([Diagnostic(message=f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]) from None
+        raise ManifestkitError(
+            [Diagnostic(message=f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise fail(f"invalid JSON: {exc.__class__.__name__}", file) from None
 

@@ -76,8 +76,16 @@ def _parse_identities(text: str, where: str) -> list[str]:
         try:
             pyrage.x25519.Identity.from_str(line)
         except Exception:  # pyrage raises its own IdentityError or ValueError; the line itself is secret
-            raise ManifestkitError([Diagnostic(message="not an age identity (AGE-SECRET-KEY-1...)", file=where, line=number,
-                                               hint="age plugin and SSH identities are not supported")]) from None
+            raise ManifestkitError(
+                [
+                    Diagnostic(
+                        message="not an age identity (AGE-SECRET-KEY-1...)",
+                        file=where,
+                        line=number,
+                        hint="age plugin and SSH identities are not supported",
+                    )
+                ]
+            ) from None
         found.append(line)
     return found
 

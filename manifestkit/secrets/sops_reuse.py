@@ -59,8 +59,12 @@ def same_sops_content(old: bytes, new: bytes, keys: SopsKeys, name: str = "<prev
 
 def _not_compared(path: Path, exc: ManifestkitError) -> Diagnostic:
     why = exc.diagnostics[0].message if exc.diagnostics else "unknown problem"
-    return Diagnostic(message=f"the previous sops file cannot be compared, so it is rewritten with new ciphertext: {why}",
-                      file=display_path(path), hint=_KEY_HINT, severity=WARNING)
+    return Diagnostic(
+        message=f"the previous sops file cannot be compared, so it is rewritten with new ciphertext: {why}",
+        file=display_path(path),
+        hint=_KEY_HINT,
+        severity=WARNING,
+    )
 
 
 def keep_unchanged_sops(target: Path, files: Mapping[str, OutFile],

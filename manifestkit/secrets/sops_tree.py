@@ -16,7 +16,8 @@ class Loaded(NamedTuple):
 
 
 class SopsDocument(NamedTuple):
-    """A decrypted file: plain tree (strings are SecretStr), its MAC as a version, and its format (how sops prints it)."""
+    """A decrypted file: plain tree (strings are SecretStr), its MAC as a version, and its format (how sops prints
+    it)."""
 
     tree: Any
     mac: str

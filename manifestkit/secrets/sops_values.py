@@ -77,7 +77,9 @@ def open_value(value: Any, key: bytes, additional: str) -> Any:
         raise BadValue("malformed encrypted value: bad iv length") from None
     decode = _DECODERS.get(match.group(4))
     if decode is None:
-        raise BadValue(f"malformed encrypted value: unknown type {match.group(4)!r}; expected one of: {one_of(_DECODERS)}")
+        raise BadValue(
+            f"malformed encrypted value: unknown type {match.group(4)!r}; expected one of: {one_of(_DECODERS)}"
+        )
     try:
         return decode(raw)
     except ValueError:

@@ -1,4 +1,5 @@
-"""KV engine versions of Vault mounts, for templates written without reading Vault: from the ref, the Project, the mount table, or an error.
+"""KV engine versions of Vault mounts, for templates written without reading Vault: from the ref, the Project, the
+mount table, or an error.
 
 The Vault agent (consul-template) reads ``secret/data/app`` on a KV v2 mount and finds the
 fields under ``.Data.data``; on KV v1 they are under ``.Data``. A wrong guess renders

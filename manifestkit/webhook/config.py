@@ -56,7 +56,9 @@ def parse_config(text: str, file: str, registry: Mapping[str, Pattern]) -> Webho
 
 def config_of(docs: list[Document], registry: Mapping[str, Pattern], file: str) -> WebhookConfig:
     if len(docs) != 1:
-        raise ManifestkitError([Diagnostic(message=f"found {len(docs)} documents; expected one WebhookConfig", file=file)])
+        raise ManifestkitError(
+            [Diagnostic(message=f"found {len(docs)} documents; expected one WebhookConfig", file=file)]
+        )
     doc = docs[0]
     problems = check_document(doc, (KIND,))
     if problems:
@@ -87,8 +89,13 @@ def _rule(doc: Document, index: int, raw: Mapping[str, Any], kube_version: str,
     known = list(MUTABLE_KINDS)
     for k, kind in enumerate(kinds):
         if kind not in MUTABLE_KINDS:
-            problems.append(doc.diagnostic((*where, "kinds", k), f"found kind {kind!r}; expected one of: {', '.join(known)}",
-                                           hint=did_you_mean(kind, known)))
+            problems.append(
+                doc.diagnostic(
+                    (*where, "kinds", k),
+                    f"found kind {kind!r}; expected one of: {', '.join(known)}",
+                    hint=did_you_mean(kind, known),
+                )
+            )
     uses: list[Use] = []
     for p, entry in enumerate(raw["patterns"]):
         at = (*where, "patterns", p)
@@ -129,7 +136,12 @@ def _unique_names(doc: Document, rules: list[Rule]) -> list[Diagnostic]:
     problems = []
     for index, rule in enumerate(rules):
         if rule.name in seen:
-            problems.append(doc.diagnostic(("spec", "rules", index, "name"), f"rule name {rule.name!r} is used twice; "
-                                           f"first by spec.rules[{seen[rule.name]}]", hint="give each rule its own name"))
+            problems.append(
+                doc.diagnostic(
+                    ("spec", "rules", index, "name"),
+                    f"rule name {rule.name!r} is used twice; first by spec.rules[{seen[rule.name]}]",
+                    hint="give each rule its own name",
+                )
+            )
         seen.setdefault(rule.name, index)
     return problems

@@ -38,7 +38,9 @@ class Layout:
 def manifests(config: WebhookConfig, layout: Layout, certificates: Certificates | None) -> list[Obj]:
     """The objects in apply order; ``certificates`` is required for self-signed, unused for cert-manager."""
     config_text = dump(dict(config.data))
-    tls: list[Obj] = _cert_manager(layout) if layout.certs == "cert-manager" else [_tls_secret(layout, _need(certificates))]
+    tls: list[Obj] = (
+        _cert_manager(layout) if layout.certs == "cert-manager" else [_tls_secret(layout, _need(certificates))]
+    )
     ca_bundle = None if layout.certs == "cert-manager" else _need(certificates).ca.cert_pem
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": layout.namespace, "labels": _labels(layout)}},
@@ -95,25 +97,58 @@ def _deployment(layout: Layout, config_checksum: str) -> Obj:
     pod_spec: Obj = {
         "serviceAccountName": layout.name,
         "automountServiceAccountToken": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "terminationGracePeriodSeconds": 30,
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                                       "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": _selector(layout)}}],
-        "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-            {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
-                                                "labelSelector": {"matchLabels": _selector(layout)}}}]}},
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": _selector(layout)},
+            }
+        ],
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "topologyKey": "kubernetes.io/hostname",
+                            "labelSelector": {"matchLabels": _selector(layout)},
+                        },
+                    }
+                ]
+            }
+        },
         "containers": [container],
-        "volumes": [{"name": "config", "configMap": {"name": f"{layout.name}-config"}},
-                    {"name": "tls", "secret": {"secretName": f"{layout.name}-tls"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
+        "volumes": [
+            {"name": "config", "configMap": {"name": f"{layout.name}-config"}},
+            {"name": "tls", "secret": {"secretName": f"{layout.name}-tls"}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+        ],
     }
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(layout, layout.name),
-            "spec": {"replicas": 2, "selector": {"matchLabels": _selector(layout)},
-                     "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                     "template": {"metadata": {"labels": _labels(layout),
-                                               "annotations": {"manifestkit.dev/config-checksum": f"sha256:{config_checksum}"}},
-                                  "spec": pod_spec}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(layout, layout.name),
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": _selector(layout)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {
+                    "labels": _labels(layout),
+                    "annotations": {"manifestkit.dev/config-checksum": f"sha256:{config_checksum}"},
+                },
+                "spec": pod_spec,
+            },
+        },
+    }
 
 
 def _tls_secret(layout: Layout, certificates: Certificates) -> Obj:
@@ -130,17 +165,40 @@ def _cert_manager(layout: Layout) -> list[Obj]:
     group = "cert-manager.io/v1"
     ca, tls = f"{layout.name}-ca", f"{layout.name}-tls"
     return [
-        {"apiVersion": group, "kind": "Issuer", "metadata": _meta(layout, f"{layout.name}-selfsigned"), "spec": {"selfSigned": {}}},
-        {"apiVersion": group, "kind": "Certificate", "metadata": _meta(layout, ca),
-         "spec": {"isCA": True, "commonName": ca, "secretName": ca, "duration": "87600h",
-                  "privateKey": {"algorithm": "ECDSA", "size": 256},
-                  "issuerRef": {"name": f"{layout.name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"}}},
+        {
+            "apiVersion": group,
+            "kind": "Issuer",
+            "metadata": _meta(layout, f"{layout.name}-selfsigned"),
+            "spec": {"selfSigned": {}},
+        },
+        {
+            "apiVersion": group,
+            "kind": "Certificate",
+            "metadata": _meta(layout, ca),
+            "spec": {
+                "isCA": True,
+                "commonName": ca,
+                "secretName": ca,
+                "duration": "87600h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"name": f"{layout.name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"},
+            },
+        },
         {"apiVersion": group, "kind": "Issuer", "metadata": _meta(layout, ca), "spec": {"ca": {"secretName": ca}}},
-        {"apiVersion": group, "kind": "Certificate", "metadata": _meta(layout, tls),
-         "spec": {"secretName": tls, "dnsNames": dns_names(layout.name, layout.namespace), "duration": "2160h",
-                  "renewBefore": "360h", "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-                  "usages": ["server auth", "digital signature"],
-                  "issuerRef": {"name": ca, "kind": "Issuer", "group": "cert-manager.io"}}},
+        {
+            "apiVersion": group,
+            "kind": "Certificate",
+            "metadata": _meta(layout, tls),
+            "spec": {
+                "secretName": tls,
+                "dnsNames": dns_names(layout.name, layout.namespace),
+                "duration": "2160h",
+                "renewBefore": "360h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                "usages": ["server auth", "digital signature"],
+                "issuerRef": {"name": ca, "kind": "Issuer", "group": "cert-manager.io"},
+            },
+        },
     ]
 
 
@@ -153,8 +211,14 @@ def resource_rule(kind: str) -> Obj:
 
 
 def _webhook_configuration(config: WebhookConfig, layout: Layout, ca_bundle: str | None) -> Obj:
-    annotations = {"cert-manager.io/inject-ca-from": f"{layout.namespace}/{layout.name}-tls"} if ca_bundle is None else {}
-    meta: Obj = {"name": layout.name, "labels": _labels(layout), **({"annotations": annotations} if annotations else {})}
+    annotations = (
+        {"cert-manager.io/inject-ca-from": f"{layout.namespace}/{layout.name}-tls"} if ca_bundle is None else {}
+    )
+    meta: Obj = {
+        "name": layout.name,
+        "labels": _labels(layout),
+        **({"annotations": annotations} if annotations else {}),
+    }
     return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration", "metadata": meta,
             "webhooks": [_webhook(config, layout, rule, ca_bundle) for rule in config.rules]}
 
@@ -162,7 +226,9 @@ def _webhook_configuration(config: WebhookConfig, layout: Layout, ca_bundle: str
 def _webhook(config: WebhookConfig, layout: Layout, rule: Rule, ca_bundle: str | None) -> Obj:
     # https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#avoiding-operating-on-the-kube-system-namespace
     never = [layout.namespace, *ALWAYS_EXCLUDED, *config.exclude_namespaces]
-    client: Obj = {"service": {"name": layout.name, "namespace": layout.namespace, "path": f"/mutate/{rule.name}", "port": 443}}
+    client: Obj = {
+        "service": {"name": layout.name, "namespace": layout.namespace, "path": f"/mutate/{rule.name}", "port": 443}
+    }
     if ca_bundle is not None:
         client["caBundle"] = base64.b64encode(ca_bundle.encode()).decode()
     return {

@@ -63,7 +63,11 @@ def select_uses(config: WebhookConfig, rules: Sequence[Rule], obj: Mapping[str, 
                 pod: Mapping[str, Any]) -> tuple[list[Use], list[str]]:
     """The patterns for this object: the annotation opts out, names patterns, or lets the objectSelectors decide."""
     meta = pod.get("metadata") or {}
-    value = str((meta.get("annotations") or {}).get(ANNOTATION, (obj.get("metadata", {}).get("annotations") or {}).get(ANNOTATION, ""))).strip()
+    value = str(
+        (meta.get("annotations") or {}).get(
+            ANNOTATION, (obj.get("metadata", {}).get("annotations") or {}).get(ANNOTATION, "")
+        )
+    ).strip()
     if value.lower() in OPT_OUT:
         return [], []
     named = [] if not value or value.lower() in OPT_IN_ALL else [n.strip() for n in value.split(",") if n.strip()]
@@ -109,7 +113,9 @@ def inline_generated(changes: Sequence[Change]) -> Inlined:
         generated = change.after
         name = str(generated.get("metadata", {}).get("name"))
         if generated.get("kind") != "ConfigMap" or generated.get("binaryData"):
-            problems.append(f"a pattern generates {generated.get('kind')} {name!r}, which an admission webhook cannot create")
+            problems.append(
+                f"a pattern generates {generated.get('kind')} {name!r}, which an admission webhook cannot create"
+            )
             continue
         obj, found = _inline_config_map(obj, name, generated.get("data") or {})
         problems.extend(found)
@@ -139,7 +145,9 @@ def _inline_config_map(obj: dict[str, Any], name: str, data: Mapping[str, str]) 
         volumes.append({"name": volume["name"], "downwardAPI": {"items": downward, **extra}})
     spec["volumes"] = volumes
     if any(ref.get("name") == name for ref in _references(spec)):
-        problems.append(f"the pod reads ConfigMap {name!r} other than as a volume; an admission webhook cannot create it")
+        problems.append(
+            f"the pod reads ConfigMap {name!r} other than as a volume; an admission webhook cannot create it"
+        )
     metadata = {**(pod.get("metadata") or {}), "annotations": annotations}
     return with_pod_template(obj, {**pod, "metadata": metadata, "spec": spec}), problems
 

@@ -45,7 +45,9 @@ def handle(config: WebhookConfig, body: bytes, rules: Sequence[Rule], own_namesp
     obj = request.get("object")
     operations = POD_OPERATIONS if isinstance(obj, Mapping) and obj.get("kind") == "Pod" else MUTATED_OPERATIONS
     if request.get("operation") not in operations or not isinstance(obj, Mapping):
-        return Reply(200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged")
+        return Reply(
+            200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged"
+        )
     try:
         if base_shape_problems(Document(obj, "request.object", {})):
             raise ValueError("not shaped like a workload")

@@ -30,5 +30,8 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
 def excluding(selector: Mapping[str, Any] | None, key: str, names: list[str]) -> dict[str, Any]:
     """``selector`` plus ``key NotIn names`` (how the webhook keeps its own namespace out)."""
     out = dict(selector or {})
-    out["matchExpressions"] = [*(out.get("matchExpressions") or []), {"key": key, "operator": "NotIn", "values": sorted(names)}]
+    out["matchExpressions"] = [
+        *(out.get("matchExpressions") or []),
+        {"key": key, "operator": "NotIn", "values": sorted(names)},
+    ]
     return out

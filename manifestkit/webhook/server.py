@@ -43,7 +43,8 @@ class State:
 
 
 def rule_sets(config: WebhookConfig) -> dict[str, tuple[Rule, ...]]:
-    """The rules each path serves: /mutate all of them, /mutate/NAME one (the MutatingWebhookConfiguration uses these)."""
+    """The rules each path serves: /mutate all of them, /mutate/NAME one (the MutatingWebhookConfiguration uses
+    these)."""
     return {ALL_RULES: config.rules, **{rule.name: (rule,) for rule in config.rules}}
 
 
@@ -56,7 +57,10 @@ def build_app(config: WebhookConfig, options: ServeOptions, metrics: Metrics, st
         if name not in rules:
             metrics.errors.labels("unknown_rule").inc()
             log.warning("rejected a request for unknown rule %r", name)
-            return web.json_response({"error": f"unknown rule {name!r}; expected one of: {', '.join(r.name for r in config.rules)}"}, status=404)
+            return web.json_response(
+                {"error": f"unknown rule {name!r}; expected one of: {', '.join(r.name for r in config.rules)}"},
+                status=404,
+            )
         state.in_flight += 1
         try:
             reply = await _answer(request, config, rules[name], options, metrics)

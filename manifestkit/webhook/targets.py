@@ -1,4 +1,5 @@
-"""The Kubernetes kinds the webhook can mutate and where they keep their pods, read from manifestkit's one table of kinds."""
+"""The Kubernetes kinds the webhook can mutate and where they keep their pods, read from manifestkit's one table of
+kinds."""
 
 from __future__ import annotations
 

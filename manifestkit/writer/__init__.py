@@ -23,7 +23,19 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, commit, discard, located, put, remove, stage, sync_folders
 from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, ledger_bytes, read_ledger
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
-from manifestkit.writer.paths import DIR_FLAGS, FILE, FOLDER, MISSING, close_folders, lkind, lookup, open_folder, path_problems, read_file, shown
+from manifestkit.writer.paths import (
+    DIR_FLAGS,
+    FILE,
+    FOLDER,
+    MISSING,
+    close_folders,
+    lkind,
+    lookup,
+    open_folder,
+    path_problems,
+    read_file,
+    shown,
+)
 from manifestkit.writer.plan import final_ledger, interim_ledger, plan_changes, stale
 from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, WriteResult
 
@@ -75,7 +87,9 @@ def stale_files(target: Path, files: Files, scope: Sequence[str] = ()) -> list[s
 def report_lines(target: Path, result: WriteResult) -> list[str]:
     """What a write did, for people: each file removed or kept, then the counts."""
     lines = [f"removed {shown(target, rel)}" for rel in result.removed]
-    lines += [f"kept {shown(target, rel)}: not the bytes manifestkit wrote there; no longer managed" for rel in result.kept]
+    lines += [
+        f"kept {shown(target, rel)}: not the bytes manifestkit wrote there; no longer managed" for rel in result.kept
+    ]
     return [*lines, f"{result.summary()} in {shown(target)}"]
 
 
@@ -88,7 +102,9 @@ def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str]
         changes = plan_changes(target, files, scope, ledger, force)
         if changes.problems:
             raise ManifestkitError(changes.problems)
-        marks = {rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged}
+        marks = {
+            rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged
+        }
         marks.update(_stage(target, fds, files, changes.write, staged))
         if staged:   # removals alone need no interim ledger: listing a removed file is harmless
             _put_ledger(target, fds, interim_ledger(ledger, marks, changes))
@@ -146,8 +162,15 @@ def _root_kind(target: Path) -> str:
     link is never replaced by a folder."""
     kind = lkind(target)
     if kind not in (FOLDER, MISSING):
-        raise ManifestkitError([Diagnostic(message=f"found {kind}; expected a folder to write the output into (nothing was written)",
-                                           file=shown(target), hint="pass -o a folder, or a path where one can be made")])
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"found {kind}; expected a folder to write the output into (nothing was written)",
+                    file=shown(target),
+                    hint="pass -o a folder, or a path where one can be made",
+                )
+            ]
+        )
     return kind
 
 

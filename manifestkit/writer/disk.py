@@ -30,9 +30,16 @@ def located(root: Path, rel: str = "") -> Iterator[None]:
         yield
     except OSError as exc:
         code = errno.errorcode.get(exc.errno or 0, "")
-        raise ManifestkitError([Diagnostic(
-            message=f"cannot write: {exc.strerror or exc}{f' ({code})' if code else ''}; files already written are whole, the rest untouched",
-            file=shown(root, rel), hint=_HINTS.get(exc.errno or 0, ""))]) from exc
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"cannot write: {exc.strerror or exc}{f' ({code})' if code else ''}; files already written "
+                            f"are whole, the rest untouched",
+                    file=shown(root, rel),
+                    hint=_HINTS.get(exc.errno or 0, ""),
+                )
+            ]
+        ) from exc
 
 
 def put(dir_fd: int, name: str, data: bytes, private: bool) -> None:

@@ -74,6 +74,12 @@ def _digests(value: object) -> frozenset[str] | None:
 
 
 def _unreadable(root: Path, found: str) -> ManifestkitError:
-    return ManifestkitError([Diagnostic(message=f"{found}; expected manifestkit's ledger of the files it wrote here",
-                                        file=shown(root, LEDGER),
-                                        hint="delete it and render with --force: manifestkit then owns every file it makes")])
+    return ManifestkitError(
+        [
+            Diagnostic(
+                message=f"{found}; expected manifestkit's ledger of the files it wrote here",
+                file=shown(root, LEDGER),
+                hint="delete it and render with --force: manifestkit then owns every file it makes",
+            )
+        ]
+    )

@@ -34,9 +34,16 @@ def folder_lock(root_fd: int, root: Path, timeout: float = LOCK_TIMEOUT) -> Iter
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise ManifestkitError([Diagnostic(
-                        message=f"the output folder is locked by another manifestkit render (pid {holder(fd)}); waited {timeout:g}s",
-                        file=shown(root), hint="wait for that render to finish, then render again")]) from None
+                    raise ManifestkitError(
+                        [
+                            Diagnostic(
+                                message=f"the output folder is locked by another manifestkit render (pid "
+                                        f"{holder(fd)}); waited {timeout:g}s",
+                                file=shown(root),
+                                hint="wait for that render to finish, then render again",
+                            )
+                        ]
+                    ) from None
                 time.sleep(_POLL)
         yield
     finally:

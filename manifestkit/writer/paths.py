@@ -57,8 +57,14 @@ def unsafe(rel: str, reserved: Collection[str], temp_prefix: str) -> str:
 
 def path_problems(root: Path, rels: Iterable[str], reserved: Collection[str], temp_prefix: str) -> list[Diagnostic]:
     """One diagnostic per output path that could point outside ``root`` or at manifestkit's own files."""
-    return [Diagnostic(message=f"output path {rel!r}: found {why}; expected names joined by '/', none of them empty, '.' or '..'",
-                       file=shown(root)) for rel in sorted(rels) if (why := unsafe(rel, reserved, temp_prefix))]
+    return [
+        Diagnostic(
+            message=f"output path {rel!r}: found {why}; expected names joined by '/', none of them empty, '.' or '..'",
+            file=shown(root),
+        )
+        for rel in sorted(rels)
+        if (why := unsafe(rel, reserved, temp_prefix))
+    ]
 
 
 def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:

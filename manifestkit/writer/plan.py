@@ -1,4 +1,5 @@
-"""What a write would change, read from disk before touching it: files to write or leave, stale files to remove or keep."""
+"""What a write would change, read from disk before touching it: files to write or leave, stale files to remove or
+keep."""
 
 from __future__ import annotations
 
@@ -52,8 +53,11 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
             continue
         if rel not in ledger:
             if not force:
-                problem = Diagnostic(message="found a file manifestkit did not write; refusing to overwrite it", file=shown(root, rel),
-                                     hint="move it away, or render with --force to overwrite it")
+                problem = Diagnostic(
+                    message="found a file manifestkit did not write; refusing to overwrite it",
+                    file=shown(root, rel),
+                    hint="move it away, or render with --force to overwrite it",
+                )
                 problems[(problem.file, problem.message)] = problem
                 continue
             adopt.add(rel)

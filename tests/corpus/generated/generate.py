@@ -105,8 +105,17 @@ def daemonset(i: int, rnd: random.Random) -> list[dict[str, Any]]:
     name = f"agent-{i}"
     lab = labels(name, rnd)
     spec = pod_spec(name, rnd)
-    return [{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name},
-             "spec": {"selector": {"matchLabels": dict(lab)}, "template": {"metadata": {"labels": dict(lab)}, "spec": spec}}}]
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": name},
+            "spec": {
+                "selector": {"matchLabels": dict(lab)},
+                "template": {"metadata": {"labels": dict(lab)}, "spec": spec},
+            },
+        }
+    ]
 
 
 def job_spec(name: str, rnd: random.Random) -> dict[str, Any]:
@@ -117,8 +126,17 @@ def job_spec(name: str, rnd: random.Random) -> dict[str, Any]:
 
 def job(i: int, rnd: random.Random) -> list[dict[str, Any]]:
     name = f"batch-{i}"
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-             "spec": {"backoffLimit": 2, "template": {"metadata": {"labels": {"job": name}}, "spec": job_spec(name, rnd)}}}]
+    return [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name},
+            "spec": {
+                "backoffLimit": 2,
+                "template": {"metadata": {"labels": {"job": name}}, "spec": job_spec(name, rnd)},
+            },
+        }
+    ]
 
 
 def cronjob(i: int, rnd: random.Random) -> list[dict[str, Any]]:

@@ -58,7 +58,9 @@ def main() -> None:
         expected: dict[str, Any] = {}
         for name, (fmt, kind, plain, options) in FILES.items():
             to = ["--age", recipient] if kind == "age" else ["--pgp", _fingerprint(gpg)]
-            enc = _run([*sops, "-e", "--input-type", fmt, "--output-type", fmt, *to, *options, "/dev/stdin"], plain, env)
+            enc = _run(
+                [*sops, "-e", "--input-type", fmt, "--output-type", fmt, *to, *options, "/dev/stdin"], plain, env
+            )
             (HERE / name).write_bytes(enc)
             expected[name] = _extracts(sops, enc, fmt, env)
         (HERE / "secrets-3.13.enc.ini").write_bytes(_as_sops_313_ini((HERE / "secrets.enc.ini").read_bytes()))
