@@ -18,7 +18,7 @@ from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit import BASE, EmitInput, Emitted, SecretKey
-from manifestkit.emit.helm_objects import merge, object_template
+from manifestkit.emit.helm_objects import Index, index_of, merge, object_template
 from manifestkit.emit.helm_schema import SCHEMA, schema_of, values_diff
 from manifestkit.emit.helm_secrets import SECRETS_VALUES, secrets_file_name, split_secret_versions, with_data_template
 from manifestkit.emit.helm_values import MISSING
@@ -54,9 +54,11 @@ def emit_helm(job: EmitInput) -> Emitted:
     # spec.secrets.sops.layout says: Helm itself cannot apply sops ciphertext, and a chart
     # whose per-environment values held fresh ciphertext would change on every render.
     opened = job.opened or None
-    for app in sorted({r.app or project for rs in versions.values() for r in rs}):
-        mine = {v: [r for r in rs if (r.app or project) == app] for v, rs in versions.items()}
-        chart = chart_files(app, mine, versions, job.hmac_key, opened)
+    indexes = {v: index_of(rs) for v, rs in versions.items()}
+    by_app = _by_app(versions, project)
+    for app in sorted(by_app):
+        mine = {v: by_app[app].get(v, []) for v in versions}
+        chart = chart_files(app, mine, versions, job.hmac_key, opened, indexes)
         chart_out = chart.files
         if umbrella:
             chart_out = {rel: out for rel, out in chart_out.items() if not rel.startswith("values-")}
@@ -94,16 +96,20 @@ def umbrella_files(project: str, env_values: Mapping[str, Mapping[str, Any]]) ->
 
 
 def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | None,
-                opened: Mapping[SecretKey, Mapping[str, Any]] | None = None) -> Chart:
+                opened: Mapping[SecretKey, Mapping[str, Any]] | None = None,
+                indexes: Mapping[str, Index] | None = None) -> Chart:
     """Every file of one app's chart, and each environment's values changes; with ``opened``
     (the helm-secrets layout: the decrypted sops Secrets) sops Secrets read their values from
-    sealed values files, returned as ``to_seal``."""
+    sealed values files, returned as ``to_seal``. ``indexes``: ``everything`` by :func:`index_of`,
+    built once for all charts (else here, for this chart)."""
     names = list(mine)
+    renders = [indexes[v] if indexes is not None else index_of(everything[v]) for v in names]
+    found_in = {v: {(r.kind, r.name): r for r in reversed(rs)} for v, rs in mine.items()}
     values: list[dict[str, Any]] = [{} for _ in names]
     sealed: list[dict[str, Any]] = [{} for _ in names]
     files: dict[str, OutFile] = {}
     for obj_key in _object_keys(mine):
-        versions = [_find(mine[v], obj_key) for v in names]
+        versions = [found_in[v].get(obj_key, MISSING) for v in names]
         split = None if opened is None else split_secret_versions(
             versions, [_opened(opened, name, v) for name, v in zip(names, versions, strict=True)],
             f"{app}: {obj_key[0]}/{obj_key[1]}")
@@ -111,7 +117,7 @@ def chart_files(app: str, mine: Versions, everything: Versions, key: bytes | Non
             versions = split[0]
             sealed = [{**s, obj_key[1]: v} if v else s for s, v in zip(sealed, split[1], strict=True)]
         for file_key, variant in secret_variants(obj_key, versions, names) if split is None else [(obj_key, versions)]:
-            text, found = object_template(app, file_key, variant, [everything[v] for v in names], key)
+            text, found = object_template(app, file_key, variant, renders, key)
             text = with_data_template(text, obj_key[1]) if split is not None else text
             values = [
                 _merge_checked(a, b, f"{app}: {obj_key[0]}/{obj_key[1]}") for a, b in zip(values, found, strict=True)
@@ -182,8 +188,13 @@ def _object_keys(mine: Versions) -> list[tuple[str, str]]:
     return list(dict.fromkeys((r.kind, r.name) for rs in mine.values() for r in rs))
 
 
-def _find(resources: Sequence[Resource], obj_key: tuple[str, str]) -> Resource | Any:
-    return next((r for r in resources if (r.kind, r.name) == obj_key), MISSING)
+def _by_app(versions: Versions, project: str) -> dict[str, dict[str, list[Resource]]]:
+    """Each app's objects per version, in one pass over every render."""
+    out: dict[str, dict[str, list[Resource]]] = {}
+    for version, resources in versions.items():
+        for r in resources:
+            out.setdefault(r.app or project, {}).setdefault(version, []).append(r)
+    return out
 
 
 def _merge_checked(a: Mapping[str, Any], b: Mapping[str, Any], where: str) -> dict[str, Any]:

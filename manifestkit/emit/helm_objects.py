@@ -25,10 +25,19 @@ from manifestkit.model import Resource
 
 NEUTRAL = "\0named"            # stands in for a named hole while looking for differences
 
+Index = Mapping[tuple[str, str, str], Resource]   # one render's objects by (kind, namespace, name)
+
+
+def index_of(render: Sequence[Resource]) -> dict[tuple[str, str, str], Resource]:
+    """One render's objects by ``(kind, namespace, name)``, built once per render so each
+    workload's config lookups cost its own references, not the whole render (issue 16)."""
+    return {(r.kind, r.namespace, r.name): r for r in render}
+
 
 def object_template(chart: str, obj_key: tuple[str, str], versions: Sequence[Any],
-                    renders: Sequence[Sequence[Resource]], key: bytes | None) -> tuple[str, list[dict[str, Any]]]:
-    """The template text of one object and, per version, the values it needs."""
+                    renders: Sequence[Index], key: bytes | None) -> tuple[str, list[dict[str, Any]]]:
+    """The template text of one object and, per version, the values it needs (``renders``: each
+    version's whole render, indexed by :func:`index_of`)."""
     kind, name = obj_key
     objs = [v.obj if isinstance(v, Resource) else MISSING for v in versions]
     present = [o for o in objs if o is not MISSING]
@@ -89,7 +98,7 @@ def _entry_expr(kind: str, name: str) -> str:
     return values_expr(("configChecksums", f"{kind}/{name}"))
 
 
-def _checksum_refs(present: Sequence[Any], renders: Sequence[Sequence[Resource]],
+def _checksum_refs(present: Sequence[Any], renders: Sequence[Index],
                    objs: Sequence[Any]) -> list[tuple[str, str]] | None:
     """The configs the chart hashes, when every version carries the checksum over the same ones."""
     if not all(_annotations(o).get(checksums.ANNOTATION) for o in present):
@@ -98,21 +107,19 @@ def _checksum_refs(present: Sequence[Any], renders: Sequence[Sequence[Resource]]
     return list(found.pop()) if len(found) == 1 else None
 
 
-def _used(obj: Mapping[str, Any], render: Sequence[Resource]) -> list[tuple[str, str]]:
+def _used(obj: Mapping[str, Any], render: Index) -> list[tuple[str, str]]:
     namespace = obj.get("metadata", {}).get("namespace") or ""
-    have = {(r.kind, r.namespace, r.name) for r in render}
-    return [(k, n) for k, n in checksums.referenced(obj) if (k, namespace, n) in have]
+    return [(k, n) for k, n in checksums.referenced(obj) if (k, namespace, n) in render]
 
 
-def _external_entries(check: Sequence[tuple[str, str]], render: Sequence[Resource], obj: Mapping[str, Any],
+def _external_entries(check: Sequence[tuple[str, str]], render: Index, obj: Mapping[str, Any],
                       key: bytes | None) -> dict[str, Any]:
     """Values for what a chart cannot hash from its own values: Secret tokens."""
     namespace = obj.get("metadata", {}).get("namespace") or ""
-    by = {(r.kind, r.namespace, r.name): r for r in render}
     return (
         {
             "configChecksums": {
-                f"{k}/{n}": checksums.secret_token(by[(k, namespace, n)], key) for k, n in check if k != "ConfigMap"
+                f"{k}/{n}": checksums.secret_token(render[(k, namespace, n)], key) for k, n in check if k != "ConfigMap"
             }
         }
         if any(k != "ConfigMap" for k, _ in check)
