@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.writer.disk import TEMP_PREFIX, clean_temps, commit, discard, located, put, remove, stage, sync_folders
+from manifestkit.writer.disk import (
+    TEMP_PREFIX,
+    clean_temps,
+    commit,
+    discard,
+    located,
+    put,
+    remove,
+    stage,
+    sync_all,
+    sync_folders,
+)
 from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, ledger_bytes, read_ledger
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
 from manifestkit.writer.paths import (
@@ -126,9 +137,12 @@ def _stage(target: Path, fds: dict[str, int], files: Files, write: Sequence[str]
     for rel in write:
         with located(target, rel):
             dir_fd = open_folder(fds, rel.rpartition("/")[0], create=True)
-            temp, info = stage(dir_fd, files[rel].data, files[rel].private)
+            temp, info = stage(dir_fd, files[rel].data, files[rel].private, sync=False)
         staged[rel] = (dir_fd, temp)
         marks[rel] = fingerprint(files[rel].data, files[rel].private, info)
+    if staged:
+        with located(target):
+            sync_all()   # every temp file durable before the first rename
     return marks
 
 

@@ -48,16 +48,18 @@ def put(dir_fd: int, name: str, data: bytes, private: bool) -> None:
     commit(dir_fd, temp, name)
 
 
-def stage(dir_fd: int, data: bytes, private: bool) -> tuple[str, os.stat_result]:
-    """A temp file in the folder ``dir_fd`` holding ``data``, synced; its name and its stat (the
-    inode and mtime it keeps once renamed). Modes: 0666 less the umask, or 0600 when ``private``."""
+def stage(dir_fd: int, data: bytes, private: bool, sync: bool = True) -> tuple[str, os.stat_result]:
+    """A temp file in the folder ``dir_fd`` holding ``data``, synced (unless the caller syncs many at
+    once: :func:`sync_all`); its name and its stat (the inode and mtime it keeps once renamed).
+    Modes: 0666 less the umask, or 0600 when ``private``."""
     temp = TEMP_PREFIX + secrets.token_hex(6)
     fd = os.open(temp, _CREATE, 0o600 if private else 0o666, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
             return temp, os.fstat(handle.fileno())
     except BaseException:
         discard(dir_fd, temp)
@@ -105,6 +107,12 @@ def clean_temps(fds: dict[str, int], rel_dirs: Iterable[str]) -> None:
         for name in os.listdir(fd):
             if name.startswith(TEMP_PREFIX) and stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
                 os.unlink(name, dir_fd=fd)
+
+
+def sync_all() -> None:
+    """Flush every staged temp file to disk in one call (one ``sync`` instead of an fsync per file:
+    thousands of files cost one flush), before any of them is renamed into place."""
+    os.sync()
 
 
 def sync_folders(fds: dict[str, int]) -> None:
