@@ -142,14 +142,26 @@ def keyed(objects: Any) -> dict[ObjKey, Any]:
     return out
 
 
-def helm_objects(chart: Path, values: dict[str, Any]) -> dict[ObjKey, Any]:
-    """The objects real Helm (helm-python-sdk) renders from ``chart`` with ``values``."""
-    import helm_python  # a test extra: the callers skip when it is absent
+RELEASE_NAMESPACE = "mk-release"   # `helm install -n mk-release`; unpinned objects land there
+
+
+def helm_objects(chart: Path, values: dict[str, Any], namespace: str = RELEASE_NAMESPACE,
+                 as_plain: bool = True) -> dict[ObjKey, Any]:
+    """The objects real Helm (helm-python-sdk) renders from ``chart`` with ``values`` into the release
+    ``namespace``; ``as_plain`` drops that namespace again, as the plain render has none for them."""
+    import helm_python  # a test extra
 
     with helm_python.Chart.load(str(chart)) as loaded:
-        rendered = loaded.render(values, name=chart.name, namespace="default")
-    return keyed(obj for name, text in sorted(rendered.items()) if name.endswith((".yaml", ".yml"))
-                 for obj in yaml.safe_load_all(text))
+        rendered = loaded.render(values, name=chart.name, namespace=namespace)
+    objs = [obj for name, text in sorted(rendered.items()) if name.endswith((".yaml", ".yml"))
+            for obj in yaml.safe_load_all(text)]
+    return keyed(_without_release_namespace(obj, namespace) if as_plain else obj for obj in objs)
+
+
+def _without_release_namespace(obj: Any, namespace: str) -> Any:
+    if not isinstance(obj, dict) or (obj.get("metadata") or {}).get("namespace") != namespace:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "namespace"}}
 
 
 def differences(got: dict[ObjKey, Any], want: dict[ObjKey, Any]) -> list[str]:

@@ -195,3 +195,26 @@ def test_two_namespaces_in_one_chart_are_an_error_not_a_wrong_chart() -> None:
         chart_files("app", {"": objs}, {"": objs}, None)
     assert caught.value.diagnostics[0].message == (
         "helm output: value 'namespace' of app: ConfigMap/two differs from another object's in the same chart")
+
+
+UNPINNED_APP = """
+apiVersion: manifestkit.dev/v1alpha1
+kind: App
+metadata: {name: echo}
+spec:
+  containers:
+    - {name: echo, image: "hashicorp/http-echo:1.0", args: ["-text", "hello"], ports: [{name: http, containerPort: 5678}]}
+  service: {ports: [{name: http, port: 80, targetPort: http}]}
+"""
+
+
+def test_charts_honour_helm_install_namespace_and_carry_app_version(tmp_path: Path) -> None:
+    """An App that pins no namespace goes where `helm install -n` says; a pinned one stays (shop)."""
+    write_files(tmp_path / "p", {"app.yaml": UNPINNED_APP})
+    chart = render_dir(load_project(tmp_path / "p" / "app.yaml"), "helm", tmp_path / "out") / "charts" / "echo"
+    objects = helm_objects(chart, {}, namespace="team-a", as_plain=False)
+    assert sorted(key for key in objects) == [("Deployment", "team-a", "echo"), ("Service", "team-a", "echo")]
+    assert yaml.safe_load((chart / "Chart.yaml").read_text())["appVersion"] == "1.0"
+    pinned = helm_objects(_shop_web(tmp_path / "shop"), env_values(_shop_web(tmp_path / "shop"), "prod"),
+                          namespace="team-a", as_plain=False)
+    assert {ns for _, ns, _ in pinned} == {"shop-prod"}

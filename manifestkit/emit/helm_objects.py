@@ -20,10 +20,11 @@ from manifestkit.emit.helm_values import (
     template_text,
     values_expr,
 )
-from manifestkit.kinds import template_path
+from manifestkit.kinds import is_cluster_scoped, template_path
 from manifestkit.model import Resource
 
-NEUTRAL = "\0named"            # stands in for a named hole while looking for differences
+NEUTRAL = "\0named"   # stands in for a named hole while looking for differences
+RELEASE_NAMESPACE = "__mk_release_namespace__"   # becomes {{ .Release.Namespace }} in the template text
 
 Index = Mapping[tuple[str, str, str], Resource]   # one render's objects by (kind, namespace, name)
 
@@ -48,10 +49,11 @@ def object_template(chart: str, obj_key: tuple[str, str], versions: Sequence[Any
     for path in differing(neutral):
         where = ("overrides", f"{kind}/{name}", *readable(path, neutral[0]))
         holes.append(Hole(path, values_expr(where), where, _is_block(neutral, path)))
-    skeleton = stripped[0]
+    skeleton = _release_namespace(stripped[0], present)
     versioned = [_without_checksum(o) if check is not None and o is not MISSING else o for o in objs]
     found = hole_values(versioned, holes)
-    text = template_text(skeleton, holes)
+    text = template_text(skeleton, holes).replace(f"namespace: {RELEASE_NAMESPACE}\n",
+                                                  "namespace: {{ .Release.Namespace }}\n", 1)
     if len(present) < len(objs):
         flag = f"{kind}/{name}"
         text = f"{{{{- if dig {quote(flag)} false (.Values.enabled | default dict) }}}}\n{text}{{{{- end }}}}\n"
@@ -60,6 +62,13 @@ def object_template(chart: str, obj_key: tuple[str, str], versions: Sequence[Any
         found = [merge(v, _external_entries(check, render, o, key)) if o is not MISSING else v
                  for v, render, o in zip(found, renders, objs, strict=True)]
     return text, found
+
+
+def _release_namespace(skeleton: Mapping[str, Any], present: Sequence[Any]) -> Mapping[str, Any]:
+    """A namespaced object the project pins to no namespace goes where `helm install -n` says."""
+    if is_cluster_scoped(skeleton.get("kind")) or any((o.get("metadata") or {}).get("namespace") for o in present):
+        return skeleton
+    return {**skeleton, "metadata": {**(skeleton.get("metadata") or {}), "namespace": RELEASE_NAMESPACE}}
 
 
 def readable(path: tuple[str, ...], obj: Any) -> tuple[str, ...]:
