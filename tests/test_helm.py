@@ -203,7 +203,7 @@ kind: App
 metadata: {name: echo}
 spec:
   containers:
-    - {name: echo, image: "hashicorp/http-echo:1.0", args: ["-text", "hello"], ports: [{name: http, containerPort: 5678}]}
+    - {name: echo, image: "hashicorp/http-echo:1.0", args: ["-text", "hi"], ports: [{name: http, containerPort: 5678}]}
   service: {ports: [{name: http, port: 80, targetPort: http}]}
 """
 
