@@ -16,12 +16,13 @@ from manifestkit.custom_schemas import SchemaSet, load_schema_paths, with_crds
 from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 from manifestkit.kinds import pod_spec_path
 from manifestkit.model import RenderContext, Resource
+from manifestkit.package_data import data_dir
 from manifestkit.schema_errors import check_object
 from manifestkit.yamlio import format_path
 
-# Custom resources manifestkit itself may emit; no schema ships for them.
-KNOWN_CUSTOM_KINDS = frozenset({"ExternalSecret", "SecretStore", "ClusterSecretStore", "SealedSecret",
-                                "SecretMirror", "ClusterPolicy"})   # the last two: secrets/mirror_engines.py
+# Custom resources manifestkit itself may emit and ships no schema for (the last two: secrets/mirror_engines.py);
+# ExternalSecret and (Cluster)SecretStore validate against schemas/crds/.
+KNOWN_CUSTOM_KINDS = frozenset({"SealedSecret", "SecretMirror", "ClusterPolicy"})
 
 
 def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -52,7 +53,9 @@ def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
 def schema_set(resources: list[Resource], ctx: RenderContext) -> SchemaSet:
     """The custom resource schemas of a render: files and folders named by the Project and by
     ``--schemas``, plus every CRD among the rendered objects."""
-    files = _loaded((*ctx.project.schemas, *(Path(p).resolve() for p in ctx.options.schemas)))
+    # The CRDs of what manifestkit itself emits (ExternalSecret, SecretStore) come first; a project's own win.
+    files = _loaded((data_dir("schemas") / "crds", *ctx.project.schemas,
+                     *(Path(p).resolve() for p in ctx.options.schemas)))
     crds = [r.obj for r in resources if r.kind == "CustomResourceDefinition"]
     return with_crds(files, crds, ctx.project.file)
 

@@ -432,3 +432,20 @@ def test_secrets_without_refs_pass_through_unresolving_modes(mode: str, tmp_path
     objs = render(project(tmp_path, web), mode)
     assert objs["Secret/tls-literal"]["stringData"] == {"tls.crt": "C", "tls.key": "K"}
     assert "ExternalSecret/tls-literal" not in objs
+
+
+def test_emitted_external_secrets_validate_against_the_shipped_crds(tmp_path: Path) -> None:
+    """issue 10, point 5: ExternalSecret and SecretStore are checked out of the box (schemas/crds/), so a
+    wrong field in them is caught like one in a Deployment."""
+    from manifestkit.custom_schemas import load_extra_schemas
+    from manifestkit.package_data import data_dir
+    from manifestkit.schema_errors import check_object
+
+    objs = render(project(tmp_path), "external-secret")   # validated by the render's schema step
+    shipped = load_extra_schemas([data_dir("schemas") / "crds"])
+    external, store = objs["ExternalSecret/web-conf"], next(o for k, o in objs.items() if k.startswith("SecretStore/"))
+    assert check_object(external, "1.30", strict=True, extra=shipped) == []
+    assert check_object(store, "1.30", strict=True, extra=shipped) == []
+    wrong = {**external, "spec": {**external["spec"], "target": {**external["spec"]["target"], "creationPolicy": "Always"}}}
+    errors = check_object(wrong, "1.30", strict=True, extra=shipped)
+    assert errors and [e.path for e in errors] == [("spec", "target", "creationPolicy")]
