@@ -81,14 +81,15 @@ def run_once(root: Path, out: Path, tree: str) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of one render into ``out``."""
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": tree}
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "manifestkit", "render", str(root), "-o", str(out),
-                             "--allow-plaintext-secrets"], env=env, cwd=tree, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"render failed: {proc.stderr.read().decode() if proc.stderr else status}")
+    with tempfile.TemporaryFile() as err:   # a file, not a pipe: lint findings must not fill it and stall
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "manifestkit", "render", str(root), "-o", str(out),
+                                 "--allow-plaintext-secrets"], env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if status != 0:
+            err.seek(0)
+            raise SystemExit(f"render failed: {err.read().decode()[-2000:]}")
     return seconds, usage.ru_maxrss // 1024
 
 

@@ -446,6 +446,7 @@ def test_emitted_external_secrets_validate_against_the_shipped_crds(tmp_path: Pa
     external, store = objs["ExternalSecret/web-conf"], next(o for k, o in objs.items() if k.startswith("SecretStore/"))
     assert check_object(external, "1.30", strict=True, extra=shipped) == []
     assert check_object(store, "1.30", strict=True, extra=shipped) == []
-    wrong = {**external, "spec": {**external["spec"], "target": {**external["spec"]["target"], "creationPolicy": "Always"}}}
+    wrong = {**external, "spec": {**external["spec"],
+                                  "target": {**external["spec"]["target"], "creationPolicy": "Always"}}}
     errors = check_object(wrong, "1.30", strict=True, extra=shipped)
     assert errors and [e.path for e in errors] == [("spec", "target", "creationPolicy")]
