@@ -7,29 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from manifestkit.build_meta import metadata, selector_labels
-from manifestkit.build_service import service_name
+from manifestkit.build_service import service_name, service_of
 from manifestkit.kinds import CONTAINER_LISTS, KINDS
 from manifestkit.model import App, RenderContext
-
-_SERVICE_OWN = ("type", "headless", "ports", "name", "labels", "annotations")
-
-
-def service_of(
-    app: App, ctx: RenderContext, labels: Mapping[str, str], given: Mapping[str, Any], name: str
-) -> dict[str, Any]:
-    """A Service selecting the app's pods; every Kubernetes Service field of ``given`` passes through."""
-    spec: dict[str, Any] = {}
-    if "type" in given:
-        spec["type"] = given["type"]
-    if given.get("headless"):
-        spec["clusterIP"] = "None"
-    spec["selector"] = selector_labels(app)
-    if given.get("ports"):
-        spec["ports"] = [dict(p) for p in given["ports"]]
-    spec.update((key, value) for key, value in given.items() if key not in _SERVICE_OWN)
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": metadata(name, app, ctx, {**labels, **given.get("labels", {})}, given.get("annotations")),
-            "spec": spec}
 
 
 def services(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -15,8 +15,18 @@ def service_name(app: App) -> str:
     return str(service.get("name", app.name))
 
 
+_SERVICE_OWN = ("type", "headless", "ports", "name", "labels", "annotations")
+
+
 def service(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[str, Any]:
-    given = app.spec["service"]
+    """The app's own `service:`."""
+    return service_of(app, ctx, labels, app.spec["service"], service_name(app))
+
+
+def service_of(
+    app: App, ctx: RenderContext, labels: Mapping[str, str], given: Mapping[str, Any], name: str
+) -> dict[str, Any]:
+    """A Service selecting the app's pods; every Kubernetes Service field of ``given`` passes through."""
     spec: dict[str, Any] = {}
     if "type" in given:
         spec["type"] = given["type"]
@@ -25,12 +35,9 @@ def service(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> dict[str
     spec["selector"] = selector_labels(app)
     if given.get("ports"):
         spec["ports"] = [dict(p) for p in given["ports"]]
-    for key, value in given.items():
-        if key not in ("type", "headless", "ports", "name", "labels", "annotations"):
-            spec[key] = value
+    spec.update((key, value) for key, value in given.items() if key not in _SERVICE_OWN)
     return {"apiVersion": "v1", "kind": "Service",
-            "metadata": metadata(service_name(app), app, ctx, {**labels, **given.get("labels", {})},
-                                 given.get("annotations")),
+            "metadata": metadata(name, app, ctx, {**labels, **given.get("labels", {})}, given.get("annotations")),
             "spec": spec}
 
 

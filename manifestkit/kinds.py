@@ -166,24 +166,25 @@ def pod_spec_path(kind: Any) -> Path | None:
     return None if path is None else (*path, "spec")
 
 
-def is_replicated(kind: Any) -> bool:
+def _fact(kind: Any, name: str) -> bool:
     known = kind_of(kind)
-    return bool(known and known.replicated)
+    return bool(known and getattr(known, name))
+
+
+def is_replicated(kind: Any) -> bool:
+    return _fact(kind, "replicated")
 
 
 def is_long_running(kind: Any) -> bool:
-    known = kind_of(kind)
-    return bool(known and known.long_running)
+    return _fact(kind, "long_running")
 
 
 def runs_to_completion(kind: Any) -> bool:
-    known = kind_of(kind)
-    return bool(known and known.runs_to_completion)
+    return _fact(kind, "runs_to_completion")
 
 
 def has_label_selector(kind: Any) -> bool:
-    known = kind_of(kind)
-    return bool(known and known.label_selector)
+    return _fact(kind, "label_selector")
 
 
 def is_cluster_scoped(kind: Any) -> bool:
