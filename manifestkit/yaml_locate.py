@@ -49,34 +49,76 @@ def quick_position(lines: Sequence[str], path: Sequence[str | int]) -> Position 
     if row < 0 or lines[row].lstrip(" ").startswith(("---", "%", "- ", "[", "{", "?")) or lines[row].strip() == "-":
         return None
     indent = _indent(lines[row])
+    first = -1   # a line whose mapping starts after a "- " item marker, at column `indent`
     if not path:
         return row + 1, indent + 1
     for depth, key in enumerate(path):
-        if not isinstance(key, str) or not _PLAIN_KEY.match(key):
+        last = depth == len(path) - 1
+        if isinstance(key, int):
+            found = _item(lines, row, indent, key)
+            if found < 0:
+                return None
+            content = lines[found][indent + 2:]
+            if not content or content[0] in " #[{-?&*!|>\"'":
+                return None
+            if last:
+                return found + 1, indent + 3
+            if ":" not in content:
+                return None
+            row, indent, first = found, indent + 2, found
+            continue
+        if not _PLAIN_KEY.match(key):
             return None
-        found = -1
-        for index in range(row, len(lines)):
-            line = lines[index]
-            stripped = line.lstrip(" ")
-            if not stripped or stripped.startswith("#"):
-                continue
-            here = len(line) - len(stripped)
-            if here < indent:
-                return None   # left the mapping without meeting the key
-            if here == indent and stripped.startswith(key + ":") and stripped[len(key) + 1:len(key) + 2] in ("", " "):
-                found = index
-                break
+        found = _key(lines, row, indent, key, first)
         if found < 0:
             return None
-        if depth == len(path) - 1:
+        if last:
             return found + 1, indent + 1
-        rest = lines[found].lstrip(" ")[len(key) + 1:].strip()
-        if depth == len(path) - 2 and _FLAT_FLOW.match(rest):
+        text = lines[found][indent:] if found == first else lines[found].lstrip(" ")
+        rest = text[len(key) + 1:].strip()
+        if depth == len(path) - 2 and isinstance(path[-1], str) and _FLAT_FLOW.match(rest):
             return _in_flow(lines[found], str(path[-1]), found)
         row = _content(lines, found + 1)
-        if (rest and not rest.startswith("#")) or row < 0 or _indent(lines[row]) <= indent:
-            return None   # the value is not a block mapping on the following lines
-        if lines[row].lstrip(" ").startswith(("- ", "? ", "[", "{")):
+        if (rest and not rest.startswith("#")) or row < 0:
+            return None   # the value is not a block collection on the following lines
+        below = _indent(lines[row])
+        if lines[row].lstrip(" ").startswith("- "):
+            if below < indent or not isinstance(path[depth + 1], int):
+                return None   # a block sequence, possibly at the key's own indentation
+        elif below <= indent or lines[row].lstrip(" ").startswith(("? ", "[", "{")):
             return None
-        indent = _indent(lines[row])
+        indent, first = below, -1
     return None
+
+
+def _key(lines: Sequence[str], row: int, indent: int, key: str, first: int) -> int:
+    """The line of ``key`` in the block mapping at ``indent`` that starts on line ``row``, or -1."""
+    for index in range(row, len(lines)):
+        line = lines[index]
+        stripped = line[indent:] if index == first else line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        here = indent if index == first else len(line) - len(stripped)
+        if here < indent:
+            return -1   # left the mapping without meeting the key
+        if here == indent and stripped.startswith(key + ":") and stripped[len(key) + 1:len(key) + 2] in ("", " "):
+            return index
+    return -1
+
+
+def _item(lines: Sequence[str], row: int, indent: int, number: int) -> int:
+    """The line of item ``number`` of the block sequence at ``indent`` that starts on line ``row``, or -1."""
+    count = -1
+    for index in range(row, len(lines)):
+        line = lines[index]
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        here = len(line) - len(stripped)
+        if here < indent or (here == indent and not stripped.startswith("- ")):
+            return -1
+        if here == indent:
+            count += 1
+            if count == number:
+                return index
+    return -1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.yaml_careful import careful_documents
+from manifestkit.yaml_dump import dump
 from manifestkit.yaml_fast import fast_data
 from manifestkit.yaml_locate import quick_position
 from manifestkit.yamlio import LazyPositions, load_documents
@@ -100,3 +102,30 @@ def test_fast_documents_locate_lazily_and_like_the_careful_loader() -> None:
     assert dict(doc.positions) == careful_documents(text, "f.yaml", False)[0][0].positions
     assert doc.position(("a", "b", 0, "d", "missing")) == (4, 7)
     assert doc.diagnostic(("a", "b"), "boom").line == 2
+
+
+_scalars = st.one_of(st.sampled_from(["web", "nginx:1.25", "8080", "true", "a b", "x-y"]), st.integers(0, 99))
+_names = st.sampled_from(["name", "image", "ports", "env", "spec", "containers", "value", "items"])
+_trees = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, min_size=1, max_size=3),
+                                                        st.dictionaries(_names, inner, min_size=1, max_size=3)),
+                      max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(_names, _trees, min_size=1, max_size=4))
+def test_a_line_scan_finds_list_items_where_the_careful_loader_does(data: dict[str, Any]) -> None:
+    """Block sequences on a path (``spec.containers[0].image``, as the dumper writes them) are located by the
+    line scan too, so lint findings on rendered files need no second parse; anything unsure answers None."""
+    text = dump(data)
+    built, _ = careful_documents(text, "f.yaml", lenient=True)
+    lines = text.split("\n")
+    for path, position in built[0].positions.items():
+        assert quick_position(lines, path) in (None, position), (text, path)
+
+
+def test_a_rendered_container_field_is_located_without_the_careful_loader() -> None:
+    text = dump({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"},
+                                                                {"name": "b", "image": "y"}]}}}})
+    path = ("spec", "template", "spec", "containers", 1, "image")
+    careful = careful_documents(text, "f.yaml", lenient=True)[0][0].positions[path]
+    assert quick_position(text.split("\n"), path) == careful
