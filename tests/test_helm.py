@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pytest
 import yaml
 
@@ -18,7 +19,6 @@ from manifestkit.model import Options
 
 from ._formats import PATTERNED_FILES, case_id, differences, env_cases, helm_objects, plain_objects, render_dir, write_files
 
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install -e '.[test]')")
 SHOP = Path(__file__).parents[1] / "examples" / "shop"
 
 
