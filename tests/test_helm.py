@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pytest
 import yaml
 
@@ -27,7 +28,6 @@ from ._formats import (
     write_files,
 )
 
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install -e '.[test]')")
 SHOP = Path(__file__).parents[1] / "examples" / "shop"
 
 

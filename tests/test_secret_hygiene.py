@@ -279,7 +279,6 @@ def test_per_environment_secrets_still_build_like_the_plain_render(vault_env: Op
         if KUBECTL is not None:
             built = kustomize(render_dir(project_, "kustomize", tmp_path / "k", options) / "overlays" / env)
             assert differences(built, want) == []
-        pytest.importorskip("helm_python")
         chart = render_dir(project_, "helm", tmp_path / "h", options) / "charts" / "web"
         values = yaml.safe_load((chart / "values.yaml").read_text())
         env_values = yaml.safe_load((chart / f"values-{env}.yaml").read_text()) or {}

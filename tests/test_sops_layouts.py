@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pyrage
 import pytest
 import yaml
@@ -234,7 +235,6 @@ def test_an_unknown_layout_is_refused_by_the_schema(tmp_path: Path, keys: Keys) 
 
 # ------------------------------------------------------------------ helm-secrets
 
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk is not installed (pip install -e '.[test]')")
 
 
 def merged(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

