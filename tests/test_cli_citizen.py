@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_empty_folder_is_not_a_silent_pass(tmp_path: Path, capsys: pytest.Captur
 
 def test_validate_on_a_terminal_without_paths_prints_usage(tmp_path: Path) -> None:
     code, shown = run_on_tty(["validate"], tmp_path)
-    usage = build_parser()._subparsers._group_actions[0].choices["validate"].format_usage()  # type: ignore[union-attr]
+    usage = build_parser()._subparsers._group_actions[0].choices["validate"].format_usage()  # type: ignore[union-attr,index]
     assert code == 2
     assert (
         shown.replace("\r\n", "\n").split()
@@ -107,7 +108,7 @@ def test_readme_commands_agree_with_the_project(tmp_path: Path) -> None:
 
 
 def _help(command: str) -> str:
-    sub = build_parser()._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
+    sub = build_parser()._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr,index]
     return str(sub.format_help())
 
 
@@ -167,7 +168,7 @@ def test_progress_bar_on_a_terminal_only(shop: Path, tmp_path: Path) -> None:
     code, shown = run_on_tty(["validate", str(tmp_path / "a")], tmp_path, {**fast, "PRE_COMMIT": "1"})
     assert code == 0 and "validating" not in shown and "\x1b[?25l" not in shown  # no bar, no hidden cursor
     piped = subprocess.run(
-        [os.sys.executable, "-m", "manifestkit", "render", str(shop), "-o", str(tmp_path / "c")],
+        [sys.executable, "-m", "manifestkit", "render", str(shop), "-o", str(tmp_path / "c")],
         capture_output=True,
         text=True,
         env={**os.environ, **fast, "PYTHONPATH": str(ROOT)},

@@ -20,8 +20,8 @@ from manifestkit.emit import EmitInput
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.model import Options
 
-from ._formats import render_dir
-from .test_sops_layouts import SECRET_VALUES, Keys, environ, make_project, project_files, write_files
+from ._formats import render_dir, write_files
+from .test_sops_layouts import SECRET_VALUES, Keys, environ, make_project, project_files
 
 EMIT_DIR = Path(manifestkit.emit.__file__).parent
 FORBIDDEN = (
@@ -132,8 +132,13 @@ def test_only_formats_that_need_the_base_render_compute_it(tmp_path: Path, keys:
     options = Options(environ=environ(keys))
     renders = {env: pipeline.render_env(project, env, options) for env in project.env_names()}
     asked: list[str | None] = []
-    real = render_plan.render_env
-    monkeypatch.setattr(render_plan, "render_env", lambda p, env, o: asked.append(env) or real(p, env, o))
+    real = pipeline.render_env
+
+    def recorded(p: Any, env: str | None, o: Any) -> Any:
+        asked.append(env)
+        return real(p, env, o)
+
+    monkeypatch.setattr(render_plan, "render_env", recorded)
     assert render_plan.emit_input(project, EMITTERS["plain"], renders, options).base == []
     assert asked == []
     assert render_plan.emit_input(project, EMITTERS["kustomize"], renders, options).base != []

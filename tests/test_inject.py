@@ -42,7 +42,7 @@ spec:
   ports: [{name: http, port: 9200, targetPort: http}]
 """
 
-POD = {"metadata": {"labels": {"app": "x"}},
+POD: dict[str, Any] = {"metadata": {"labels": {"app": "x"}},
        "spec": {"containers": [{"name": "x", "image": "example/x:1", "ports": [{"containerPort": 8080}]}]}}
 WORKLOADS: dict[str, dict[str, Any]] = {
     "Deployment": {"apiVersion": "apps/v1", "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": POD}},

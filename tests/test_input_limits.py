@@ -139,14 +139,14 @@ def test_merges_follow_the_merge_key_spec(sources: list[dict[str, int]], own: di
 def test_templates_cannot_exhaust_memory_or_time(source: str, expected: str) -> None:
     with bounded(), pytest.raises(Exception) as caught:
         environment("/nonexistent").from_string(source).render()
-    message, _ = describe_error(caught.value)  # type: ignore[arg-type]
+    message, _ = describe_error(caught.value)
     assert message == f"template tried an unsafe operation: {expected}"
 
 
 def test_templates_have_no_mutable_namespace() -> None:
     with pytest.raises(Exception) as caught:
         environment("/nonexistent").from_string("{% set ns = namespace(s='x') %}").render()
-    assert describe_error(caught.value)[0] == "template uses an undefined variable: 'namespace' is undefined"  # type: ignore[arg-type]
+    assert describe_error(caught.value)[0] == "template uses an undefined variable: 'namespace' is undefined"
 
 
 def test_ordinary_templates_still_render() -> None:

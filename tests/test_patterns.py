@@ -61,7 +61,7 @@ def test_golden(case: Path, update_golden: bool) -> None:
 
 
 def test_every_builtin_has_a_golden_case() -> None:
-    used = set()
+    used: set[str] = set()
     for case in GOLDEN:
         for app in load_project(source_of(case)).apps:
             used.update(entry["use"] for entry in app.spec.get("patterns") or [])

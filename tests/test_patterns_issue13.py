@@ -34,7 +34,8 @@ def write(tmp_path: Path, text: str, name: str = "in.yaml") -> Path:
 def spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     pod = pod_template(obj)
     assert pod is not None
-    return pod["spec"]
+    spec: Mapping[str, Any] = pod["spec"]
+    return spec
 
 
 # ---------------------------------------------------------------- 1. StatefulSets with volumeClaimTemplates

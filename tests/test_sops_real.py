@@ -122,7 +122,7 @@ def _gpg_key(home: str) -> str:
     listing = subprocess.run([*gpg, "--list-keys", "--with-colons"], check=True, capture_output=True, text=True).stdout
     fingerprint = re.findall(r"^fpr:+([0-9A-F]+):", listing, re.M)[0]
     subprocess.run([*gpg, "--quick-add-key", fingerprint, "cv25519", "encr", "never"], check=True, capture_output=True)
-    return fingerprint
+    return str(fingerprint)
 
 
 @pytest.fixture(scope="module")

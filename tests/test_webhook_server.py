@@ -110,7 +110,11 @@ def start(deployed: Deployed, *extra: str) -> Server:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr or []], daemon=True).start()
+    def pump() -> None:
+        for line in process.stderr or []:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + 15
     seen = []
     while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -174,11 +174,12 @@ def test_something_else_where_a_file_goes(tmp_path: Path, make: str, capsys: pyt
 def test_output_that_is_not_a_folder_is_an_error(tmp_path: Path, make: str, capsys: pytest.CaptureFixture[str]) -> None:
     target, folder = tmp_path / "target", tmp_path / "folder"
     folder.mkdir()
-    {
+    makers: dict[str, Callable[[Path], object]] = {
         "file": lambda p: p.write_text("keep me\n"),
         "fifo": os.mkfifo,
         "link to a folder": lambda p: p.symlink_to(folder),
-    }[make](target)
+    }
+    makers[make](target)
     before = os.lstat(target)
     assert main(["render", str(SHOP), "-o", str(target), "--no-lint"]) == 2
     kind = {"file": "a file", "fifo": "a named pipe", "link to a folder": "a symbolic link"}[make]
