@@ -31,6 +31,9 @@ class Reply(NamedTuple):
     patterns: tuple[str, ...] = ()
 
 
+MALFORMED = "is not a well-formed Kubernetes object"
+
+
 class BadReview(Exception):
     """The body is not an AdmissionReview v1 request."""
 
@@ -48,15 +51,16 @@ def handle(config: WebhookConfig, body: bytes, rules: Sequence[Rule], own_namesp
         return Reply(
             200, respond(request["uid"], Outcome([])), f"{where}: not mutated ({request.get('operation')})", "unchanged"
         )
+    malformed = Reply(400, {"error": f"request.object {MALFORMED}"},
+                      f"{where}: rejected a malformed request: request.object {MALFORMED}")
+    if base_shape_problems(Document(obj, "request.object", {})):   # the shape inject itself requires
+        return malformed
     try:
-        if base_shape_problems(Document(obj, "request.object", {})):
-            raise ValueError("not shaped like a workload")
         namespace = request.get("namespace") or _mapping(obj.get("metadata")).get("namespace") or ""
         outcome = mutate(config, obj, str(namespace), rules, own_namespace)
     except (AttributeError, TypeError, KeyError, ValueError):
         # The API server sends typed, decoded objects; anything else is a malformed request, not a bug to crash on.
-        return Reply(400, {"error": "request.object is not a well-formed Kubernetes object"},
-                     f"{where}: rejected a malformed request: request.object is not a well-formed Kubernetes object")
+        return malformed
     result = "denied" if outcome.denied else "patched" if outcome.patch else "unchanged"
     detail = f"{result} {','.join(outcome.patterns)}" if outcome.patch else result
     dry = " (dry run)" if request.get("dryRun") else ""
