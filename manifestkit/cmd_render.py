@@ -8,26 +8,32 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import stream
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.loader import PROJECT_FILE, load_project
+from manifestkit.load_cache import cached_reader
+from manifestkit.loader import PROJECT_FILE, DocReader, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
+from manifestkit.render_cache import open_cache
+from manifestkit.render_incremental import Settings
+from manifestkit.render_inputs import FileDigests
+from manifestkit.render_jobs import BASE, cache_of, configure_runs, remember, render_all, render_base
 from manifestkit.render_lint import lint_files, lint_texts, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
+from manifestkit.shard import parse_shard
 from manifestkit.validation import at_or_above
-from manifestkit.writer import check_tree, report_lines, write_tree
+from manifestkit.writer import LEDGER, check_tree, report_lines, write_tree
 
 DEFAULT_DIR = "build"
 
@@ -56,6 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="CRDs or JSON Schemas (kubeconform's layout) for custom resources; repeatable")
     parser.add_argument("--skip-kinds", metavar="KIND,...", default="",
                         help="accept these kinds without a schema (comma-separated)")
+    configure_runs(parser)
 
 
 class Plan(NamedTuple):
@@ -67,6 +74,7 @@ class Plan(NamedTuple):
     options: Options
     project: Project
     fmt: str
+    ledger: str = LEDGER        # the writer's ledger: a shard keeps its own
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
@@ -85,17 +93,31 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
-    projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
+    files, docs = FileDigests(), list[tuple[str, str, Any]]()
+    cache = cache_of(args, environ)
+    read = cached_reader(cache, files, docs) if cache is not None else None
+    projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
     project = projects[0]
     fmt = _format(args, project)
-    renders = _renders(projects, args.env, options, bar(args, environ))
     target = Path(args.output) if args.output else _default_dir(project)
-    emitted = emit(project, EMITTERS[fmt], renders, options)
+    cache = open_cache(cache.root, target) if cache is not None else None
+    settings = Settings(cache=cache, jobs=getattr(args, "jobs", 1), shard=shard, texts=fmt == "plain")
+    done = render_all(projects, args.env, options, settings, files, bar(args, environ))
+    base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
+    emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
-    return Plan(target, emitted, [r for env in renders.values() for r in env], options, project, fmt)
+    problem = remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs) \
+        if cache is not None else None
+    if problem:
+        print(f"manifestkit: warning: {problem}; the next render will not be faster", file=sys.stderr)
+    return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
+                shard.ledger if shard else LEDGER)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.shard:
+        parse_shard(args.shard)
     if args.output == "-":
         projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
@@ -108,11 +130,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                     )
                 ]
             )
-        return _stream(projects, args.env, options_of(args, environ), args, bar(args, environ))
+        return _stream(projects, args.env, options_of(args, environ), args, bar(args, environ), _stream_settings(args))
     job = plan(args, environ)
     findings = _lint(args, job)
     if args.check:
-        stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
+        stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
             print(line)
         if stale:
@@ -124,7 +146,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return 1
         return _report(findings, args)
     warn_plaintext(job.target, job.resources, job.options)
-    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
+    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force, ledger=job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
     return _report(findings, args)
@@ -142,7 +164,16 @@ def _format(args: argparse.Namespace, project: Project) -> str:
                 )
             ]
         )
+    if getattr(args, "shard", None) and fmt != "plain":
+        raise ManifestkitError([Diagnostic(
+            message=f"--shard splits the plain format's files by app; found --format {fmt}, whose files the apps share",
+            hint="render --format plain in shards, or render this format in one job")])
     return fmt
+
+
+def _stream_settings(args: argparse.Namespace) -> Settings:
+    """`-o -`: no cache (nothing is written to remember it by), the asked shard and workers."""
+    return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard else None)
 
 
 def render_command(args: argparse.Namespace) -> str:
@@ -156,11 +187,11 @@ def render_command(args: argparse.Namespace) -> str:
     return shlex.join(words + [flag for flag, on in flags if on])
 
 
-def _load_all(paths: list[str], restricted: bool = True) -> list[Project]:
-    return gather(paths, lambda path: [_load_one(path, restricted)])
+def _load_all(paths: list[str], restricted: bool = True, read: DocReader | None = None) -> list[Project]:
+    return gather(paths, lambda path: [_load_one(path, restricted, read)])
 
 
-def _load_one(path: str, restricted: bool) -> Project:
+def _load_one(path: str, restricted: bool, read: DocReader | None = None) -> Project:
     folder = Path(path)
     if folder.is_dir() and not (folder / PROJECT_FILE).exists():
         where = "the current folder" if path == "." else repr(path)
@@ -168,7 +199,7 @@ def _load_one(path: str, restricted: bool) -> Project:
             message=f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
             hint=f"make a project with `manifestkit init{'' if path == '.' else ' ' + shlex.quote(path)}`, "
                  "or pass the project's folder: `manifestkit render PATH`")])
-    return load_project(path, restricted=restricted)
+    return load_project(path, restricted=restricted, read_app=read)
 
 
 def _default_dir(project: Project) -> Path:
@@ -194,8 +225,9 @@ def _renders(
 
 
 def _stream(projects: list[Project], env: str | None, options: Options, args: argparse.Namespace,
-            shown: Progress = NO_PROGRESS) -> int:
-    renders = _renders(projects, env, options, shown)
+            shown: Progress = NO_PROGRESS, run: Settings | None = None) -> int:
+    renders = render_all(projects, env, options, run, FileDigests(), shown).renders if run else \
+        _renders(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
@@ -243,6 +275,8 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write"
     )
+    parser.add_argument("--shard", metavar="I/N",
+                        help="render only shard I of N: the apps whose name hashes there (see docs/ci.md)")
 
 
 COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)

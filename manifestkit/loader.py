@@ -24,13 +24,16 @@ from manifestkit.yamlio import Document, load_file
 T = TypeVar("T")
 
 PROJECT_FILE = "manifestkit.yaml"
+DocReader = Callable[[str, str], list[Document]]   # (path, displayed name) → the checked documents of a file
 BUILTIN_PREFIX = "builtin:"
 
 
-def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Project:
+def load_project(path: str | os.PathLike[str], *, restricted: bool = True,
+                 read_app: DocReader | None = None) -> Project:
     """A Project from a folder or a manifestkit.yaml, or a one-app Project from an App file.
 
-    With ``restricted`` (the default) every path the project names must stay inside its folder."""
+    With ``restricted`` (the default) every path the project names must stay inside its folder. ``read_app`` reads
+    the App files a Project names (default :func:`read_checked`; the render cache passes one that remembers them)."""
     target = Path(path)
     if target.is_dir():
         target = target / PROJECT_FILE
@@ -41,7 +44,17 @@ def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Pr
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
         return _project_of_apps(target, docs, restricted)
-    return _project(target, docs[0], restricted)
+    return _project(target, docs[0], restricted, read_app or read_checked)
+
+
+def read_checked(path: str, display: str) -> list[Document]:
+    """The documents of a user file, each checked against the schema of its kind."""
+    return _checked(load_file(path, display))
+
+
+def checked_documents(docs: list[Document]) -> list[Document]:
+    """``docs``, each checked against the schema of its kind; every problem reported together."""
+    return _checked(docs)
 
 
 def _checked(docs: list[Document]) -> list[Document]:
@@ -89,16 +102,25 @@ def _attempt(run: Callable[[], list[T]]) -> tuple[list[T], list[Diagnostic]]:
         return [], exc.diagnostics
 
 
-def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path | None) -> list[tuple[Document, Path]]:
+def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path | None,
+              read: DocReader = read_checked) -> list[tuple[Document, Path]]:
     """The App documents of one `spec.apps` entry (a glob), each with its folder."""
     matches = sorted(glob.glob(str(root / pattern), recursive=True))
     if not matches:
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
                                                hint=f"paths are relative to {display_path(root)}/")])
-    if confine is not None and any(not inside(confine, Path(match)) for match in matches):
-        raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
-    return gather(matches, lambda match: [(d, Path(match).parent.resolve())
-                                          for d in _checked(load_file(match, display_path(Path(match))))])
+    folders: dict[str, Path] = {}     # each folder resolved once, not once per App file in it (a monorepo has 1000s)
+    for match in matches:
+        if os.path.dirname(match) not in folders:
+            folders[os.path.dirname(match)] = Path(os.path.dirname(match)).resolve()
+    if confine is not None:
+        real = str(confine.resolve())
+        resolved = (os.path.realpath(m) if os.path.islink(m) else os.path.join(folders[os.path.dirname(m)],
+                                                                               os.path.basename(m)) for m in matches)
+        if any(path != real and not path.startswith(real.rstrip(os.sep) + os.sep) for path in resolved):
+            raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
+    return gather(matches, lambda match: [(d, folders[os.path.dirname(match)])
+                                          for d in read(match, display_path(match))])
 
 
 def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, confine: Path | None) -> Environment:
@@ -109,7 +131,7 @@ def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, 
     return Environment(name=name, overlays=tuple(overlays), namespaces=tuple(spec.get("namespaces", [])))
 
 
-def _project(target: Path, doc: Document, restricted: bool) -> Project:
+def _project(target: Path, doc: Document, restricted: bool, read: DocReader) -> Project:
     _checked([doc])
     root = target.parent.resolve()
     confine = root if restricted else None
@@ -117,7 +139,7 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
     # the App files and the environments are both read before any problem is raised, so
     # one run reports every missing App file and every bad overlay together
     app_docs, problems = _attempt(lambda: gather(enumerate(spec["apps"]),
-                                                 lambda entry: _app_docs(doc, *entry, root, confine)))
+                                                 lambda entry: _app_docs(doc, *entry, root, confine, read)))
     named, env_problems = _attempt(lambda: gather(spec.get("environments", {}).items(),
                                                   lambda item: [_environment(doc, item[0], item[1], root, confine)]))
     if problems or env_problems:

@@ -54,9 +54,10 @@ def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
     return resource.source.diagnostic(field.split("."), f"{resource.ref()}: {message}")
 
 
-def object_file(resource: Resource) -> OutFile:
+def object_file(resource: Resource, data: bytes | None = None) -> OutFile:
+    """The object's file; ``data``: its bytes when already known (the render cache keeps them)."""
     mode = SECRET_MODE if resource.kind in SECRET_KINDS else 0o644
-    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8"), mode)
+    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8") if data is None else data, mode)
 
 
 def stream(resources: Iterable[Resource]) -> str:
@@ -65,5 +66,7 @@ def stream(resources: Iterable[Resource]) -> str:
 
 
 def emit_plain(job: EmitInput) -> Emitted:
-    files = {f"{env}/{object_path(r)}": object_file(r) for env, resources in job.renders.items() for r in resources}
+    kept = job.dumped
+    files = {f"{env}/{object_path(r)}": object_file(r, kept.get((env, r.kind, r.namespace, r.name)) if kept else None)
+             for env, resources in job.renders.items() for r in resources}
     return Emitted(files=files, scope=sorted(job.renders))

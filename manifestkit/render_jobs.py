@@ -1,0 +1,106 @@
+"""The renders of one `manifestkit render`: every asked environment of every project, from the render cache and in
+a process pool as the settings say, and the cache entries written once the whole render succeeded."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from manifestkit.emit import DumpKey
+from manifestkit.emit.plain import object_path
+from manifestkit.model import Options, Project, Resource
+from manifestkit.pipeline import environments
+from manifestkit.progress import NO_PROGRESS, Progress, progress
+from manifestkit.render_cache import ENV_VAR, Cache, cache_dir, write_entry
+from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
+from manifestkit.render_inputs import FileDigests
+from manifestkit.writer import OutFile
+
+BASE = ""     # the name of the base render (no overlays) among an output's versions
+
+
+def configure_runs(parser: argparse.ArgumentParser) -> None:
+    """The flags of how a render runs: its cache and its workers."""
+    parser.add_argument("--no-cache", action="store_true", help="render every app, reading and writing no cache")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help=f"the render cache (default: ${ENV_VAR}, else $XDG_CACHE_HOME/manifestkit, "
+                             "else ~/.cache/manifestkit); never inside the output folder")
+    parser.add_argument("--jobs", "-j", type=jobs_option, default=None, metavar="N",
+                        help="worker processes rendering apps (default auto: one per core when there are many "
+                             "apps; 1: render in this process)")
+
+
+def jobs_option(text: str) -> int | None:
+    """``--jobs``: a number of worker processes, or ``auto`` (None)."""
+    if text == "auto":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"found {text!r}; expected a number of processes (1 or more) or auto")
+    return int(text)
+
+
+def cache_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Cache | None:
+    """The cache the flags and the environment name (None with ``--no-cache``); not yet checked against the
+    output folder (:func:`~manifestkit.render_cache.open_cache`)."""
+    if getattr(args, "no_cache", False):
+        return None
+    return Cache(root=cache_dir(getattr(args, "cache_dir", None), environ))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Renders:
+    """Objects by environment, the plain files kept from the cache, and each environment's render."""
+
+    renders: dict[str, list[Resource]] = field(default_factory=dict)
+    texts: dict[DumpKey, bytes] = field(default_factory=dict)
+    done: dict[str, list[EnvRender]] = field(default_factory=dict)
+
+
+def render_all(projects: Sequence[Project], env: str | None, options: Options, settings: Settings,
+               files: FileDigests, shown: Progress = NO_PROGRESS) -> Renders:
+    """Every asked environment (all when ``env`` is None) of every project."""
+    out = Renders()
+    jobs = [(project, name) for project in projects for name in environments(project, env)]
+    with progress("rendering", len(jobs), shown) as step:
+        for project, name in jobs:
+            _add(out, name, render_incremental(project, name if project.environments else None, options, settings,
+                                               files))
+            step(name)
+    return out
+
+
+def render_base(project: Project, options: Options, settings: Settings, files: FileDigests) -> Renders:
+    """The render with no overlays, which the Kustomize and Helm formats build on."""
+    out = Renders()
+    _add(out, BASE, render_incremental(project, None, options, settings, files))
+    return out
+
+
+def _add(out: Renders, name: str, done: EnvRender) -> None:
+    out.renders.setdefault(name, []).extend(done.resources)
+    out.texts.update(((name, *key), text) for key, text in done.texts.items())
+    out.done.setdefault(name, []).append(done)
+
+
+def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile],
+             docs: Sequence[tuple[str, str, Any]] = ()) -> str | None:
+    """Store what the render made in ``cache``: the App files read (``docs``: kind, key, body) and every app it
+    rendered, with the plain files it wrote (``files``, by output path); the first problem writing, if any."""
+    for kind, key, body in docs:
+        try:
+            write_entry(cache, kind, key, body)
+        except OSError as exc:
+            return f"cannot write the render cache in {cache.root}: {exc.strerror or exc}"
+    for render in renders:
+        for name, done in render.done.items():
+            def text_of(resource: Resource, name: str = name) -> bytes | None:
+                found = files.get(f"{name}/{object_path(resource)}") if files else None
+                return found.data if found is not None else None
+
+            for one in done:
+                problem = store(cache, one.pending, text_of)
+                if problem:
+                    return problem
+    return None
