@@ -93,7 +93,7 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
-    shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) is not None else None
     files, docs = FileDigests(), list[tuple[str, str, Any]]()
     cache = cache_of(args, environ)
     read = cached_reader(cache, files, docs) if cache is not None else None
@@ -116,7 +116,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if args.shard:
+    if args.shard is not None:
         parse_shard(args.shard)
     if args.output == "-":
         projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
@@ -164,7 +164,7 @@ def _format(args: argparse.Namespace, project: Project) -> str:
                 )
             ]
         )
-    if getattr(args, "shard", None) and fmt != "plain":
+    if getattr(args, "shard", None) is not None and fmt != "plain":
         raise ManifestkitError([Diagnostic(
             message=f"--shard splits the plain format's files by app; found --format {fmt}, whose files the apps share",
             hint="render --format plain in shards, or render this format in one job")])
@@ -173,7 +173,7 @@ def _format(args: argparse.Namespace, project: Project) -> str:
 
 def _stream_settings(args: argparse.Namespace) -> Settings:
     """`-o -`: no cache (nothing is written to remember it by), the asked shard and workers."""
-    return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard else None)
+    return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard is not None else None)
 
 
 def render_command(args: argparse.Namespace) -> str:

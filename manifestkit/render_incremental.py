@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from manifestkit.checksums import referenced
 from manifestkit.diagnostics import ManifestkitError
-from manifestkit.model import Options, Project, Resource, Source
+from manifestkit.model import Options, Project, RenderContext, Resource, Source
 from manifestkit.pipeline import context, render_env
 from manifestkit.render_cache import Cache, exact_json, read_entry, write_entry
 from manifestkit.render_inputs import FileDigests, app_key, shared_key
@@ -67,36 +68,67 @@ def render_incremental(project: Project, env: str | None, options: Options, sett
     shard = settings.shard
     names = [name for name in ctx.apps if shard is None or shard.has(name)]
     with_project = shard is None or shard.has(None)
+    done = _attempt(ctx, names, with_project, settings, files)
+    if done is not None and shard is not None:
+        helpers = providers(ctx, done.resources, set(names))
+        if helpers:     # apps of other shards whose ConfigMaps or Secrets this shard's pods use: their data counts
+            done = _attempt(ctx, [n for n in ctx.apps if n in helpers or n in names], with_project, settings, files)
+    if done is None:    # the whole render: it raises every error as it always does
+        logging.getLogger(__name__).info("%s: the apps are not separable here; rendering them together", ctx.env)
+        whole = render_env(project, env, options)
+        return EnvRender(resources=[r for r in whole if shard is None or shard.has(r.app)])
+    if shard is not None:
+        mine = [r for r in done.resources if shard.has(r.app)]
+        kept = {(r.kind, r.namespace, r.name) for r in mine}
+        done = replace(done, resources=mine, texts={k: t for k, t in done.texts.items() if k in kept})
+    return done if settings.texts else replace(done, texts={})
+
+
+def _attempt(ctx: RenderContext, names: Sequence[str], with_project: bool, settings: Settings,
+             files: FileDigests) -> EnvRender | None:
+    """The apps ``names`` from the cache or rendered; None when they are not separable (see render_units)."""
     keys = _keys(ctx, names, files) if settings.cache is not None else {}
     hits = {name: unit for name in names if (unit := _cached(settings.cache, keys.get(name), name)) is not None}
     misses = [name for name in names if name not in hits]
     logging.getLogger(__name__).info("%s: %d app(s) from the render cache, %d to render", ctx.env, len(hits),
                                      len(misses))
     runs = render_runs(ctx, misses, with_project, settings.jobs, settings.texts)
-    combined = None
-    if runs is not None:
-        fresh = [u for number, (run, (apps, mine)) in enumerate(runs)
-                 for u in units_of(run, number, [*apps, *([None] if mine else [])])]
-        try:
-            combined = combine([*hits.values(), *fresh], ctx, every_patch=shard is None)
-        except ManifestkitError:
-            combined = None
-    if combined is None:    # the whole render: it raises every error as it always does
-        logging.getLogger(__name__).info("%s: the apps are not separable here; rendering them together", ctx.env)
-        whole = render_env(project, env, options)
-        return EnvRender(resources=[r for r in whole if shard is None or shard.has(r.app)])
-    resolving = {app for run, _ in runs or [] for app in run.resolving}
+    if runs is None:
+        return None
+    fresh = [u for number, (run, (apps, mine)) in enumerate(runs)
+             for u in units_of(run, number, [*apps, *([None] if mine else [])])]
+    try:
+        combined = combine([*hits.values(), *fresh], ctx, every_patch=settings.shard is None)
+    except ManifestkitError:
+        return None
+    if combined is None:
+        return None
+    resolving = {app for run, _ in runs for app in run.resolving}
     pending = []
     for unit in fresh:
         key = keys.get(unit.app) if unit.app is not None else None
         if key and unit.app is not None and unit.app not in resolving and _storable(unit.resources):
             pending.append(Pending(key=key, app=unit.app, resources=_final(unit, combined.resources),
-                                   matched=unit.matched, validated=combined.crds if options.validate else None))
-    return EnvRender(resources=combined.resources, texts=combined.texts if settings.texts else {},
-                     pending=tuple(pending), cached=len(hits))
+                                   matched=unit.matched, validated=combined.crds if ctx.options.validate else None))
+    return EnvRender(resources=combined.resources, texts=combined.texts, pending=tuple(pending), cached=len(hits))
 
 
-def _keys(ctx: Any, names: Sequence[str], files: FileDigests) -> dict[str, str | None]:
+def providers(ctx: RenderContext, resources: Sequence[Resource], rendered: set[str]) -> set[str]:
+    """The apps not ``rendered`` that declare (``configMaps:``, ``secrets:``) a ConfigMap or Secret the pods of
+    ``resources`` use and do not make themselves (a config made by another app's pattern or ``objects:`` is not
+    seen: a shard's join check is the safety net, docs/ci.md)."""
+    have = {(r.kind, r.namespace, r.name) for r in resources}
+    wants = {(kind, r.namespace, name) for r in resources for kind, name in referenced(r.obj)} - have
+    if not wants:
+        return set()
+    others = [app for app in ctx.apps.values() if app.name not in rendered]
+    declared = {(kind, app.namespace or "", str(name)): app.name for app in others
+                for kind, field in (("ConfigMap", "configMaps"), ("Secret", "secrets"))
+                for name in (app.spec.get(field) or {})}
+    return {declared[want] for want in wants if want in declared}
+
+
+def _keys(ctx: RenderContext, names: Sequence[str], files: FileDigests) -> dict[str, str | None]:
     shared = shared_key(ctx, files)
     plugins: list[frozenset[str]] = []
 

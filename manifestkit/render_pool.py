@@ -41,7 +41,7 @@ def workers(jobs: int | None, apps: int) -> int:
 
 def batches(names: Sequence[str], with_project: bool, count: int) -> list[Batch]:
     """``names`` in ``count`` runs of consecutive apps (the first also makes the Project's own objects)."""
-    size = -(-len(names) // max(count, 1))
+    size = max(1, -(-len(names) // max(count, 1)))
     parts = [list(names[i:i + size]) for i in range(0, len(names), size)] or [[]]
     return [(part, with_project and i == 0) for i, part in enumerate(parts)]
 

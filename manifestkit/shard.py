@@ -54,12 +54,13 @@ def parse_shard(text: str) -> Shard:
         raise _bad(text, "expected I/N, two whole numbers such as 1/4")
     index, count = int(found[1]), int(found[2])
     if count < 1:
-        raise _bad(text, "N, the number of shards, must be at least 1")
+        raise _bad(text, f"found {count} shards; expected 1 or more")
     if not 1 <= index <= count:
-        raise _bad(text, f"I, the shard, must be from 1 to {count}")
+        raise _bad(text, f"found shard {index}; expected a shard from 1 to {count}")
     return Shard(index=index, count=count)
 
 
-def _bad(text: str, expected: str) -> ManifestkitError:
-    return ManifestkitError([Diagnostic(message=f"--shard {text!r}: {expected}",
-                                        hint="run shard 1/4 … 4/4 in four CI jobs: `manifestkit render --shard 1/4`")])
+def _bad(text: str, message: str) -> ManifestkitError:
+    return ManifestkitError([Diagnostic(message=f"--shard {text!r}: {message}",
+                                        hint="run shards 1/N to N/N in N CI jobs, e.g. `manifestkit render "
+                                             "--shard 1/4` to `--shard 4/4`")])
