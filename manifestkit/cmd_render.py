@@ -24,8 +24,9 @@ from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
 from manifestkit.render_cache import open_cache
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
-from manifestkit.render_jobs import BASE, cache_of, configure_runs, remember, render_all, render_base
+from manifestkit.render_jobs import BASE, cache_of, configure_runs, kept_for_lint, remember, render_all, render_base
 from manifestkit.render_lint import lint_files, lint_texts, render_config
+from manifestkit.render_lint_cache import Kept, lint_kept
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
@@ -75,6 +76,7 @@ class Plan(NamedTuple):
     project: Project
     fmt: str
     ledger: str = LEDGER        # the writer's ledger: a shard keeps its own
+    kept: Kept | None = None    # what the lint cache needs (plain format, cache on)
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
@@ -112,7 +114,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     if problem:
         print(f"manifestkit: warning: {problem}; the next render will not be faster", file=sys.stderr)
     return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
-                shard.ledger if shard else LEDGER)
+                shard.ledger if shard else LEDGER, kept_for_lint(cache, done) if cache and fmt == "plain" else None)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -248,7 +250,10 @@ def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     if args.no_lint or job.fmt not in LINTED_FORMATS:
         return []
     files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
-    return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
+    config = render_config(job.project.file, Path.cwd())
+    if job.kept is not None:    # the findings of unchanged files from the render cache
+        return lint_kept(files, job.target, config, job.kept, lambda some: lint_files(some, job.target, config))
+    return lint_files(files, job.target, config)
 
 
 def _report(findings: list[Diagnostic], args: argparse.Namespace) -> int:

@@ -57,7 +57,7 @@ class EnvRender:
     resources: list[Resource]
     texts: Mapping[Key, bytes] = field(default_factory=dict)
     pending: tuple[Pending, ...] = ()
-    cached: int = 0              # apps read from the cache
+    stored: frozenset[str] = frozenset()    # the apps read from the cache or to be stored in it
 
 
 def render_incremental(project: Project, env: str | None, options: Options, settings: Settings,
@@ -110,7 +110,8 @@ def _attempt(ctx: RenderContext, names: Sequence[str], with_project: bool, setti
         if key and unit.app is not None and unit.app not in resolving and _storable(unit.resources):
             pending.append(Pending(key=key, app=unit.app, resources=_final(unit, combined.resources),
                                    matched=unit.matched, validated=combined.crds if ctx.options.validate else None))
-    return EnvRender(resources=combined.resources, texts=combined.texts, pending=tuple(pending), cached=len(hits))
+    return EnvRender(resources=combined.resources, texts=combined.texts, pending=tuple(pending),
+                     stored=frozenset([*hits, *(p.app for p in pending)]))
 
 
 def providers(ctx: RenderContext, resources: Sequence[Resource], rendered: set[str]) -> set[str]:

@@ -16,6 +16,7 @@ from manifestkit.progress import NO_PROGRESS, Progress, progress
 from manifestkit.render_cache import ENV_VAR, Cache, cache_dir, write_entry
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
 from manifestkit.render_inputs import FileDigests
+from manifestkit.render_lint_cache import Kept
 from manifestkit.writer import OutFile
 
 BASE = ""     # the name of the base render (no overlays) among an output's versions
@@ -104,3 +105,17 @@ def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFi
                 if problem:
                     return problem
     return None
+
+
+def kept_for_lint(cache: Cache, renders: Renders) -> Kept:
+    """What the lint cache needs of a plain render: each file's object, and which of them the cache stores."""
+    objects: dict[str, Resource] = {}
+    stored: dict[str, Resource] = {}
+    for name, done in renders.done.items():
+        for one in done:
+            for resource in one.resources:
+                rel = f"{name}/{object_path(resource)}"
+                objects[rel] = resource
+                if resource.app in one.stored:
+                    stored[rel] = resource
+    return Kept(cache=cache, objects=objects, stored=stored)

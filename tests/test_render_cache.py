@@ -298,3 +298,47 @@ def test_the_cache_may_not_be_inside_the_output_folder(tmp_path: Path, capsys: p
 def test_where_the_cache_is(environ: dict[str, str], expected: str) -> None:
     assert cache_dir(None, environ) == Path(expected)
     assert cache_dir("/given", environ) == Path("/given")
+
+
+def lint_report(project: Path, out: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str]:
+    """A render with the lint of its output: the exit code and what it said."""
+    shutil.rmtree(out, ignore_errors=True)
+    capsys.readouterr()
+    code = main(["render", str(project), "-o", str(out), "--allow-plaintext-secrets", *flags])
+    return code, capsys.readouterr().err.replace(str(out), "OUT").replace(os.path.relpath(out), "OUT")
+
+
+FRONTDOOR = """apiVersion: manifestkit.dev/v1alpha1
+kind: App
+metadata: {name: frontdoor, namespace: shop}
+spec:
+  objects:
+    - apiVersion: v1
+      kind: Service
+      metadata: {name: frontdoor}
+      spec: {selector: {tier: nowhere}, ports: [{port: 80}]}
+"""
+
+
+@pytest.mark.parametrize("change", [*sorted(CHANGES), "a workload beside a Service of another app"])
+def test_the_lint_findings_are_those_of_an_uncached_render(change: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Kept findings of unchanged files, new ones of the rest, and a Service's again when the pods around it
+    changed (MK002 counts the workloads of its namespace)."""
+    project = write(tmp_path / "project", {**FILES, "apps/frontdoor.yaml": FRONTDOOR})
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    first = lint_report(project, tmp_path / "a", capsys, *cache)
+    assert first == lint_report(project, tmp_path / "b", capsys, "--no-cache")
+    assert "[MK002]" in first[1]
+    assert lint_report(project, tmp_path / "a", capsys, *cache) == first
+    if change in CHANGES:
+        CHANGES[change](project)
+    else:
+        write(project, {"apps/extra.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: App\n"
+                                           "metadata: {name: extra, namespace: shop}\n"
+                                           "spec: {containers: [{name: extra, image: 'extra:1.0'}]}\n"})
+    _loaded.cache_clear()
+    after = lint_report(project, tmp_path / "b", capsys, "--no-cache")
+    assert lint_report(project, tmp_path / "a", capsys, *cache) == after
+    if change not in CHANGES:
+        assert after[0] == 0 and "of the 3 workloads checked in this namespace" in after[1], after[1]

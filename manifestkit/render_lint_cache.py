@@ -1,0 +1,127 @@
+"""Lint findings kept in the render cache: a plain-format file whose bytes, name and lint configuration are
+unchanged gets the findings it had, without being read again.
+
+Only the files of apps the render cache stores are kept (so no finding about a resolved Secret is ever stored).
+A rule that looks across files (a Service's selector against the render's pods) makes a Service file's findings
+depend on every workload: its key also covers a digest of the pods' labels by namespace, and when any Service file
+is linted anew, every workload file is linted with it, as :func:`~manifestkit.render_lint.lint_files` would.
+Together the findings are exactly what linting every file at once finds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from manifestkit.diagnostics import Diagnostic, sort_diagnostics
+from manifestkit.kinds import is_long_running, runs_to_completion
+from manifestkit.lint.config import LintConfig
+from manifestkit.lint.podspec import pod_metadata
+from manifestkit.model import Resource
+from manifestkit.render_cache import Cache, key_of, read_entry, write_entry
+from manifestkit.render_inputs import package_stamp
+
+KIND = "lint"
+Lint = Callable[[Mapping[str, bytes]], list[Diagnostic]]     # files (relative path → bytes) → their findings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Kept:
+    """What a plain render gives the lint cache: every file's object, and those of the apps the cache stores."""
+
+    cache: Cache
+    objects: Mapping[str, Resource]      # relative path → the object of the file
+    stored: Mapping[str, Resource]       # the same, for the objects of stored apps only
+
+
+def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept: Kept, lint: Lint) -> list[Diagnostic]:
+    """The findings of ``lint`` on every file of ``files`` (named under ``target``), those of stored apps' files
+    from the cache when it has them."""
+    cache, objects, stored = kept.cache, kept.objects, kept.stored
+    shared = key_of(KIND, package_stamp(), str(target), _config_digest(config))
+    pods = _pods_digest(objects.values())
+    groups: dict[str | None, list[str]] = {}     # the files of each stored app: one entry each
+    for rel in sorted(files):
+        if rel in stored:
+            groups.setdefault(stored[rel].app, []).append(rel)
+    keys = {app: key_of(shared, *(f"{rel}={hashlib.sha256(files[rel]).hexdigest()}" for rel in rels),
+                        pods if any(stored[rel].kind == "Service" for rel in rels) else "")
+            for app, rels in groups.items()}
+    found: dict[str, list[Diagnostic]] = {}
+    for app, key in keys.items():
+        had = _findings(read_entry(cache, KIND, key), groups[app])
+        if had is not None:
+            found.update(had)
+    todo = [rel for rel in files if rel not in found]
+    if todo:
+        named = {str(target / rel): rel for rel in files}
+        services = any(objects[rel].kind == "Service" for rel in todo if rel in objects)
+        with_pods = {rel for rel in files if rel in objects and _has_pods(objects[rel])} if services else set()
+        fresh: dict[str, list[Diagnostic]] = {rel: [] for rel in todo}
+        for finding in lint({rel: files[rel] for rel in [*todo, *sorted(with_pods - set(todo))]}):
+            where = named.get(finding.file)
+            if where in fresh:
+                fresh[where].append(finding)
+        for app, rels in groups.items():
+            if rels[0] in fresh:
+                _store(cache, keys[app], {rel: fresh[rel] for rel in rels})
+        found.update(fresh)
+    return sort_diagnostics(d for rel in sorted(files) for d in found.get(rel, []))
+
+
+def _store(cache: Cache, key: str, findings: Mapping[str, list[Diagnostic]]) -> None:
+    try:
+        write_entry(cache, KIND, key, {rel: [dataclasses.asdict(d) for d in found] for rel, found in findings.items()})
+    except OSError:
+        pass    # the render cache reports a folder it cannot write (render_jobs.remember)
+
+
+def _findings(body: Any, rels: list[str]) -> dict[str, list[Diagnostic]] | None:
+    """The findings of each of ``rels`` in an entry, or None when it is not what was stored."""
+    if not isinstance(body, dict) or sorted(body) != rels:
+        return None
+    fields = [f.name for f in dataclasses.fields(Diagnostic)]
+    out: dict[str, list[Diagnostic]] = {}
+    for rel, items in body.items():
+        if not isinstance(items, list):
+            return None
+        for item in items:
+            if not isinstance(item, dict) or sorted(item) != sorted(fields) or not all(
+                    type(item[name]) is (int if name in ("line", "column") else str) for name in fields):
+                return None
+        out[rel] = [Diagnostic(**item) for item in items]
+    return out
+
+
+def _config_digest(config: LintConfig) -> str:
+    return hashlib.sha256(json.dumps(_plain(config), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A configuration as JSON data that is the same in every process (sets sorted: their order is salted)."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, frozenset | set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _has_pods(resource: Resource) -> bool:
+    kind = resource.obj.get("kind")
+    return is_long_running(kind) or runs_to_completion(kind)
+
+
+def _pods_digest(resources: Any) -> str:
+    """What a Service's findings read of other files: how many workloads each namespace has, and their pods' labels."""
+    seen = sorted(json.dumps([r.namespace, pod_metadata(r.obj)[1].get("labels")], sort_keys=True, default=str)
+                  for r in resources if _has_pods(r))
+    return hashlib.sha256("\n".join(seen).encode("utf-8")).hexdigest()
