@@ -2,9 +2,10 @@
 unchanged gets the findings it had, without being read again.
 
 Only the files of apps the render cache stores are kept (so no finding about a resolved Secret is ever stored).
-A rule that looks across files (a Service's selector against the render's pods) makes a Service file's findings
-depend on every workload: its key also covers a digest of the pods' labels by namespace, and when any Service file
-is linted anew, every workload file is linted with it, as :func:`~manifestkit.render_lint.lint_files` would.
+A rule that looks across files (a Service's selector and target ports against the render's pods) makes a Service
+file's findings depend on every workload: its key also covers a digest of what those rules read of the workloads,
+and when any Service file is linted anew, every workload file is linted with it, as
+:func:`~manifestkit.render_lint.lint_files` would.
 Together the findings are exactly what linting every file at once finds.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from manifestkit.diagnostics import Diagnostic, sort_diagnostics
 from manifestkit.kinds import is_long_running, runs_to_completion
 from manifestkit.lint.config import LintConfig
-from manifestkit.lint.podspec import pod_metadata
+from manifestkit.lint.podspec import as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.model import Resource
 from manifestkit.render_cache import Cache, key_of, read_entry, write_entry
 from manifestkit.render_inputs import package_stamp
@@ -44,7 +45,7 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
     from the cache when it has them."""
     cache, objects, stored = kept.cache, kept.objects, kept.stored
     shared = key_of(KIND, package_stamp(), str(target), _config_digest(config))
-    pods = _pods_digest(objects.values())
+    pods = _pods_digest(objects)
     groups: dict[str | None, list[str]] = {}     # the files of each stored app: one entry each
     for rel in sorted(files):
         if rel in stored:
@@ -120,8 +121,16 @@ def _has_pods(resource: Resource) -> bool:
     return is_long_running(kind) or runs_to_completion(kind)
 
 
-def _pods_digest(resources: Any) -> str:
-    """What a Service's findings read of other files: how many workloads each namespace has, and their pods' labels."""
-    seen = sorted(json.dumps([r.namespace, pod_metadata(r.obj)[1].get("labels")], sort_keys=True, default=str)
-                  for r in resources if _has_pods(r))
-    return hashlib.sha256("\n".join(seen).encode("utf-8")).hexdigest()
+def _pods_digest(objects: Mapping[str, Resource]) -> str:
+    """What a Service's findings read of other files (MK002, MK003: ``lint.workload_rules``): each workload in file
+    order with its namespace, kind, name, pod labels and container port names. A rule that reads more of other
+    files must add it here."""
+    seen = []
+    for rel in sorted(objects):
+        obj = objects[rel].obj
+        if _has_pods(objects[rel]):
+            found = pod_spec(obj)
+            ports = [[str(as_map(p).get("name", "")) for p in as_list(c.c.get("ports"))]
+                     for c in (containers(*found) if found else ())]
+            seen.append([ref(obj), pod_metadata(obj)[1].get("labels"), ports])
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode("utf-8")).hexdigest()

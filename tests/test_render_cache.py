@@ -317,10 +317,18 @@ spec:
       kind: Service
       metadata: {name: frontdoor}
       spec: {selector: {tier: nowhere}, ports: [{port: 80}]}
+    - apiVersion: v1
+      kind: Service
+      metadata: {name: web-admin}
+      spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 81, targetPort: http}]}
 """
 
 
-@pytest.mark.parametrize("change", [*sorted(CHANGES), "a workload beside a Service of another app"])
+BESIDE = "a workload beside a Service of another app"
+RENAMED = "a port name a Service of another app targets"
+
+
+@pytest.mark.parametrize("change", [*sorted(CHANGES), BESIDE, RENAMED])
 def test_the_lint_findings_are_those_of_an_uncached_render(change: str, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Kept findings of unchanged files, new ones of the rest, and a Service's again when the pods around it
@@ -333,6 +341,9 @@ def test_the_lint_findings_are_those_of_an_uncached_render(change: str, tmp_path
     assert lint_report(project, tmp_path / "a", capsys, *cache) == first
     if change in CHANGES:
         CHANGES[change](project)
+    elif change == RENAMED:
+        _edit("apps/web.yaml", "{name: http, containerPort: 8080}", "{name: www, containerPort: 8080}")(project)
+        _edit("apps/web.yaml", "targetPort: http", "targetPort: www")(project)
     else:
         write(project, {"apps/extra.yaml": "apiVersion: manifestkit.dev/v1alpha1\nkind: App\n"
                                            "metadata: {name: extra, namespace: shop}\n"
@@ -340,5 +351,7 @@ def test_the_lint_findings_are_those_of_an_uncached_render(change: str, tmp_path
     _loaded.cache_clear()
     after = lint_report(project, tmp_path / "b", capsys, "--no-cache")
     assert lint_report(project, tmp_path / "a", capsys, *cache) == after
-    if change not in CHANGES:
+    if change == BESIDE:
         assert after[0] == 0 and "of the 3 workloads checked in this namespace" in after[1], after[1]
+    if change == RENAMED:
+        assert "targetPort 'http' is not a port name of any container of Deployment/cached-dev/web" in after[1]
