@@ -252,7 +252,8 @@ def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     config = render_config(job.project.file, Path.cwd())
     if job.kept is not None:    # the findings of unchanged files from the render cache
-        return lint_kept(files, job.target, config, job.kept, lambda some: lint_files(some, job.target, config))
+        return lint_kept(files, job.target, config, job.kept, lambda some, also: lint_files(some, job.target, config,
+                                                                                             also))
     return lint_files(files, job.target, config)
 
 

@@ -8,8 +8,9 @@ Project's ``spec.lint``; schema checks are the render's own (``--no-validate``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, sort_diagnostics
 from manifestkit.lint import lint_object
@@ -33,13 +34,16 @@ def render_config(project_file: str, folder: Path) -> LintConfig:
     return config._replace(disable=config.disable | RENDER_CHECKS_ITSELF)
 
 
-def lint_texts(texts: Mapping[str, str], config: LintConfig) -> list[Diagnostic]:
-    """Every lint finding on the YAML ``texts`` (file name → text), looked at together (Service → pods)."""
+def lint_texts(texts: Mapping[str, str], config: LintConfig,
+               also: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[Diagnostic]:
+    """Every lint finding on the YAML ``texts`` (file name → text), looked at together (Service → pods); ``also``:
+    the objects of other files (file name, object) that rules looking across objects see too."""
     units: list[Unit] = []
     for file, text in sorted(texts.items()):
         found, _ = read_units(text, file, strict=False)    # YAML problems are the render's to report
         units.extend(u for u in found if not not_kubernetes(u.obj))
-    context = LintContext(workloads=index_workloads(u.obj for u in units), settings=config.settings)
+    seen = sorted([*((u.file, u.obj) for u in units), *also], key=lambda pair: pair[0])
+    context = LintContext(workloads=index_workloads(obj for _, obj in seen), settings=config.settings)
     findings: list[Diagnostic] = []
     for unit in units:
         ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
@@ -47,7 +51,10 @@ def lint_texts(texts: Mapping[str, str], config: LintConfig) -> list[Diagnostic]
     return sort_diagnostics(findings)
 
 
-def lint_files(files: Mapping[str, bytes], target: Path, config: LintConfig) -> list[Diagnostic]:
-    """:func:`lint_texts` over the YAML files of an output (relative path → bytes), named under ``target``."""
+def lint_files(files: Mapping[str, bytes], target: Path, config: LintConfig,
+               also: Mapping[str, Mapping[str, Any]] | None = None) -> list[Diagnostic]:
+    """:func:`lint_texts` over the YAML files of an output (relative path → bytes), named under ``target``;
+    ``also``: the objects of other files of the output (relative path → object), seen by cross-object rules."""
     return lint_texts({str(target / rel): data.decode("utf-8") for rel, data in files.items()
-                       if rel.endswith(YAML_SUFFIXES)}, config)
+                       if rel.endswith(YAML_SUFFIXES)}, config,
+                      [(str(target / rel), obj) for rel, obj in (also or {}).items()])

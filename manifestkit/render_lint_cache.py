@@ -4,8 +4,8 @@ unchanged gets the findings it had, without being read again.
 Only the files of apps the render cache stores are kept (so no finding about a resolved Secret is ever stored).
 A rule that looks across files (a Service's selector and target ports against the render's pods) makes a Service
 file's findings depend on every workload: its key also covers a digest of what those rules read of the workloads,
-and when any Service file is linted anew, every workload file is linted with it, as
-:func:`~manifestkit.render_lint.lint_files` would.
+and when a Service file is linted anew, the rules see the objects of every workload file beside it, as
+:func:`~manifestkit.render_lint.lint_files` of every file would.
 Together the findings are exactly what linting every file at once finds.
 """
 
@@ -28,7 +28,8 @@ from manifestkit.render_cache import Cache, key_of, read_entry, write_entry
 from manifestkit.render_inputs import package_stamp
 
 KIND = "lint"
-Lint = Callable[[Mapping[str, bytes]], list[Diagnostic]]     # files (relative path → bytes) → their findings
+# (files: relative path → bytes, the other files' objects the cross-object rules see) → the files' findings
+Lint = Callable[[Mapping[str, bytes], Mapping[str, Mapping[str, Any]]], list[Diagnostic]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,9 +63,10 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
     if todo:
         named = {str(target / rel): rel for rel in files}
         services = any(objects[rel].kind == "Service" for rel in todo if rel in objects)
-        with_pods = {rel for rel in files if rel in objects and _has_pods(objects[rel])} if services else set()
+        others = {rel: objects[rel].obj for rel in sorted(set(objects) - set(todo)) if _has_pods(objects[rel])} \
+            if services else {}
         fresh: dict[str, list[Diagnostic]] = {rel: [] for rel in todo}
-        for finding in lint({rel: files[rel] for rel in [*todo, *sorted(with_pods - set(todo))]}):
+        for finding in lint({rel: files[rel] for rel in todo}, others):
             where = named.get(finding.file)
             if where in fresh:
                 fresh[where].append(finding)
