@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
@@ -21,7 +22,7 @@ from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
-from manifestkit.render_cache import open_cache
+from manifestkit.render_cache import open_cache, open_pack
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_jobs import BASE, cache_of, configure_runs, kept_for_lint, remember, render_all, render_base
@@ -96,9 +97,9 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
     shard = parse_shard(args.shard) if getattr(args, "shard", None) is not None else None
-    files, docs = FileDigests(), list[tuple[str, str, Any]]()
-    cache = cache_of(args, environ)
-    read = cached_reader(cache, files, docs) if cache is not None else None
+    files, cache = FileDigests(), cache_of(args, environ)
+    docs = open_pack(cache, "docs", os.getcwd(), *args.paths) if cache is not None else None
+    read = cached_reader(docs, files) if docs is not None else None
     projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
     project = projects[0]
     fmt = _format(args, project)
@@ -114,7 +115,8 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     if problem:
         print(f"manifestkit: warning: {problem}; the next render will not be faster", file=sys.stderr)
     return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
-                shard.ledger if shard else LEDGER, kept_for_lint(cache, done) if cache and fmt == "plain" else None)
+                shard.ledger if shard else LEDGER, kept_for_lint(cache, done, target, shard) if cache and fmt == "plain"
+                else None)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -12,16 +12,16 @@ import hashlib
 from typing import Any
 
 from manifestkit.loader import DocReader, checked_documents, read_checked
-from manifestkit.render_cache import Cache, exact_json, key_of, read_entry
+from manifestkit.render_cache import Pack, exact_json, keep, key_of, take
 from manifestkit.render_inputs import FileDigests, package_stamp
 from manifestkit.yamlio import Document, LazyPositions, decode, load_documents
 
 KIND = "docs"
 
 
-def cached_reader(cache: Cache, digests: FileDigests, later: list[tuple[str, str, Any]]) -> DocReader:
-    """A reader of App files that finds what it read before in ``cache``, and adds what it reads anew to ``later``
-    (kind, key, body: written once the render went well); each file's digest goes to ``digests``."""
+def cached_reader(pack: Pack, digests: FileDigests) -> DocReader:
+    """A reader of App files that finds what it read before in ``pack`` and keeps in it what it read (written once
+    the render went well); each file's digest goes to ``digests``."""
 
     def read(path: str, display: str) -> list[Document]:
         try:
@@ -33,12 +33,12 @@ def cached_reader(cache: Cache, digests: FileDigests, later: list[tuple[str, str
         digests.seen.setdefault(display, digest)
         key = key_of(KIND, package_stamp(), display, digest)
         text = decode(data, display)
-        body = read_entry(cache, KIND, key)
+        body = take(pack, key)
         if isinstance(body, dict) and "data" in body:
             return [Document(body["data"], display, LazyPositions(text, display, 0, body["data"]), 0)]
         docs = checked_documents(load_documents(text, display))
         if _storable(docs):
-            later.append((KIND, key, {"data": docs[0].data}))
+            keep(pack, key, {"data": docs[0].data})
         return docs
 
     return read

@@ -20,10 +20,10 @@ from manifestkit.checksums import referenced
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.model import Options, Project, RenderContext, Resource, Source
 from manifestkit.pipeline import context, render_env
-from manifestkit.render_cache import Cache, exact_json, read_entry, write_entry
+from manifestkit.render_cache import Cache, Pack, exact_json, keep, open_pack, take
 from manifestkit.render_inputs import FileDigests, app_key, shared_key
 from manifestkit.render_pool import render_runs
-from manifestkit.render_units import Key, Unit, combine, units_of
+from manifestkit.render_units import Key, Unit, combine, key_of_object, units_of
 from manifestkit.shard import Shard
 
 KIND = "apps"
@@ -58,6 +58,7 @@ class EnvRender:
     texts: Mapping[Key, bytes] = field(default_factory=dict)
     pending: tuple[Pending, ...] = ()
     stored: frozenset[str] = frozenset()    # the apps read from the cache or to be stored in it
+    pack: Pack | None = None                # where they are kept
 
 
 def render_incremental(project: Project, env: str | None, options: Options, settings: Settings,
@@ -68,11 +69,14 @@ def render_incremental(project: Project, env: str | None, options: Options, sett
     shard = settings.shard
     names = [name for name in ctx.apps if shard is None or shard.has(name)]
     with_project = shard is None or shard.has(None)
-    done = _attempt(ctx, names, with_project, settings, files)
+    pack = open_pack(settings.cache, KIND, str(project.root), project.file, env or "", str(shard or "")) \
+        if settings.cache is not None else None
+    done = _attempt(ctx, names, with_project, settings, files, pack)
     if done is not None and shard is not None:
         helpers = providers(ctx, done.resources, set(names))
         if helpers:     # apps of other shards whose ConfigMaps or Secrets this shard's pods use: their data counts
-            done = _attempt(ctx, [n for n in ctx.apps if n in helpers or n in names], with_project, settings, files)
+            done = _attempt(ctx, [n for n in ctx.apps if n in helpers or n in names], with_project, settings, files,
+                            pack)
     if done is None:    # the whole render: it raises every error as it always does
         logging.getLogger(__name__).info("%s: the apps are not separable here; rendering them together", ctx.env)
         whole = render_env(project, env, options)
@@ -85,10 +89,10 @@ def render_incremental(project: Project, env: str | None, options: Options, sett
 
 
 def _attempt(ctx: RenderContext, names: Sequence[str], with_project: bool, settings: Settings,
-             files: FileDigests) -> EnvRender | None:
+             files: FileDigests, pack: Pack | None) -> EnvRender | None:
     """The apps ``names`` from the cache or rendered; None when they are not separable (see render_units)."""
-    keys = _keys(ctx, names, files) if settings.cache is not None else {}
-    hits = {name: unit for name in names if (unit := _cached(settings.cache, keys.get(name), name)) is not None}
+    keys = _keys(ctx, names, files) if pack is not None else {}
+    hits = {name: unit for name in names if (unit := _cached(pack, keys.get(name), name)) is not None}
     misses = [name for name in names if name not in hits]
     logging.getLogger(__name__).info("%s: %d app(s) from the render cache, %d to render", ctx.env, len(hits),
                                      len(misses))
@@ -104,14 +108,18 @@ def _attempt(ctx: RenderContext, names: Sequence[str], with_project: bool, setti
     if combined is None:
         return None
     resolving = {app for run, _ in runs for app in run.resolving}
+    final = {key_of_object(r): r for r in combined.resources}
     pending = []
-    for unit in fresh:
+    for unit in [*fresh, *hits.values()]:
         key = keys.get(unit.app) if unit.app is not None else None
+        if unit.run == -1 and not any(key_of_object(r) in combined.changed for r in unit.resources):
+            continue     # as it was: the pack keeps it (take)
         if key and unit.app is not None and unit.app not in resolving and _storable(unit.resources):
-            pending.append(Pending(key=key, app=unit.app, resources=_final(unit, combined.resources),
+            pending.append(Pending(key=key, app=unit.app, resources=tuple(final[key_of_object(r)]
+                                                                          for r in unit.resources),
                                    matched=unit.matched, validated=combined.crds if ctx.options.validate else None))
     return EnvRender(resources=combined.resources, texts=combined.texts, pending=tuple(pending),
-                     stored=frozenset([*hits, *(p.app for p in pending)]))
+                     stored=frozenset([*hits, *(p.app for p in pending)]), pack=pack)
 
 
 def providers(ctx: RenderContext, resources: Sequence[Resource], rendered: set[str]) -> set[str]:
@@ -145,12 +153,6 @@ def _keys(ctx: RenderContext, names: Sequence[str], files: FileDigests) -> dict[
     return {name: app_key(ctx.apps[name], ctx, shared, files, plugin_patterns) for name in names}
 
 
-def _final(unit: Unit, everything: Sequence[Resource]) -> tuple[Resource, ...]:
-    """The unit's objects as the render ends (checksums added), in the unit's order."""
-    mine = {(r.kind, r.namespace, r.name): r for r in everything if r.app == unit.app}
-    return tuple(mine[(r.kind, r.namespace, r.name)] for r in unit.resources)
-
-
 def _storable(resources: Sequence[Resource]) -> bool:
     return all(not r.resolved and r.mirror is None and exact_json(r.obj) for r in resources)
 
@@ -158,11 +160,11 @@ def _storable(resources: Sequence[Resource]) -> bool:
 # ---------------------------------------------------------------- entries
 
 
-def _cached(cache: Cache | None, key: str | None, app: str) -> Unit | None:
+def _cached(pack: Pack | None, key: str | None, app: str) -> Unit | None:
     """The app's unit from its entry, or None when there is none or it is not well-formed."""
-    if cache is None or key is None:
+    if pack is None or key is None:
         return None
-    body = read_entry(cache, KIND, key)
+    body = take(pack, key)
     try:
         return _unit(body, app)
     except (TypeError, ValueError, KeyError):
@@ -188,18 +190,13 @@ def _unit(body: Any, app: str) -> Unit | None:
                 validated=validated)
 
 
-def store(cache: Cache, pending: Sequence[Pending], text_of: Callable[[Resource], bytes | None]) -> str | None:
-    """Write the entries of ``pending`` (with each object's plain file, when ``text_of`` knows it); the first
-    problem writing, if any (the render went well: the cache is only slower next time)."""
+def store(pack: Pack, pending: Sequence[Pending], text_of: Callable[[Resource], bytes | None]) -> None:
+    """Keep the entries of ``pending`` in ``pack`` (with each object's plain file, when ``text_of`` knows it)."""
     for item in pending:
         objects = []
         for r in item.resources:
             text = text_of(r)
             objects.append([r.obj, r.source.file, r.source.line, r.secret_version,
                             text.decode("utf-8") if text is not None else None])
-        body = {"app": item.app, "objects": objects, "matched": sorted(item.matched), "validated": item.validated}
-        try:
-            write_entry(cache, KIND, item.key, body)
-        except OSError as exc:
-            return f"cannot write the render cache in {cache.root}: {exc.strerror or exc}"
-    return None
+        keep(pack, item.key, {"app": item.app, "objects": objects, "matched": sorted(item.matched),
+                              "validated": item.validated})

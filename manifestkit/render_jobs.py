@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from manifestkit.emit import DumpKey
 from manifestkit.emit.plain import object_path
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments
 from manifestkit.progress import NO_PROGRESS, Progress, progress
-from manifestkit.render_cache import ENV_VAR, Cache, cache_dir, write_entry
+from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, open_pack, save_pack
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_lint_cache import Kept
@@ -85,15 +85,10 @@ def _add(out: Renders, name: str, done: EnvRender) -> None:
     out.done.setdefault(name, []).append(done)
 
 
-def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile],
-             docs: Sequence[tuple[str, str, Any]] = ()) -> str | None:
-    """Store what the render made in ``cache``: the App files read (``docs``: kind, key, body) and every app it
-    rendered, with the plain files it wrote (``files``, by output path); the first problem writing, if any."""
-    for kind, key, body in docs:
-        try:
-            write_entry(cache, kind, key, body)
-        except OSError as exc:
-            return f"cannot write the render cache in {cache.root}: {exc.strerror or exc}"
+def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile], docs: Pack | None) -> str | None:
+    """Store what the render made in ``cache``: the App files read (``docs``) and every app it rendered, with the
+    plain files it wrote (``files``, by output path); the problem writing, if any."""
+    packs = [*([docs] if docs else [])]
     for render in renders:
         for name, done in render.done.items():
             def text_of(resource: Resource, name: str = name) -> bytes | None:
@@ -101,14 +96,20 @@ def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFi
                 return found.data if found is not None else None
 
             for one in done:
-                problem = store(cache, one.pending, text_of)
-                if problem:
-                    return problem
+                if one.pack is not None:
+                    store(one.pack, one.pending, text_of)
+                    packs.append(one.pack)
+    try:
+        for pack in packs:
+            save_pack(cache, pack)
+    except OSError as exc:
+        return f"cannot write the render cache in {cache.root}: {exc.strerror or exc}"
     return None
 
 
-def kept_for_lint(cache: Cache, renders: Renders) -> Kept:
-    """What the lint cache needs of a plain render: each file's object, and which of them the cache stores."""
+def kept_for_lint(cache: Cache, renders: Renders, target: Path, shard: object) -> Kept:
+    """What the lint cache needs of a plain render into ``target``: each file's object, and which of them the cache
+    stores."""
     objects: dict[str, Resource] = {}
     stored: dict[str, Resource] = {}
     for name, done in renders.done.items():
@@ -118,4 +119,5 @@ def kept_for_lint(cache: Cache, renders: Renders) -> Kept:
                 objects[rel] = resource
                 if resource.app in one.stored:
                     stored[rel] = resource
-    return Kept(cache=cache, objects=objects, stored=stored)
+    return Kept(cache=cache, pack=open_pack(cache, "lint", str(target.resolve()), str(shard or "")), objects=objects,
+                stored=stored)

@@ -24,7 +24,7 @@ from manifestkit.kinds import is_long_running, runs_to_completion
 from manifestkit.lint.config import LintConfig
 from manifestkit.lint.podspec import as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.model import Resource
-from manifestkit.render_cache import Cache, key_of, read_entry, write_entry
+from manifestkit.render_cache import Cache, Pack, keep, key_of, save_pack, take
 from manifestkit.render_inputs import package_stamp
 
 KIND = "lint"
@@ -37,6 +37,7 @@ class Kept:
     """What a plain render gives the lint cache: every file's object, and those of the apps the cache stores."""
 
     cache: Cache
+    pack: Pack                           # the findings of the previous render of this folder (and shard)
     objects: Mapping[str, Resource]      # relative path → the object of the file
     stored: Mapping[str, Resource]       # the same, for the objects of stored apps only
 
@@ -44,7 +45,7 @@ class Kept:
 def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept: Kept, lint: Lint) -> list[Diagnostic]:
     """The findings of ``lint`` on every file of ``files`` (named under ``target``), those of stored apps' files
     from the cache when it has them."""
-    cache, objects, stored = kept.cache, kept.objects, kept.stored
+    objects, stored, pack = kept.objects, kept.stored, kept.pack
     shared = key_of(KIND, package_stamp(), str(target), _config_digest(config))
     pods = _pods_digest(objects)
     groups: dict[str | None, list[str]] = {}     # the files of each stored app: one entry each
@@ -56,7 +57,7 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
             for app, rels in groups.items()}
     found: dict[str, list[Diagnostic]] = {}
     for app, key in keys.items():
-        had = _findings(read_entry(cache, KIND, key), groups[app])
+        had = _findings(take(pack, key), groups[app])
         if had is not None:
             found.update(had)
     todo = [rel for rel in files if rel not in found]
@@ -72,23 +73,27 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
                 fresh[where].append(finding)
         for app, rels in groups.items():
             if rels[0] in fresh:
-                _store(cache, keys[app], {rel: fresh[rel] for rel in rels})
+                keep(pack, keys[app], {rel: [_plain_finding(d) for d in fresh[rel]] for rel in rels})
         found.update(fresh)
+    try:
+        save_pack(kept.cache, pack)
+    except OSError:
+        pass    # the render said so already, when it stored the objects (render_jobs.remember)
     return sort_diagnostics(d for rel in sorted(files) for d in found.get(rel, []))
 
 
-def _store(cache: Cache, key: str, findings: Mapping[str, list[Diagnostic]]) -> None:
-    try:
-        write_entry(cache, KIND, key, {rel: [dataclasses.asdict(d) for d in found] for rel, found in findings.items()})
-    except OSError:
-        pass    # the render cache reports a folder it cannot write (render_jobs.remember)
+FIELDS = tuple(f.name for f in dataclasses.fields(Diagnostic))
+
+
+def _plain_finding(finding: Diagnostic) -> dict[str, Any]:
+    return {name: getattr(finding, name) for name in FIELDS}
 
 
 def _findings(body: Any, rels: list[str]) -> dict[str, list[Diagnostic]] | None:
     """The findings of each of ``rels`` in an entry, or None when it is not what was stored."""
     if not isinstance(body, dict) or sorted(body) != rels:
         return None
-    fields = [f.name for f in dataclasses.fields(Diagnostic)]
+    fields = FIELDS
     out: dict[str, list[Diagnostic]] = {}
     for rel, items in body.items():
         if not isinstance(items, list):

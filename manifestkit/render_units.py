@@ -80,6 +80,7 @@ class Combined:
     resources: list[Resource]
     texts: Mapping[Key, bytes] = field(default_factory=dict)
     crds: str = ""                               # the digest of the render's CRDs: every object is checked under it
+    changed: frozenset[Key] = frozenset()        # objects the checksums over everything changed
 
 
 def render_run(ctx: RenderContext, names: Sequence[str], with_project: bool) -> Run:
@@ -169,7 +170,8 @@ def combine(units: Sequence[Unit], ctx: RenderContext, *, every_patch: bool = Tr
     for i in fresh:
         texts[i] = None
     kept = {_key(r): t for r, t in zip(checked, texts, strict=True) if t is not None}
-    return Combined(resources=sort_resources(checked), texts=kept, crds=digest)
+    return Combined(resources=sort_resources(checked), texts=kept, crds=digest,
+                    changed=frozenset(_key(checked[i]) for i in fresh))
 
 
 def _meets_agent(units: Sequence[Unit]) -> bool:
@@ -196,6 +198,11 @@ def crd_digest(resources: Iterable[Resource]) -> str:
     """One digest of the render's CustomResourceDefinitions: an object checked under another set is checked again."""
     crds = sorted(json.dumps(r.obj, sort_keys=True, default=repr) for r in resources if r.kind == CRD)
     return hashlib.sha256("\n".join(crds).encode("utf-8")).hexdigest()
+
+
+def key_of_object(resource: Resource) -> Key:
+    """The kind, namespace and name of an object: no two units make the same."""
+    return _key(resource)
 
 
 def _key(resource: Resource) -> Key:

@@ -3,15 +3,18 @@ whatever input changed in between; a broken entry is rendered again; nothing res
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from manifestkit.cli import main
-from manifestkit.render_cache import Cache, cache_dir, read_entry, write_entry
+from manifestkit.render_cache import Cache, cache_dir, keep, open_pack, save_pack, take
 from manifestkit.schema_step import _loaded
 
 from .conftest import EXAMPLES
@@ -30,8 +33,22 @@ def render(project: Path, out: Path, *flags: str) -> int:
     return main(["render", str(project), "-o", str(out), "--allow-plaintext-secrets", "--quiet", "--no-lint", *flags])
 
 
-def entries(cache: Path, kind: str = "apps") -> list[Path]:
+def packs(cache: Path, kind: str = "apps") -> list[Path]:
+    """The files of the cache holding entries of ``kind``: a pack for each project, environment and shard."""
     return sorted((cache / "v1" / kind).glob("*/*.json"))
+
+
+def entries(cache: Path, kind: str = "apps") -> dict[str, Any]:
+    """Every entry of ``kind`` in the cache, by its key (each line checked against its digest)."""
+    found: dict[str, Any] = {}
+    for pack in packs(cache, kind):
+        header, *lines = pack.read_bytes().split(b"\n")
+        assert header == f"manifestkit-cache v1 pack {kind} {pack.stem}".encode()
+        for line in lines:
+            digest, key, body = line.split(b" ", 2)
+            assert hashlib.sha256(body).hexdigest().encode() == digest
+            found[key.decode()] = json.loads(body)
+    return found
 
 
 def same_as_uncached(project: Path, tmp_path: Path, cache: Path, *flags: str) -> dict[str, bytes]:
@@ -247,33 +264,44 @@ def test_nothing_is_stored_when_the_cache_is_off(tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "edited", "foreign", "empty", "not json"])
+DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "truncated": lambda raw: raw[: len(raw) // 2],
+    "edited": lambda raw: raw.replace(b"nginx", b"apache"),
+    "foreign": lambda raw: raw.replace(b"manifestkit-cache v1", b"manifestkit-cache v0", 1),
+    "empty": lambda raw: b"",
+    "not json": lambda raw: b"\n".join([raw.split(b"\n")[0], *(b"%s %s {" % (hashlib.sha256(b"{").hexdigest().encode(),
+                                                                              line.split(b" ")[1])
+                                                               for line in raw.split(b"\n")[1:])]),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_a_broken_entry_is_rendered_again(damage: str, tmp_path: Path) -> None:
     project = write(tmp_path / "project", FILES)
     cache = tmp_path / "cache"
     expected = same_as_uncached(project, tmp_path, cache)
-    for entry in entries(cache) + entries(cache, "docs"):
-        raw = entry.read_bytes()
-        header, digest, body = raw.split(b"\n", 2)
-        entry.write_bytes({"truncated": raw[: len(raw) // 2],
-                           "edited": raw.replace(b"nginx", b"apache"),
-                           "foreign": b"\n".join([header.replace(b"v1", b"v0"), digest, body]),
-                           "empty": b"",
-                           "not json": b"\n".join([header, b"0" * 64, b"{"])}[damage])
+    assert packs(cache) and packs(cache, "docs") and packs(cache, "lint") == []     # (--no-lint)
+    for pack in packs(cache) + packs(cache, "docs"):
+        pack.write_bytes(DAMAGE[damage](pack.read_bytes()))
     assert same_as_uncached(project, tmp_path, cache) == expected
-    assert all(read_entry(Cache(root=cache), e.parent.parent.name, e.stem) is not None
-               for e in entries(cache) + entries(cache, "docs")), "each broken entry was written again"
+    assert len(entries(cache)) == 3 and len(entries(cache, "docs")) == 3, "each broken pack was written again"
 
 
-def test_entries_are_written_whole_and_private(tmp_path: Path) -> None:
+def test_packs_are_written_whole_and_private(tmp_path: Path) -> None:
     cache = Cache(root=tmp_path / "cache")
-    write_entry(cache, "apps", "ab" * 32, {"app": "web", "objects": []})
-    assert read_entry(cache, "apps", "ab" * 32) == {"app": "web", "objects": []}
-    assert read_entry(cache, "apps", "cd" * 32) is None
+    pack = open_pack(cache, "apps", "project", "dev")
+    keep(pack, "ab" * 32, {"app": "web", "objects": []})
+    save_pack(cache, pack)
+    again = open_pack(cache, "apps", "project", "dev")
+    assert take(again, "ab" * 32) == {"app": "web", "objects": []}
+    assert take(again, "cd" * 32) is None
     files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    assert [p.name for p in files] == ["ab" * 32 + ".json"], "no temp file is left beside it"
+    assert [p.name for p in files] == [f"{pack.name}.json"], "no temp file is left beside it"
     assert files[0].stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    before = files[0].stat().st_mtime_ns
+    save_pack(cache, again)
+    assert files[0].stat().st_mtime_ns == before, "a pack the render only read is not written again"
 
 
 def test_the_cache_may_not_be_inside_the_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
