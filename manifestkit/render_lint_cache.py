@@ -62,7 +62,7 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
             found.update(had)
     todo = [rel for rel in files if rel not in found]
     if todo:
-        named = {str(target / rel): rel for rel in files}
+        named = {str(target / rel): rel for rel in todo}
         services = any(objects[rel].kind == "Service" for rel in todo if rel in objects)
         others = {rel: objects[rel].obj for rel in sorted(set(objects) - set(todo)) if _has_pods(objects[rel])} \
             if services else {}

@@ -1,11 +1,13 @@
 """Both cores: the apps to render, split into runs that a process pool renders side by side when there are many.
 
 ``--jobs 1`` renders in this process; ``--jobs N`` uses N worker processes whenever there are at least two apps to
-render; the default (auto) uses one per core once there are at least :data:`AUTO_THRESHOLD` apps (measured with
-bench/bench_cache.py on two cores: below it, starting the workers and sending the objects back costs more than it
-saves). Workers are forked, so they start with the loaded project and its context and nothing is sent to them but
-the names of their apps; each sends back its objects and, for the plain format, their files. A run that raises in
-a worker is rendered again here, whole, so every error is reported exactly as the serial render reports it.
+render; the default (auto) uses one per core once there are at least :data:`AUTO_THRESHOLD` apps to render. The
+workers run the per-app steps and write the plain files (about half of a render's work at N = 1,000: the lint of
+the output, the load and the writes stay in this process); starting them and sending the objects back costs about
+0.1 s of CPU in all (bench/bench_cache.py --pool, CPU times on two cores), so the pool pays from some hundreds of
+apps. Workers are forked, so they start with the loaded project and its context and nothing is sent to them but
+the names of their apps. A run that raises in a worker is rendered again here, whole, so every error is reported
+exactly as the serial render reports it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from manifestkit.emit.plain import object_file
 from manifestkit.model import RenderContext
 from manifestkit.render_units import Run, render_run
 
-AUTO_THRESHOLD = 150     # apps to render before auto starts workers (two cores; see the module docstring)
+AUTO_THRESHOLD = 500     # apps to render before auto starts workers (two cores; see the module docstring)
 RUNS_PER_WORKER = 2      # smaller runs even out the workers' loads
 
 Batch = tuple[list[str], bool]   # (apps, whether the run adds the Project's own objects)
