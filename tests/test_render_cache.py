@@ -383,3 +383,20 @@ def test_the_lint_findings_are_those_of_an_uncached_render(change: str, tmp_path
         assert after[0] == 0 and "of the 3 workloads checked in this namespace" in after[1], after[1]
     if change == RENAMED:
         assert "targetPort 'http' is not a port name of any container of Deployment/cached-dev/web" in after[1]
+
+
+def test_a_warm_render_renders_only_what_changed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    project = write(tmp_path / "project", FILES)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def counts() -> list[str]:
+        caplog.clear()
+        assert render(project, tmp_path / "out", "-v", *cache) == 0
+        return [r.getMessage() for r in caplog.records if "from the render cache" in r.getMessage()]
+
+    assert counts() == ["dev: 0 app(s) from the render cache, 3 to render"]
+    assert counts() == ["dev: 3 app(s) from the render cache, 0 to render"]
+    CHANGES["the App file"](project)
+    assert counts() == ["dev: 2 app(s) from the render cache, 1 to render"]
+    CHANGES["an overlay"](project)
+    assert counts() == ["dev: 0 app(s) from the render cache, 3 to render"], "every app of the environment"
