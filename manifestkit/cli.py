@@ -72,6 +72,11 @@ def _completion() -> Command:
     return COMMAND
 
 
+def _explain() -> Command:
+    from manifestkit.cmd_explain import COMMAND
+    return COMMAND
+
+
 def _argocd_plugin() -> Command:
     from manifestkit.cmd_argocd import COMMAND
     return COMMAND
@@ -89,6 +94,9 @@ COMMANDS: dict[str, Command | CommandModule] = {
     ),
     "init": CommandModule(
         "make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files", _init
+    ),
+    "explain": CommandModule(
+        "say which file and line set a field of a rendered object (App, overlay, pattern, default, ...)", _explain
     ),
     "patterns": CommandModule("list the built-in patterns, or show one's parameters and an example", _patterns),
     "rules": CommandModule("list the lint rules (MKnnn), or show one", _rules),
