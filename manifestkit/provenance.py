@@ -139,9 +139,12 @@ def _overlay(overlay: Overlay) -> Overlay:
 
 def traced_project(project: Project) -> Project:
     """``project`` with all the data users wrote traced: Project, Apps, their base manifests and objects, Overlays."""
-    environments = {name: dataclasses.replace(env, overlays=tuple(_overlay(o) for o in env.overlays))
-                    for name, env in project.environments.items()}
     doc = project.doc
+    environments = {name: dataclasses.replace(
+        env, overlays=tuple(_overlay(o) for o in env.overlays),
+        namespaces=tuple(tag(ns, doc, ("spec", "environments", name, "namespaces", i)) if doc is not None else ns
+                         for i, ns in enumerate(env.namespaces)))
+        for name, env in project.environments.items()}
     return dataclasses.replace(
         project,
         name=tag(project.name, doc, ("metadata", "name")) if doc is not None else project.name,
