@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from manifestkit.explain_locate import common_path, declared, locate, mentioned
 from manifestkit.explain_path import ABSENT, FieldPath, get, leaves
 from manifestkit.explain_run import DocKey, Run, Version, Writer
 from manifestkit.model import Resource, Source
+from manifestkit.package_data import data_dir
 from manifestkit.provenance import Origin, origin_of, plain
 from manifestkit.redact import REDACTED, SecretStr
 from manifestkit.yamlio import format_path
@@ -72,7 +74,16 @@ class ObjectInfo:
 
 
 def place_of(origin: Origin) -> Place:
-    return Place(file=origin.file, line=origin.line, path=format_path(origin.path))
+    return Place(file=shown_file(origin.file), line=origin.line, path=format_path(origin.path))
+
+
+def shown_file(file: str) -> str:
+    """A file as the output names it: as diagnostics do, but one of the package's own (a built-in overlay) outside the
+    working folder by its absolute path rather than a climb of ``../``."""
+    path = Path(file)
+    if file.startswith("..") and path.resolve().is_relative_to(data_dir("overlays").resolve()):
+        return str(path.resolve())
+    return file
 
 
 def match(resources: Sequence[Resource], target: Resource) -> Resource | None:
@@ -197,7 +208,7 @@ def _created(run: Run, version: Version | None, first: Resource) -> Entry:
             if len(written) == 1:
                 common = common[:-1]    # the entry that holds the one value, not the value
             return Entry(writer=writer, step=version.step, value=None,
-                         place=Place(file=written[0].file, line=written[0].document.position(common)[0],
+                         place=Place(file=shown_file(written[0].file), line=written[0].document.position(common)[0],
                                      path=format_path(common)))
     if writer.kind in FILE_KINDS:   # the file it was read from: the App, its base manifest, an objects file
         writer = next((w for (file, _), w in run.writers.items() if file == first.source.file), writer)

@@ -199,8 +199,9 @@ def test_an_app_on_the_microservices_demo_corpus(name: str, boutique: Path, caps
     captured = capsys.readouterr()
     assert captured.err == ""
     # The package's own overlay, shown relative to the working folder: a path that depends on where the test runs.
-    out = captured.out.replace(display_path(data_dir("overlays") / "production.yaml"),
-                               "<manifestkit>/overlays/production.yaml")
+    builtin = data_dir("overlays") / "production.yaml"
+    out = captured.out.replace(str(builtin.resolve()), "<manifestkit>/overlays/production.yaml").replace(
+        display_path(builtin), "<manifestkit>/overlays/production.yaml")
     golden = GOLDEN / "microservices-demo" / f"{name.removeprefix('demo-')}.txt"
     if update_golden:
         golden.parent.mkdir(parents=True, exist_ok=True)
