@@ -16,7 +16,7 @@ SHORT = 60      # characters of a value shown on a writer's line
 
 
 def _value(value: Any, limit: int = 0) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if not limit or len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -127,13 +127,13 @@ def _field_json(field: Field, under: FieldPath = ()) -> dict[str, Any]:
 
 def field_json(app: str, env: str, resource: Resource, field: Field) -> str:
     data = {"app": app, "env": env, "object": _object(resource), **_field_json(field)}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def fields_json(app: str, env: str, resource: Resource, under: FieldPath, fields: Sequence[Field]) -> str:
     data = {"app": app, "env": env, "object": _object(resource), "path": format_field(under),
             "fields": [_field_json(f, under) for f in fields]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def objects_json(app: str, env: str, infos: Sequence[ObjectInfo]) -> str:
@@ -141,7 +141,7 @@ def objects_json(app: str, env: str, infos: Sequence[ObjectInfo]) -> str:
         {**_object(info.resource), "made_by": entry_json(info.created),
          "fields_last_set_by": [{"writer": w.kind, "name": w.name, "fields": n} for w, n in info.counts]}
         for info in infos]}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 
