@@ -371,3 +371,20 @@ def test_an_overlay_patches_a_mirror_by_name_and_cannot_miss(tmp_path: Path,
 def test_go_regexp_refusals(pattern: str, go: bool, problem: str | None) -> None:
     found = regex_problem(pattern, go)
     assert (found[0].split(" uses ")[1].split(", which")[0] if found else None) == problem
+
+
+def test_render_checks_a_hand_written_secret_mirror_against_the_shipped_crd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SecretMirror among an App's `objects:` meets the same CRD in render's schema step (no --schemas needed)."""
+    second = SEED_EXAMPLES.split("---\n")[1]
+    for folder in ("apps", "k8s"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "manifestkit.yaml").write_text(PROJECT)
+    (tmp_path / "apps" / "web.yaml").write_text(APP.replace("  mirrors:\n", "  objects: [../k8s/mirror.yaml]\n"))
+    for text, code in ((second, 0), (second.replace("approle:", "appRole:"), 1)):
+        (tmp_path / "k8s" / "mirror.yaml").write_text(text)
+        assert main(["render", ".", "-o", "-"]) == code
+    err = capsys.readouterr().err
+    assert "k8s/mirror.yaml:14:9: error: spec.source.vault.auth.appRole: SecretMirror/shop/myvaultsecret-mirror: " \
+           "unknown field 'appRole'" in err.splitlines()

@@ -15,7 +15,7 @@ without it the controller would ignore the block.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 API_VERSION = "mirrors.kts.studio/v1alpha2"
@@ -23,7 +23,7 @@ SOURCE_TYPES = ("secret", "vault")            # the controller's source.type (de
 DESTINATION_TYPES = ("namespaces", "vault")   # its destination.type (default namespaces)
 DELETE_POLICIES = ("delete", "retain")        # its deletePolicy (default delete; a Vault destination keeps all)
 
-Problem = tuple[tuple[str | int, ...], str, str]     # (path in the entry, message, hint)
+Problem = tuple[tuple[str | int, ...], str, str]     # (path in the entry or the list, message, hint)
 
 # What Go's regexp (RE2) refuses though Python's re accepts it; the controller and Kyverno compile with Go.
 # https://github.com/google/re2/wiki/Syntax
@@ -152,8 +152,10 @@ def secret_mirror(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[
     return {"apiVersion": API_VERSION, "kind": "SecretMirror", "metadata": dict(metadata), "spec": dict(spec)}
 
 
-def duplicates(entries: Sequence[Mapping[str, Any]], namespace_of: Any) -> list[Problem]:
-    """Two entries naming one SecretMirror (same name, same namespace): the second would replace the first."""
+def duplicates(entries: Sequence[Mapping[str, Any]],
+               namespace_of: Callable[[Mapping[str, Any]], str | None]) -> list[Problem]:
+    """Two entries naming one SecretMirror (same name, same namespace): the second would replace the first. Each
+    problem's path starts at the list (``(index, "name")``)."""
     seen: dict[tuple[str, str], int] = {}
     found: list[Problem] = []
     for i, entry in enumerate(entries):
