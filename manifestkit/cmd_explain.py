@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             message=f"no {PROJECT_FILE} in {args.project!r}; expected a project folder, a {PROJECT_FILE} or an App "
                     "file",
             hint="pass the project with -p PATH, or make one with `manifestkit init`")])
-    project = cmd_render._load_all([args.project])[0]
+    project = cmd_render.load_projects([args.project])[0]
     problems = [d for check in (lambda: chosen_env(project, args.env), lambda: chosen_app(project, args.app))
                 for d in _problems(check)]
     if problems:
