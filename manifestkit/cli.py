@@ -52,6 +52,8 @@ def load_command(name: str) -> Command:
             from manifestkit.cmd_rules import COMMAND
         case "completion":
             from manifestkit.cmd_completion import COMMAND
+        case "explain":
+            from manifestkit.cmd_explain import COMMAND
         case "argocd-plugin":
             from manifestkit.cmd_argocd import COMMAND
         case _:
@@ -74,6 +76,9 @@ COMMANDS: dict[str, Command | CommandModule] = {
     "init": CommandModule(
         "make a new project: manifestkit.yaml, one app, dev/prod overlays, pre-commit and CI files",
         "init",
+    ),
+    "explain": CommandModule(
+        "say which file and line set a field of a rendered object (App, overlay, pattern, default, ...)", "explain"
     ),
     "patterns": CommandModule("list the built-in patterns, or show one's parameters and an example", "patterns"),
     "rules": CommandModule("list the lint rules (MKnnn), or show one", "rules"),
