@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from manifestkit.explain_path import ABSENT, FieldPath, Item, get, leaves
+from manifestkit.lint.refs import strings
 from manifestkit.provenance import Origin, PathKey, origin_of, plain
 from manifestkit.yamlio import Document
 
@@ -55,7 +56,7 @@ def mentioned(value: Any, documents: Sequence[Document]) -> Origin | None:
     rule that put a tag into an image reference), or None."""
     if not isinstance(value, str):
         return None
-    found = [(len(text), doc, where) for doc in documents for where, text in _strings(doc.data)
+    found = [(len(text), doc, where) for doc in documents for where, text in strings(doc.data)
              if len(text) >= MIN_MENTION and text in value and where[:1] == ("spec",)]
     if not found:
         return None
@@ -145,13 +146,3 @@ def common_path(paths: Sequence[PathKey]) -> PathKey:
         n += 1
     return first[:n]
 
-
-def _strings(data: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            yield from _strings(value, (*path, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _strings(value, (*path, index))
-    elif isinstance(data, str):
-        yield path, data

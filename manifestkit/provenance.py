@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from manifestkit.model import App, Overlay, Project
 from manifestkit.yamlio import Document
@@ -37,41 +37,35 @@ class Origin:
         return self.document.position(self.path)[0]
 
 
-class TracedStr(str):
+class _Itself:
+    """Copies of a traced value are the value itself (copy.deepcopy keeps the origin)."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Self:
+        return self
+
+
+class TracedStr(_Itself, str):
     """A string that remembers its origin."""
 
     __slots__ = ("origin",)
     origin: Origin
 
-    def __copy__(self) -> TracedStr:
-        return self
 
-    def __deepcopy__(self, memo: object) -> TracedStr:
-        return self
-
-
-class TracedInt(int):
+class TracedInt(_Itself, int):
     """An integer that remembers its origin (``int`` subclasses cannot have slots)."""
 
     origin: Origin
 
-    def __copy__(self) -> TracedInt:
-        return self
 
-    def __deepcopy__(self, memo: object) -> TracedInt:
-        return self
-
-
-class TracedFloat(float):
+class TracedFloat(_Itself, float):
     """A number that remembers its origin."""
 
     origin: Origin
-
-    def __copy__(self) -> TracedFloat:
-        return self
-
-    def __deepcopy__(self, memo: object) -> TracedFloat:
-        return self
 
 
 _TRACED: dict[type, type[TracedStr] | type[TracedInt] | type[TracedFloat]] = {
