@@ -87,9 +87,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def generate(environ: Mapping[str, str]) -> int:
     """Render the project in the current folder to stdout, one environment, plain YAML."""
     from manifestkit import cmd_render  # the render machinery is needed only here
+    from manifestkit.model import Options
 
     env = next((environ[name] for name in ENV_SOURCES if environ.get(name)), None)
-    projects = cmd_render._load_all(["."])
+    projects = cmd_render.load_projects(["."])
     names = sorted(projects[0].environments)
     if env is None and len(names) > 1:
         app = environ.get("ARGOCD_APP_NAME", "the Application")
@@ -103,12 +104,7 @@ def generate(environ: Mapping[str, str]) -> int:
             ]
         )
     # The repo server reads stdout as the manifests; `manifestkit validate` in CI is where lint findings belong.
-    args = argparse.Namespace(
-        secret_output=None, allow_plaintext_secrets=False, no_validate=False, no_lint=True, fail_on="error"
-    )
-    return cmd_render._stream(
-        projects, env or (names[0] if names else None), cmd_render.options_of(args, environ), args
-    )
+    return cmd_render.stream_one(projects, env or (names[0] if names else None), Options(environ=environ), lint=False)
 
 
 COMMAND = Command("the Argo CD Config Management Plugin: print its plugin.yaml or sidecar, or run its generate step",

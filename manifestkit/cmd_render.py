@@ -100,7 +100,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     files, cache = FileDigests(), cache_of(args, environ)
     docs = open_pack(cache, "docs", os.getcwd(), *args.paths) if cache is not None else None
     read = cached_reader(docs, files) if docs is not None else None
-    projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
+    projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
     project = projects[0]
     fmt = _format(args, project)
     target = Path(args.output) if args.output else _default_dir(project)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.shard is not None:
         parse_shard(args.shard)
     if args.output == "-":
-        projects = _load_all(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
+        projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
         if fmt != "plain":
             raise ManifestkitError(
@@ -134,7 +134,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                     )
                 ]
             )
-        return _stream(projects, args.env, options_of(args, environ), args, bar(args, environ), _stream_settings(args))
+        return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
+                          quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=_stream_settings(args))
     job = plan(args, environ)
     findings = _lint(args, job)
     if args.check:
@@ -148,12 +149,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        return _report(findings, args)
+        return _report(findings, args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force, ledger=job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return _report(findings, args)
+    return _report(findings, args.fail_on, getattr(args, "quiet", False))
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -191,7 +192,8 @@ def render_command(args: argparse.Namespace) -> str:
     return shlex.join(words + [flag for flag, on in flags if on])
 
 
-def _load_all(paths: list[str], restricted: bool = True, read: DocReader | None = None) -> list[Project]:
+def load_projects(paths: list[str], restricted: bool = True, read: DocReader | None = None) -> list[Project]:
+    """The project of each path, every load error reported together (``read``: how App files are read)."""
     return gather(paths, lambda path: [_load_one(path, restricted, read)])
 
 
@@ -228,8 +230,12 @@ def _renders(
     return renders
 
 
-def _stream(projects: list[Project], env: str | None, options: Options, args: argparse.Namespace,
-            shown: Progress = NO_PROGRESS, run: Settings | None = None) -> int:
+def stream_one(projects: list[Project], env: str | None, options: Options, *, lint: bool = True,
+               fail_on: str = "error", quiet: bool = False, shown: Progress = NO_PROGRESS,
+               run: Settings | None = None) -> int:
+    """Render one environment of ``projects`` to stdout as one YAML stream (`render -o -`), then report its lint
+    findings (unless ``lint`` is off); 1 when one is at or above ``fail_on``. ``run``: workers and shard of
+    `render -o -` (default: in this process, every app, no cache)."""
     renders = render_all(projects, env, options, run, FileDigests(), shown).renders if run else \
         _renders(projects, env, options, shown)
     if len(renders) > 1:
@@ -238,8 +244,8 @@ def _stream(projects: list[Project], env: str | None, options: Options, args: ar
                                            hint=f"add --env {names[0]}")])
     text = stream(next(iter(renders.values())))
     sys.stdout.write(text)
-    findings = [] if args.no_lint else lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd()))
-    return _report(findings, args)
+    findings = lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd())) if lint else []
+    return _report(findings, fail_on, quiet)
 
 
 # ---------------------------------------------------------------- lint of the output (issue 13, point 10)
@@ -259,11 +265,11 @@ def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     return lint_files(files, job.target, config)
 
 
-def _report(findings: list[Diagnostic], args: argparse.Namespace) -> int:
+def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
     """Findings to stderr, after what the render itself says (with ``--quiet`` only those that fail
     it); 1 when one is at or above ``--fail-on``."""
-    failing = at_or_above(findings, args.fail_on)
-    for finding in failing if getattr(args, "quiet", False) else findings:
+    failing = at_or_above(findings, fail_on)
+    for finding in failing if quiet else findings:
         print(finding.format(), file=sys.stderr)
     return 1 if failing else 0
 

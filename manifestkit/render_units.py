@@ -1,10 +1,11 @@
 """Rendering an environment in units: the steps run over some of its apps at a time, and the checks that the
 units together are the render of all of them.
 
-A *run* renders some apps (and, once, the Project's own ``resources:``) with the context of the whole environment,
-through the steps of :data:`manifestkit.pipeline.STEPS`: build, patterns, overlay patches, secrets, container
-defaults, checksums, schema. Every one of those works per app, except where one app's objects meet another's; the
-runs record those meeting points, and :func:`combine` checks them over all units (from runs and from the cache):
+A *run* renders some apps (and, once, the Project's own ``resources:`` and ``mirrors:``) with the context of the
+whole environment, through the steps of :data:`manifestkit.pipeline.STEPS`: build, patterns, overlay patches,
+secrets, container defaults, checksums, schema. Every one of those works per app, except where one app's objects
+meet another's; the runs record those meeting points, and :func:`combine` checks them over all units (from runs
+and from the cache):
 
 - no two units make an object of the same kind, namespace and name (a pattern would clash, a checksum would read
   the other's data);
@@ -27,8 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from manifestkit.build_extra import project_objects
-from manifestkit.build_step import build_app
+from manifestkit.build_step import build_app, build_project
 from manifestkit.checksums import add_checksums, referenced
 from manifestkit.diagnostics import ManifestkitError, gather
 from manifestkit.kinds import containers, pod_template
@@ -89,7 +89,7 @@ def render_run(ctx: RenderContext, names: Sequence[str], with_project: bool) -> 
     apps = [ctx.apps[name] for name in names]
     step = _logger(ctx)
     resources = step("build_objects", lambda: [*gather(apps, lambda app: build_app(app, ctx)),
-                                               *(project_objects(ctx) if with_project else [])])
+                                               *(build_project(ctx) if with_project else [])])
     resources = step("compose_patterns", compose_apps, resources, ctx, apps)
     patched, problems, matched = apply_patches(resources, ctx, unmatched_ok=True)
     if problems:

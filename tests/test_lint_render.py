@@ -8,6 +8,8 @@ import pytest
 
 from manifestkit.cli import main
 
+from ._fixtures import write_files
+
 PROJECT = """apiVersion: manifestkit.dev/v1alpha1
 kind: Project
 metadata: {name: shop}
@@ -27,10 +29,7 @@ spec:
 
 
 def project(root: Path, lint: str = "") -> Path:
-    (root / "apps").mkdir(parents=True)
-    (root / "manifestkit.yaml").write_text(PROJECT % lint, encoding="utf-8")
-    (root / "apps" / "report.yaml").write_text(JOB, encoding="utf-8")
-    return root
+    return write_files(root, {"manifestkit.yaml": PROJECT % lint, "apps/report.yaml": JOB})
 
 
 def test_a_lint_error_fails_render_and_validate_alike(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

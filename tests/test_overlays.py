@@ -9,6 +9,8 @@ import pytest
 
 from manifestkit import render
 
+from ._fixtures import write_files
+
 APP = """apiVersion: manifestkit.dev/v1alpha1
 kind: App
 metadata: {name: web, namespace: base-ns}
@@ -35,17 +37,14 @@ spec:
 
 
 def _project(tmp_path: Path, overlays: dict[str, str], env_overlays: list[str]) -> Path:
-    (tmp_path / "apps").mkdir()
-    (tmp_path / "apps" / "web.yaml").write_text(APP)
-    (tmp_path / "apps" / "worker.yaml").write_text(WORKER)
-    (tmp_path / "overlays").mkdir()
+    files = {"apps/web.yaml": APP, "apps/worker.yaml": WORKER}
     for name, spec in overlays.items():
-        (tmp_path / "overlays" / f"{name}.yaml").write_text(
+        files[f"overlays/{name}.yaml"] = (
             f"apiVersion: manifestkit.dev/v1alpha1\nkind: Overlay\nmetadata: {{name: {name}}}\nspec:\n{spec}")
-    (tmp_path / "manifestkit.yaml").write_text(
+    files["manifestkit.yaml"] = (
         "apiVersion: manifestkit.dev/v1alpha1\nkind: Project\nmetadata: {name: p}\nspec:\n  apps: [apps/*.yaml]\n"
         f"  environments:\n    env: {{overlays: {env_overlays}}}\n")
-    return tmp_path
+    return write_files(tmp_path, files)
 
 
 def _objects(tmp_path: Path, overlays: dict[str, str], env_overlays: list[str] | None = None) -> dict[str, Any]:

@@ -14,15 +14,15 @@ from manifestkit.kinds import pod_template
 from manifestkit.validation import validate_paths
 from manifestkit.validation_checks import Options
 from manifestkit.yamlio import load_documents
+from tests._fixtures import run_cli
 from tests.test_patterns import render
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 def inject(capsys: pytest.CaptureFixture[str], path: Path, *argv: str) -> tuple[int, list[Any], str]:
-    code = main(["inject", *argv, str(path)])
-    captured = capsys.readouterr()
-    return code, [d.data for d in load_documents(captured.out, "out")] if code == 0 else [], captured.err
+    code, out, err = run_cli(["inject", *argv, str(path)], capsys)
+    return code, [d.data for d in load_documents(out, "out")] if code == 0 else [], err
 
 
 def write(tmp_path: Path, text: str, name: str = "in.yaml") -> Path:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from ._fixtures import CLEAN_CONFIGMAP as GOOD
+from ._fixtures import PRIVILEGED_POD as BAD
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
     "pyproject.toml",
@@ -28,22 +31,7 @@ PROJECT_FILES = (
     "overlays",
 )
 
-GOOD = """\
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: web, namespace: shop}
-data: {MODE: fast}
-"""
-BAD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop}
-spec:
-  containers:
-    - name: web
-      image: nginx:1.25.4
-      securityContext: {privileged: true}
-"""
+
 def git(cwd: Path, *args: str) -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}

@@ -127,21 +127,16 @@ def test_sops_layouts_come_from_their_constant(fresh_schemas: None, monkeypatch:
     assert _problems(text) == []
 
 
+def _checksum_context(mode: str) -> RenderContext:
+    """The context of a render whose Project (built in code, unchecked) sets ``checksums.mode``."""
+    project = Project(name="p", root=Path("."), spec={"checksums": {"mode": mode}}, apps=(), environments={},
+                      file="manifestkit.yaml")
+    return RenderContext(project=project, env="default", apps={}, options=Options())
+
+
 @pytest.mark.parametrize("mode", list(checksums.MODES))
 def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx = RenderContext(
-        project=Project(
-            name="p",
-            root=Path("."),
-            spec={"checksums": {"mode": mode}},
-            apps=(),
-            environments={},
-            file="manifestkit.yaml",
-        ),
-        env="default",
-        apps={},
-        options=Options(),
-    )
+    ctx = _checksum_context(mode)
     marker = Resource(obj={"kind": "ConfigMap", "metadata": {"name": f"ran-{mode}"}})
     monkeypatch.setitem(checksums.MODES, mode, lambda resources, ctx: [*resources, marker])
     assert checksums.add_checksums([], ctx) == [marker]
@@ -149,19 +144,7 @@ def test_the_checksum_step_runs_the_mode_its_registry_names(mode: str, monkeypat
 
 def test_a_checksum_mode_outside_the_registry_is_refused() -> None:
     """Only reachable without the schema (a Project built in code): the step names the known modes."""
-    ctx = RenderContext(
-        project=Project(
-            name="p",
-            root=Path("."),
-            spec={"checksums": {"mode": "reload"}},
-            apps=(),
-            environments={},
-            file="manifestkit.yaml",
-        ),
-        env="default",
-        apps={},
-        options=Options(),
-    )
+    ctx = _checksum_context("reload")
     with pytest.raises(ManifestkitError) as exc:
         checksums.add_checksums([], ctx)
     assert exc.value.diagnostics == [

@@ -20,6 +20,7 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options
 from manifestkit.pipeline import render_env
 from manifestkit.redact import SecretStr
+from tests._fixtures import write_files
 from tests._openbao import OpenBao, openbao_server, write_kv2  # noqa: F401
 
 ENV_VALUE = "HYG-env-8c1f-value"
@@ -56,26 +57,21 @@ def app(vault: bool, env_refs: bool = True) -> dict[str, Any]:
 
 
 def project(root: Path, vault: bool, env_refs: bool = True) -> Path:
-    (root / "apps").mkdir(parents=True)
-    (root / "manifestkit.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "manifestkit.dev/v1alpha1",
-                "kind": "Project",
-                "metadata": {"name": "hygiene"},
-                "spec": {
-                    "apps": ["apps/*.yaml"],
-                    "secrets": {
-                        "env": {"allow": ["HYG_*"]},
-                        "vaultAgent": {"role": "web", "runAsUser": 101},
-                        "sops": {"ageRecipients": ["age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]},
-                    },
-                },
-            }
-        )
-    )
-    (root / "apps" / "web.yaml").write_text(yaml.safe_dump(app(vault, env_refs), sort_keys=False))
-    return root
+    manifest = {
+        "apiVersion": "manifestkit.dev/v1alpha1",
+        "kind": "Project",
+        "metadata": {"name": "hygiene"},
+        "spec": {
+            "apps": ["apps/*.yaml"],
+            "secrets": {
+                "env": {"allow": ["HYG_*"]},
+                "vaultAgent": {"role": "web", "runAsUser": 101},
+                "sops": {"ageRecipients": ["age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"]},
+            },
+        },
+    }
+    return write_files(root, {"manifestkit.yaml": yaml.safe_dump(manifest),
+                              "apps/web.yaml": yaml.safe_dump(app(vault, env_refs), sort_keys=False)})
 
 
 @pytest.fixture

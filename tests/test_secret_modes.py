@@ -26,7 +26,9 @@ from manifestkit.secrets import sops
 from manifestkit.secrets.go_templates import template_of
 from manifestkit.secrets.modes import MODES, RESOLVING
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from ._fixtures import WEB_APP_HEAD, write_files
+from .conftest import EXAMPLES
+
 AGE_KEY = EXAMPLES / "sops" / "age-test-key.txt"
 AGE_RECIPIENT = "age1jg8m850qprtv4p72pvsc7hh6ryd806e9ycgh4zhqexadttzadftskld7w0"
 
@@ -59,14 +61,7 @@ metadata: {name: dev}
 spec: {}
 """
 
-WEB = """\
-apiVersion: manifestkit.dev/v1alpha1
-kind: App
-metadata: {name: web, namespace: shop}
-spec:
-  containers:
-    - name: web
-      image: nginx:1.25
+WEB = WEB_APP_HEAD + """\
       securityContext: {runAsUser: 101}
       volumeMounts: [{name: conf, mountPath: /etc/web, readOnly: true}]
   volumes:
@@ -80,12 +75,8 @@ spec:
 
 
 def project(tmp_path: Path, web: str = WEB, overlay: str = OVERLAY) -> Path:
-    (tmp_path / "apps").mkdir(parents=True)
-    (tmp_path / "overlays").mkdir()
-    (tmp_path / "manifestkit.yaml").write_text(PROJECT)
-    (tmp_path / "overlays" / "dev.yaml").write_text(overlay)
-    (tmp_path / "apps" / "web.yaml").write_text(textwrap.dedent(web))
-    return tmp_path
+    files = {"manifestkit.yaml": PROJECT, "overlays/dev.yaml": overlay, "apps/web.yaml": textwrap.dedent(web)}
+    return write_files(tmp_path, files)
 
 
 def render(root: Path, mode: str | None, environ: dict[str, str] | None = None,

@@ -3,7 +3,6 @@ and the SOPS example rendering with no server and no environment variables."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import textwrap
 from pathlib import Path
@@ -17,7 +16,8 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options
 from manifestkit.pipeline import render_env
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from ._fixtures import WEB_APP_HEAD, decoded, write_files
+from .conftest import EXAMPLES
 
 PROJECT = """\
 apiVersion: manifestkit.dev/v1alpha1
@@ -33,14 +33,9 @@ spec:
 
 
 def project(tmp_path: Path, apps: dict[str, str], manifest: str = PROJECT, files: dict[str, str] | None = None) -> Path:
-    (tmp_path / "apps").mkdir()
-    (tmp_path / "manifestkit.yaml").write_text(manifest)
-    for name, text in apps.items():
-        (tmp_path / "apps" / name).write_text(textwrap.dedent(text))
-    for name, text in (files or {}).items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(textwrap.dedent(text))
-    return tmp_path
+    texts = {f"apps/{name}": text for name, text in apps.items()} | (files or {})
+    dedented = {rel: textwrap.dedent(text) for rel, text in texts.items()}
+    return write_files(tmp_path, {"manifestkit.yaml": manifest, **dedented})
 
 
 def render(root: Path, environ: dict[str, str], **options: Any) -> list[dict[str, Any]]:
@@ -52,18 +47,7 @@ def by_ref(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {f"{o['kind']}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}": o for o in objs}
 
 
-def decoded(secret: dict[str, Any]) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
-
-
-WEB = """\
-apiVersion: manifestkit.dev/v1alpha1
-kind: App
-metadata: {name: web, namespace: shop}
-spec:
-  containers:
-    - name: web
-      image: nginx:1.25
+WEB = WEB_APP_HEAD + """\
       env:
         LOG_LEVEL: info
         DB_PASSWORD: ref+env://DB_PASSWORD
@@ -71,6 +55,15 @@ spec:
   secrets:
     web-secret:
       stringData: {api-key: ref+env://API_KEY, plain: not-a-ref}
+"""
+
+# The web App with one container and nothing else, which the ref and mirror tests give one more field.
+SMALL_WEB = """\
+apiVersion: manifestkit.dev/v1alpha1
+kind: App
+metadata: {name: web, namespace: shop}
+spec:
+  containers: [{name: web, image: nginx:1.25}]
 """
 
 
@@ -135,14 +128,7 @@ def test_env_refs_in_base_manifests(tmp_path: Path) -> None:
 ])
 def test_refs_outside_secrets_are_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch, where: str, expected: str) -> None:
-    app = f"""\
-apiVersion: manifestkit.dev/v1alpha1
-kind: App
-metadata: {{name: web, namespace: shop}}
-spec:
-  containers: [{{name: web, image: nginx:1.25}}]
-  {where}
-"""
+    app = SMALL_WEB + f"  {where}\n"
     root = project(tmp_path, {"web.yaml": app})
     monkeypatch.chdir(root)
     monkeypatch.setenv("DSN", "dsn-secret-value")
@@ -153,18 +139,13 @@ spec:
 
 
 def test_mirror_copies_into_matching_namespaces(tmp_path: Path) -> None:
-    app = """\
-    apiVersion: manifestkit.dev/v1alpha1
-    kind: App
-    metadata: {name: web, namespace: shop}
-    spec:
-      containers: [{name: web, image: nginx:1.25}]
-      secrets:
-        registry:
-          type: kubernetes.io/dockerconfigjson
-          stringData: {.dockerconfigjson: ref+env://DOCKERCONFIG}
-          mirror: {namespaces: ["team-a-.+", "team-b-.+", "shop"]}
-    """
+    app = SMALL_WEB + """\
+  secrets:
+    registry:
+      type: kubernetes.io/dockerconfigjson
+      stringData: {.dockerconfigjson: ref+env://DOCKERCONFIG}
+      mirror: {namespaces: ["team-a-.+", "team-b-.+", "shop"]}
+"""
     root = project(tmp_path, {"web.yaml": app})
     objs = by_ref(render(root, {"DOCKERCONFIG": "{}"}))
     mirrored = sorted(k for k in objs if k.startswith("Secret/"))
@@ -174,22 +155,17 @@ def test_mirror_copies_into_matching_namespaces(tmp_path: Path) -> None:
 
 
 def test_bad_mirror_regex(tmp_path: Path) -> None:
-    app = """\
-    apiVersion: manifestkit.dev/v1alpha1
-    kind: App
-    metadata: {name: web, namespace: shop}
-    spec:
-      containers: [{name: web, image: nginx:1.25}]
-      secrets:
-        s: {stringData: {a: b}, mirror: {namespaces: ["team-("]}}
-    """
+    app = SMALL_WEB + """\
+  secrets:
+    s: {stringData: {a: b}, mirror: {namespaces: ["team-("]}}
+"""
     root = project(tmp_path, {"web.yaml": app})
     from manifestkit.diagnostics import ManifestkitError
 
     with pytest.raises(ManifestkitError) as caught:
         render(root, {})
     assert [d.message for d in caught.value.diagnostics] == [
-        "Secret/shop/s: mirror.namespaces: 'team-(' is not a regular expression "
+        "Secret/shop/s: mirror.namespaces[0]: 'team-(' is not a regular expression "
         "(missing ), unterminated subpattern at position 5)"]
 
 

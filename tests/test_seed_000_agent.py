@@ -19,7 +19,6 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,7 @@ import requests
 from manifestkit.loader import load_project
 from manifestkit.model import Options
 from manifestkit.pipeline import render_env
+from tests._fixtures import free_port, stop_process
 from tests._openbao import OpenBao, bao_binary, openbao_server, write_kv2  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,22 +114,6 @@ def start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
                                 **as_user())
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_seed_000_agent_renders_the_page_and_hups_nginx(openbao: OpenBao, folder: Path) -> None:
     nginx, bao = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None), real_bao()
     if nginx is None:
@@ -171,8 +155,8 @@ def test_seed_000_agent_renders_the_page_and_hups_nginx(openbao: OpenBao, folder
         assert "Operation not permitted" not in (folder / "agent.log").read_text()
         wait_for("nginx serves the new page", lambda: served("<b>Petr</b>"))
     finally:
-        stop(agent)
-        stop(server)
+        stop_process(agent, timeout=5)
+        stop_process(server, timeout=5)
 
 
 def test_the_hup_fails_against_a_root_nginx_master(folder: Path) -> None:
@@ -202,4 +186,4 @@ def test_the_hup_fails_against_a_root_nginx_master(folder: Path) -> None:
                              user=USER, group=USER, env={"PATH": os.environ["PATH"]})
         assert hup.returncode != 0 and b"Operation not permitted" in hup.stderr, hup
     finally:
-        stop(server)
+        stop_process(server, timeout=5)

@@ -10,6 +10,8 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options
 from manifestkit.pipeline import render_env
 
+from ._fixtures import WEB_APP_HEAD, write_files
+
 PROJECT = """\
 apiVersion: manifestkit.dev/v1alpha1
 kind: Project
@@ -26,14 +28,7 @@ metadata: {name: prod}
 spec:
   extends: ['builtin:production']
 """
-WEB = """\
-apiVersion: manifestkit.dev/v1alpha1
-kind: App
-metadata: {name: web, namespace: shop}
-spec:
-  containers:
-    - name: web
-      image: nginx:1.25
+WEB = WEB_APP_HEAD + """\
       resources: {requests: {cpu: 10m}}
   patterns:
     - use: sidecar/log-tailer
@@ -42,11 +37,7 @@ spec:
 
 
 def pod(tmp_path: Path) -> Any:
-    (tmp_path / "apps").mkdir()
-    (tmp_path / "overlays").mkdir()
-    (tmp_path / "manifestkit.yaml").write_text(PROJECT)
-    (tmp_path / "overlays" / "prod.yaml").write_text(PROD)
-    (tmp_path / "apps" / "web.yaml").write_text(WEB)
+    write_files(tmp_path, {"manifestkit.yaml": PROJECT, "overlays/prod.yaml": PROD, "apps/web.yaml": WEB})
     deployment = next(r for r in render_env(load_project(tmp_path), "prod", Options()) if r.kind == "Deployment")
     return deployment.obj["spec"]["template"]["spec"]
 

@@ -35,7 +35,8 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options, Project
 from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, to_yaml
 
-from ._formats import differences, helm_objects, keyed, plain_objects, render_dir, write_files
+from ._fixtures import write_files
+from ._formats import differences, helm_objects, keyed, plain_objects, render_dir
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (see README: test tools)")

@@ -3,7 +3,6 @@ errors at the App line, once."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -20,6 +19,8 @@ from manifestkit.diagnostics import ManifestkitError
 from manifestkit.secrets.sops import SopsKeys, decrypt_bytes, keys_from_env, lookup, printed
 from manifestkit.secrets.sops_datakey import KEY_WAYS
 from manifestkit.secrets.sops_formats import EXTENSIONS
+
+from ._fixtures import decoded, write_files
 
 DATA = Path(__file__).resolve().parent / "data" / "sops"
 AGE_KEY = DATA / "age-test-key.txt"
@@ -112,18 +113,16 @@ REFS = {"json_port": "types.enc.json#/port", "json_big": "types.enc.json#/big", 
 
 
 def _project(root: Path, key_file: str) -> Path:
-    (root / "apps").mkdir(parents=True)
+    lines = "\n".join(f"        {k}: ref+sops://{v}" for k, v in REFS.items())
+    write_files(root, {"manifestkit.yaml": PROJECT % key_file, "apps/api.yaml": APP % lines})
     for name in ("types.enc.json", "types.enc.yaml"):
         shutil.copy(DATA / name, root / name)
-    (root / "manifestkit.yaml").write_text(PROJECT % key_file)
-    lines = "\n".join(f"        {k}: ref+sops://{v}" for k, v in REFS.items())
-    (root / "apps" / "api.yaml").write_text(APP % lines)
     return root
 
 
 def _secrets(out: str) -> dict[str, dict[str, str]]:
     docs = [d for d in YAML(typ="safe").load_all(out) if d and d.get("kind") == "Secret"]
-    return {d["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in d["data"].items()} for d in docs}
+    return {d["metadata"]["name"]: decoded(d) for d in docs}
 
 
 @pytest.fixture

@@ -18,24 +18,10 @@ from manifestkit.report import ReportOptions, text, use_color
 from manifestkit.validation import validate_paths
 from manifestkit.validation_checks import Options
 
-GOOD = """\
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: web, namespace: shop}
-data: {MODE: fast}
-"""
-# line 4: privileged (error MK009); the pod also lacks probes etc. (warnings)
-BAD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop}
-spec:
-  containers:
-    - name: web
-      image: nginx:1.25.4
-      securityContext: {privileged: true, runAsNonRoot: true}
-      resources: {requests: {cpu: 10m}, limits: {memory: 10Mi}}
-"""
+from ._fixtures import CLEAN_CONFIGMAP as GOOD
+from ._fixtures import PRIVILEGED_POD as BAD
+from ._fixtures import crd, run_cli
+
 WARN_ONLY = """\
 apiVersion: v1
 kind: Pod
@@ -71,9 +57,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["validate", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["validate", *argv], capsys)
 
 
 def test_clean_file_exits_0(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,11 +138,8 @@ def test_missing_schema_and_custom_schemas(repo: Path, capsys: pytest.CaptureFix
     assert run(["cr.yaml", "--ignore-missing-schemas"], capsys)[:2] == (0, "")
     (repo / "crds").mkdir()
     (repo / "crds" / "widget.yaml").write_text(
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n"
-        "spec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n"
-        "    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n"
-        "          type: object\n          properties:\n            spec: "
-        "{type: object, properties: {size: {type: integer}}}\n"
+        crd(group="example.com", kind="Widget", plural="widgets",
+            spec={"type": "object", "properties": {"size": {"type": "integer"}}})
     )
     code, out, _ = run(["cr.yaml", "--schemas", "crds"], capsys)
     assert (code, out) == (

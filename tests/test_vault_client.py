@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.secrets.vault import VaultReader, vault_config
+from tests._fixtures import run_cli, write_files
 from tests._openbao import OpenBao, openbao_server, write_kv2  # noqa: F401
 
 TOKEN = "hvs.ci-token-that-must-not-leak"
@@ -81,22 +81,21 @@ def answer(status: int, body: str, content_type: str = "application/json", **hea
 
 
 def _project(root: Path, address: str, auth: dict[str, Any] | None = None) -> Path:
-    (root / "apps").mkdir(parents=True)
     vault: dict[str, Any] = {"address": address, **({"auth": auth} if auth else {})}
-    (root / "manifestkit.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Project", "metadata": {"name": "v"},
-        "spec": {"apps": ["apps/*.yaml"], "secrets": {"vault": vault}}}))
-    (root / "apps" / "web.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "manifestkit.dev/v1alpha1", "kind": "App", "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}],
-                 "secrets": {"web": {"stringData": {"password": "ref+vault://secret/data/web#/password"}}}}}))
-    return root
+    return write_files(root, {
+        "manifestkit.yaml": yaml.safe_dump({
+            "apiVersion": "manifestkit.dev/v1alpha1", "kind": "Project", "metadata": {"name": "v"},
+            "spec": {"apps": ["apps/*.yaml"], "secrets": {"vault": vault}}}),
+        "apps/web.yaml": yaml.safe_dump({
+            "apiVersion": "manifestkit.dev/v1alpha1", "kind": "App", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}],
+                     "secrets": {"web": {"stringData": {"password": "ref+vault://secret/data/web#/password"}}}}}),
+    })
 
 
 def _render(root: Path, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int, str]:
-    code = main(["render", str(root), "-o", str(root / "out"), *more])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    code, out, err = run_cli(["render", str(root), "-o", str(root / "out"), *more], capsys)
+    return code, out + err
 
 
 @pytest.fixture

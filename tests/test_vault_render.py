@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import yaml
 
 from manifestkit.cli import main
 from manifestkit.secrets.vault import VaultReader, VaultSecret
+from tests._fixtures import decoded, write_files
 from tests._openbao import (  # noqa: F401
     OpenBao,
     openbao_disposable_server,
@@ -37,11 +37,8 @@ def app(name: str, secrets: dict[str, Any], env: dict[str, str] | None = None) -
 
 
 def project(root: Path, apps: dict[str, str]) -> Path:
-    (root / "apps").mkdir(parents=True)
-    (root / "manifestkit.yaml").write_text(PROJECT)
-    for name, text in apps.items():
-        (root / "apps" / f"{name}.yaml").write_text(text)
-    return root
+    app_files = {f"apps/{name}.yaml": text for name, text in apps.items()}
+    return write_files(root, {"manifestkit.yaml": PROJECT, **app_files})
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, server: OpenBao) -> None:
@@ -55,7 +52,7 @@ def secrets_in(out: Path) -> dict[str, dict[str, str]]:
     found = {}
     for file in sorted(out.rglob("secret-*.yaml")):
         obj: dict[str, Any] = yaml.safe_load(file.read_text())
-        found[obj["metadata"]["name"]] = {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
+        found[obj["metadata"]["name"]] = decoded(obj)
     return found
 
 

@@ -15,7 +15,7 @@ from manifestkit.loader import load_project
 from manifestkit.model import Options
 from manifestkit.pipeline import render_env
 
-from ._formats import write_files
+from ._fixtures import crd, write_files
 
 HEAD = "apiVersion: manifestkit.dev/v1alpha1\n"
 PROJECT = HEAD + ("kind: Project\nmetadata: {name: p}\nspec:\n  apps: [apps/*.yaml]\n"
@@ -27,28 +27,11 @@ WEB = HEAD + ("kind: App\nmetadata: {name: web, namespace: shop}\nspec:\n"
 OVERLAY = HEAD + "kind: Overlay\nmetadata: {name: dev}\nspec:\n"
 CERT = ("apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: web-tls}\n"
         "spec: {secretName: web-tls, issuerRef: {name: le}}\n")
-CRD = """apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: certificates.cert-manager.io}
-spec:
-  group: cert-manager.io
-  names: {kind: Certificate, plural: certificates}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              required: [secretName]
-              properties:
-                secretName: {type: string}
-                issuerRef: {type: object, properties: {name: {type: string}}}
-"""
+CRD = crd(group="cert-manager.io", kind="Certificate", plural="certificates", spec={
+    "type": "object", "required": ["secretName"],
+    "properties": {"secretName": {"type": "string"},
+                   "issuerRef": {"type": "object", "properties": {"name": {"type": "string"}}}},
+})
 
 
 def objects(

