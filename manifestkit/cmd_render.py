@@ -13,14 +13,14 @@ from typing import NamedTuple
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
-from manifestkit.emit.plain import stream
+from manifestkit.emit.plain import join_stream, stream_documents
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import PROJECT_FILE, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
-from manifestkit.render_lint import lint_files, lint_texts, render_config
+from manifestkit.render_lint import lint_files, lint_stream, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
@@ -204,9 +204,9 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
-    text = stream(next(iter(renders.values())))
-    sys.stdout.write(text)
-    findings = lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd())) if lint else []
+    documents = stream_documents(next(iter(renders.values())))
+    sys.stdout.write(join_stream(documents))
+    findings = lint_stream(documents, render_config(projects[0].file, Path.cwd())) if lint else []
     return _report(findings, fail_on, quiet)
 
 
@@ -219,7 +219,7 @@ def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
     """The lint findings on the files the render writes (plain and Kustomize output)."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
         return []
-    files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
+    files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
 
 
