@@ -12,7 +12,7 @@ objects is read back as `validate` (and the shipped pre-commit hook) reads it; t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,34 +42,37 @@ def render_config(project_file: str, folder: Path) -> LintConfig:
     return config._replace(disable=config.disable | RENDER_CHECKS_ITSELF)
 
 
-def lint_units(units: Sequence[Unit], config: LintConfig) -> list[Diagnostic]:
-    """Every lint finding on the Kubernetes objects among ``units``, looked at together (Service → pods)."""
-    kube = [u for u in units if not not_kubernetes(u.obj)]
-    context = LintContext(workloads=index_workloads(u.obj for u in kube), settings=config.settings)
+def lint_units(units: Callable[[], Iterable[Unit]], config: LintConfig) -> list[Diagnostic]:
+    """Every lint finding on the Kubernetes objects among ``units()``, looked at together (Service → pods).
+    ``units`` is called twice, first for the index of workloads, then to lint unit by unit, so a
+    unit's document (and whatever it learnt to locate a finding) is dropped once it is linted."""
+    context = LintContext(workloads=index_workloads(u.obj for u in units() if not not_kubernetes(u.obj)),
+                          settings=config.settings)
     findings: list[Diagnostic] = []
-    for unit in kube:
-        ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
-        findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix))
+    for unit in units():
+        if not not_kubernetes(unit.obj):
+            ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
+            findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix))
     return sort_diagnostics(findings)
 
 
 def lint_texts(texts: Mapping[str, str], config: LintConfig) -> list[Diagnostic]:
     """Every lint finding on the YAML ``texts`` (file name → text), each file parsed as `validate` parses it."""
-    units: list[Unit] = []
-    for file, text in sorted(texts.items()):
-        units.extend(read_units(text, file, strict=False)[0])    # YAML problems are the render's to report
-    return lint_units(units, config)
+    units = [u for file, text in sorted(texts.items())
+             for u in read_units(text, file, strict=False)[0]]    # YAML problems are the render's to report
+    return lint_units(lambda: units, config)
 
 
 def lint_files(files: Mapping[str, OutFile], target: Path, config: LintConfig) -> list[Diagnostic]:
     """:func:`lint_texts`'s findings on the YAML files of an output (relative path → file), named under
     ``target``: read from the objects each file holds, its bytes parsed only when it holds none."""
-    units: list[Unit] = []
-    for file, out in sorted((str(target / rel), out) for rel, out in files.items() if rel.endswith(YAML_SUFFIXES)):
-        if out.objects:
-            units.extend(_held(file, out.data, out.objects))
-        else:
-            units.extend(read_units(out.data.decode("utf-8"), file, strict=False)[0])
+    named = sorted((str(target / rel), out) for rel, out in files.items() if rel.endswith(YAML_SUFFIXES))
+    parsed = {file: read_units(out.data.decode("utf-8"), file, strict=False)[0] for file, out in named
+              if not out.objects}
+
+    def units() -> Iterator[Unit]:
+        for file, out in named:
+            yield from _held(file, out.data, out.objects) if out.objects else parsed[file]
     return lint_units(units, config)
 
 
@@ -77,12 +80,12 @@ def lint_stream(documents: Sequence[tuple[Mapping[str, Any], str]], config: Lint
                 file: str = STDOUT) -> list[Diagnostic]:
     """:func:`lint_texts`'s findings on one YAML stream, given as its documents (each object and
     the text it was dumped to; the stream joins them with ``---`` lines)."""
-    units: list[Unit] = []
-    line = 0
-    for number, (obj, text) in enumerate(documents):
-        positions = LazyPositions(text, file, 0, obj)
-        units.extend(units_of_document(Document(obj, file, _Shifted(positions, line) if line else positions, number)))
-        line += text.count("\n") + 1    # the document's lines and the `---` after it
+    def units() -> Iterator[Unit]:
+        line = 0
+        for number, (obj, text) in enumerate(documents):
+            positions = LazyPositions(text, file, 0, obj)
+            yield from units_of_document(Document(obj, file, _Shifted(positions, line) if line else positions, number))
+            line += text.count("\n") + 1    # the document's lines and the `---` after it
     return lint_units(units, config)
 
 

@@ -51,7 +51,6 @@ class LazyPositions(Mapping[PathKey, Position]):
 
     def __init__(self, text: str | bytes, file: str, number: int, data: Any) -> None:
         self._source, self._file, self._number, self._data = text, file, number, data
-        self._lines: list[str] | None = None
         self._table: dict[PathKey, Position] | None = None
         self._found: dict[PathKey, Position] = {}   # what the line scan told, by path
 
@@ -86,9 +85,9 @@ class LazyPositions(Mapping[PathKey, Position]):
             found = self._found.get(key)
             if found is not None:
                 return found
-            if self._lines is None:
-                self._lines = self._text().split("\n")
-            quick = quick_position(self._lines, key)
+            # The lines are split again for each new path rather than kept: a project's documents
+            # are asked for a position or two each, and thousands of kept line lists add up.
+            quick = quick_position(self._text().split("\n"), key)
             if quick is not None:
                 self._found[key] = quick
                 return quick

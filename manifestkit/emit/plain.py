@@ -56,10 +56,10 @@ def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
 
 
 def object_file(resource: Resource) -> OutFile:
-    """The object's file, holding the object (for the render's lint) beside its bytes."""
+    """The object's file, holding the object (for the render's lint) beside its bytes: the object as
+    rendered, which is the one dumped but for the order of its top and metadata keys."""
     mode = SECRET_MODE if resource.kind in SECRET_KINDS else 0o644
-    obj = k8s_order(resource.obj)
-    return OutFile(dump(obj).encode("utf-8"), mode, (obj,))
+    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8"), mode, (resource.obj,))
 
 
 def stream_documents(resources: Iterable[Resource]) -> list[tuple[dict[str, Any], str]]:
