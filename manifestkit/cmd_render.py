@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
+from manifestkit.beside import Pending, beside
 from manifestkit.command import Command
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
                           quiet=getattr(args, "quiet", False), shown=bar(args, environ))
     job = plan(args, environ)
-    findings = _lint(args, job)
+    findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
         for line in stale:
@@ -123,12 +124,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        return _report(findings, args.fail_on, getattr(args, "quiet", False))
+        return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return _report(findings, args.fail_on, getattr(args, "quiet", False))
+    return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -213,14 +214,17 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
 # ---------------------------------------------------------------- lint of the output (issue 13, point 10)
 
 LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, not the YAML `validate` reads
+LINT_BESIDE_AT = 400                        # files: below, a forked child costs more than the lint it takes over
 
 
-def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
-    """The lint findings on the files the render writes (plain and Kustomize output)."""
+def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
+    """The lint findings on the files the render writes (plain and Kustomize output), found beside
+    the write when there are enough files for a child process to pay."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
-        return []
+        return beside(list, fork=False)
     files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
-    return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
+    config = render_config(job.project.file, Path.cwd())
+    return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
