@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from manifestkit.beside import Pending, beside
-from manifestkit.command import Command
+from manifestkit.command import Command, one_heap
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import join_stream, stream_documents
@@ -253,4 +253,4 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
     )
 
 
-COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, one_heap(run))
