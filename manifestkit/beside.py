@@ -2,10 +2,11 @@
 
 The machine has more than one core and the parent's work there is mostly waiting on the disk,
 so the child's result is ready about when the parent needs it. The child gets a copy of
-everything at the fork, computes, sends its result back pickled and exits without running
-any of the parent's cleanup. Whatever goes wrong in the child (an exception, a crash, a
-result that does not pickle) makes the parent do the work itself, so its errors surface as
-they would without a child. Without ``os.fork`` (Windows) the work is done at once.
+everything at the fork, computes, streams its result back pickled and exits without running
+any of the parent's cleanup (and exits 0 only once all of it is sent). Whatever goes wrong in
+the child (an exception, a crash, a result that does not pickle) makes the parent do the work
+itself, so its errors surface as they would without a child. Without ``os.fork`` (Windows) the
+work is done at once.
 """
 
 from __future__ import annotations
@@ -33,16 +34,17 @@ class Pending(Generic[T]):
         return self._done[0]
 
     def _collect(self) -> T:
-        with os.fdopen(self._pipe, "rb") as pipe:
-            data = pipe.read()
-        self._pipe = -1
+        answer: list[T] = []
+        with os.fdopen(self._pipe, "rb") as pipe:   # read as it comes: a big result is never held twice
+            self._pipe = -1
+            try:
+                answer.append(pickle.load(pipe))
+            except Exception:   # the child failed before it finished answering
+                pass
+            pipe.read()         # to the end, so the child can exit
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
-        if status == 0 and data:
-            ok, value = pickle.loads(data)
-            if ok:
-                return value  # type: ignore[no-any-return]
-        return self._work()
+        return answer[0] if answer and status == 0 else self._work()
 
     def __del__(self) -> None:
         self.cancel()
@@ -73,9 +75,9 @@ def _start(work: Callable[[], T]) -> Pending[T]:
         gc.disable()   # a collection would touch, and so copy, every page shared with the parent
         code = 1
         try:
-            payload = pickle.dumps((True, work()))
+            result = work()
             with os.fdopen(write, "wb") as pipe:
-                pipe.write(payload)
+                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
