@@ -231,8 +231,9 @@ def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
     """Findings to stderr, after what the render itself says (with ``--quiet`` only those that fail
     it); 1 when one is at or above ``--fail-on``."""
     failing = at_or_above(findings, fail_on)
-    for finding in failing if quiet else findings:
-        print(finding.format(), file=sys.stderr)
+    shown = failing if quiet else findings
+    if shown:   # one write: thousands of findings, not a write per line
+        print("\n".join(finding.format() for finding in shown), file=sys.stderr)
     return 1 if failing else 0
 
 
