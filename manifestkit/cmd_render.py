@@ -232,9 +232,12 @@ def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
     it); 1 when one is at or above ``--fail-on``."""
     failing = at_or_above(findings, fail_on)
     shown = failing if quiet else findings
-    if shown:   # one write: thousands of findings, not a write per line
-        print("\n".join(finding.format() for finding in shown), file=sys.stderr)
+    for start in range(0, len(shown), REPORT_CHUNK):   # a write per chunk of findings, not per line
+        print("\n".join(finding.format() for finding in shown[start:start + REPORT_CHUNK]), file=sys.stderr)
     return 1 if failing else 0
+
+
+REPORT_CHUNK = 500
 
 
 def configure_render(parser: argparse.ArgumentParser) -> None:
