@@ -8,6 +8,11 @@ from typing import Any
 from manifestkit.model import MANAGED_BY, App, RenderContext
 
 
+def text(value: Any) -> str:
+    """A name as a string: the value itself when it is one already (`manifestkit explain` follows it to its file)."""
+    return value if isinstance(value, str) else str(value)
+
+
 def selector_labels(app: App) -> dict[str, str]:
     return {"app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name}
 

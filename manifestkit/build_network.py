@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from manifestkit.build_meta import metadata, selector_labels
+from manifestkit.build_meta import metadata, selector_labels, text
 from manifestkit.build_service import service_name, service_of
 from manifestkit.kinds import CONTAINER_LISTS, KINDS
 from manifestkit.model import App, RenderContext
@@ -14,7 +14,7 @@ from manifestkit.model import App, RenderContext
 
 def services(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """The app's `services:`, each by its own name."""
-    return [service_of(app, ctx, labels, given, str(given["name"])) for given in app.spec.get("services") or []]
+    return [service_of(app, ctx, labels, given, text(given["name"])) for given in app.spec.get("services") or []]
 
 
 def _backend_port(app: App, service: str) -> dict[str, Any]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from manifestkit.build_meta import metadata, selector_labels
+from manifestkit.build_meta import metadata, selector_labels, text
 from manifestkit.kinds import is_replicated
 from manifestkit.model import App, RenderContext
 
 
 def service_name(app: App) -> str:
     service = app.spec.get("service") or {}
-    return str(service.get("name", app.name))
+    return text(service.get("name", app.name))
 
 
 _SERVICE_OWN = ("type", "headless", "ports", "name", "labels", "annotations")
@@ -46,7 +46,7 @@ def service_account_name(app: App) -> str | None:
     if sa is True:
         return app.name
     if isinstance(sa, Mapping):
-        return str(sa.get("name", app.name))
+        return text(sa.get("name", app.name))
     return app.spec.get("serviceAccountName")
 
 
@@ -58,7 +58,7 @@ def service_account(app: App, ctx: RenderContext, labels: Mapping[str, str]) -> 
     obj: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": metadata(str(service_account_name(app)), app, ctx, labels, spec.get("annotations")),
+        "metadata": metadata(text(service_account_name(app)), app, ctx, labels, spec.get("annotations")),
     }
     if "automountServiceAccountToken" in spec:
         obj["automountServiceAccountToken"] = spec["automountServiceAccountToken"]

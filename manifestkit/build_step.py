@@ -3,7 +3,8 @@
 The workload and its pod spec are :mod:`~manifestkit.build_workload`, Service,
 ServiceAccount and PodDisruptionBudget :mod:`~manifestkit.build_service`, ConfigMaps and
 Secrets :mod:`~manifestkit.build_config`, the objects of a `base:` manifest
-:mod:`~manifestkit.build_base`; their shared labels and metadata :mod:`~manifestkit.build_meta`.
+:mod:`~manifestkit.build_base`, SecretMirrors :mod:`~manifestkit.build_mirrors`; their shared labels and
+metadata :mod:`~manifestkit.build_meta`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from manifestkit.build_base import base_objects
 from manifestkit.build_config import config_maps, secrets
 from manifestkit.build_extra import app_objects, project_objects
 from manifestkit.build_meta import common_labels
+from manifestkit.build_mirrors import app_mirrors, project_mirrors
 from manifestkit.build_network import autoscaler, ingress, network_policy, services
 from manifestkit.build_rbac import rbac
 from manifestkit.build_service import pdb, service, service_account
@@ -26,12 +28,13 @@ from manifestkit.model import App, RenderContext, Resource, Source
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Pipeline step: add every app's objects to ``resources``."""
-    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx)), *project_objects(ctx)]
+    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx)), *project_objects(ctx),
+            *project_mirrors(ctx)]
 
 
 def build_app(app: App, ctx: RenderContext) -> list[Resource]:
     """One App's objects: its base objects or its workload (none without containers), then Service, ServiceAccount,
-    ConfigMaps, Secrets, PDB and its `objects:`."""
+    ConfigMaps, Secrets, PDB, its `objects:` and its `mirrors:`."""
     source = Source(file=app.file, line=app.doc.position(('metadata', 'name'))[0])
     labels = common_labels(app, ctx)
     objects: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
@@ -60,6 +63,7 @@ def build_app(app: App, ctx: RenderContext) -> list[Resource]:
         *base,
         *(Resource(obj=obj, app=app.name, source=_source(app, obj, source), **side) for obj, side in objects),
         *app_objects(app, ctx),
+        *app_mirrors(app, ctx, labels),
     ]
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 
-from manifestkit.command import Command
+from manifestkit.command import catalogue
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.package_data import schema_registry
 from manifestkit.patterns import PATTERNS, Pattern
@@ -17,15 +15,6 @@ from manifestkit.patterns.engine import schema_of
 from manifestkit.yaml_dump import dump
 
 DOCS = "docs/patterns.md"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", nargs="?", metavar="NAME", help="a pattern to show (default: list them all)")
-
-
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    sys.stdout.write(show(args.name) if args.name else listing())
-    return 0
 
 
 def listing() -> str:
@@ -115,4 +104,5 @@ def _indent(text: str) -> str:
     return "".join(f"  {line}" for line in text.splitlines(True))
 
 
-COMMAND = Command("list the built-in patterns, or show one's parameters and an example", configure, run)
+COMMAND = catalogue("list the built-in patterns, or show one's parameters and an example", "NAME",
+                    "a pattern to show (default: list them all)", listing, show)

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Mapping
-
-from manifestkit.command import Command
+from manifestkit.command import catalogue
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean
 from manifestkit.lint import RULES
 from manifestkit.report import rule_anchor
 
 DOCS = "docs/rules.md"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rule", nargs="?", metavar="ID", help="a rule id (MK009) or name (privileged) to show")
-
-
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    sys.stdout.write(show(args.rule) if args.rule else listing())
-    return 0
 
 
 def listing() -> str:
@@ -49,4 +36,5 @@ def show(key: str) -> str:
             f"lint.disable in .manifestkit.yaml\n")
 
 
-COMMAND = Command("list the lint rules (MKnnn), or show one", configure, run)
+COMMAND = catalogue("list the lint rules (MKnnn), or show one", "ID",
+                    "a rule id (MK009) or name (privileged) to show", listing, show)

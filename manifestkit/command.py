@@ -49,6 +49,18 @@ def one_heap(run: Run) -> Run:
     return paused
 
 
+def catalogue(help: str, metavar: str, what: str, listing: Callable[[], str], show: Callable[[str], str]) -> Command:
+    """A command over a registry: with no argument it lists the entries, with one (``metavar``) it shows that entry."""
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("name", nargs="?", metavar=metavar, help=what)
+
+    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+        sys.stdout.write(show(args.name) if args.name else listing())
+        return 0
+
+    return Command(help, configure, run)
+
+
 def guarded(run: Callable[[], int]) -> int:
     """``run()``'s exit code; its errors become one too, never a traceback on the terminal.
 

@@ -152,18 +152,22 @@ def compiled(extra: SchemaSet, key: Key, strict: bool) -> Any:
 
 
 _LITERAL_KEYWORDS = frozenset({"enum", "const", "default", "example", "examples", "required", "properties"})
+_COMBINATORS = frozenset({"allOf", "anyOf", "oneOf", "not"})
 
 
-def _strictified(schema: Mapping[str, Any]) -> Any:
-    """A copy where objects with ``properties`` forbid unknown fields, unless they preserve them."""
+def _strictified(schema: Mapping[str, Any], in_combinator: bool = False) -> Any:
+    """A copy where objects with ``properties`` forbid unknown fields, unless they preserve them. Branches of
+    allOf/anyOf/oneOf/not are left open: they only add rules to the object beside them, whose fields they
+    need not list (Kubernetes structural schemas forbid ``additionalProperties`` there)."""
     if isinstance(schema, list):
-        return [_strictified(s) for s in schema]
+        return [_strictified(s, in_combinator) for s in schema]
     if not isinstance(schema, Mapping):
         return schema
-    out = {k: v if k in _LITERAL_KEYWORDS else _strictified(v) for k, v in schema.items()}
+    out = {k: v if k in _LITERAL_KEYWORDS else _strictified(v, in_combinator or k in _COMBINATORS)
+           for k, v in schema.items()}
     if isinstance(schema.get("properties"), Mapping):
-        out["properties"] = {name: _strictified(s) for name, s in schema["properties"].items()}
-    if "properties" in schema and "additionalProperties" not in schema \
+        out["properties"] = {name: _strictified(s, in_combinator) for name, s in schema["properties"].items()}
+    if "properties" in schema and "additionalProperties" not in schema and not in_combinator \
             and not schema.get("x-kubernetes-preserve-unknown-fields"):
         out["additionalProperties"] = False
     return out

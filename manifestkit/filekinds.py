@@ -26,6 +26,7 @@ from manifestkit.package_data import load_schema, registry_of, schema_stems
 from manifestkit.schema_errors import non_json_values
 from manifestkit.secrets.mirror_engines import ENGINES
 from manifestkit.secrets.modes import MODES
+from manifestkit.secrets.secret_mirror import DELETE_POLICIES, DESTINATION_TYPES, SOURCE_TYPES
 from manifestkit.yamlio import Document, format_path
 
 if TYPE_CHECKING:   # python-jsonschema explains a refused file; a valid one never needs it (nor its import time)
@@ -39,12 +40,17 @@ SCHEMA_FILES = {"WebhookConfig": "webhook-config"}
 # Enums a registry owns: a schema node {"x-manifestkit-choices": key} gets "enum": list(CHOICES[key])
 # when the schema is loaded, so no schema file carries a copy of a registry's names.
 CHOICE_KEYWORD = "x-manifestkit-choices"
+# A pattern node may say in words what it expects: {"pattern": ..., "x-manifestkit-expected": "an https URL"}.
+EXPECTED_KEYWORD = "x-manifestkit-expected"
 CHOICES: dict[str, Collection[str]] = {
     "secret-output": MODES,
     "checksum-mode": checksums.MODES,
     "output-format": EMITTERS,
     "sops-layout": LAYOUTS,
     "mirror-engine": ENGINES,
+    "mirror-source-type": SOURCE_TYPES,
+    "mirror-destination-type": DESTINATION_TYPES,
+    "mirror-delete-policy": DELETE_POLICIES,
 }
 
 _NAME_RULE = (
@@ -157,8 +163,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     from jsonschema.exceptions import best_match
 
     if error.validator in ("oneOf", "anyOf") and error.context:
-        # Explain the branch whose type matched: its error is about the content.
-        typed = [e for e in error.context if e.relative_path or e.validator != "type"]
+        # Explain a branch whose type matched: its error is about the content.
+        wrong_type = {e.relative_schema_path[0] for e in error.context if not e.relative_path and e.validator == "type"}
+        typed = [e for e in error.context if e.relative_schema_path[0] not in wrong_type]
         yield from _explain(doc, best_match(typed or error.context))
         return
     path = list(error.absolute_path)
@@ -196,6 +203,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
     if error.validator in ("pattern", "maxLength") and "[a-z0-9]([-a-z0-9]*[a-z0-9])?" in schema.get("pattern", ""):
         yield doc.diagnostic(path, f"invalid name {instance!r}: use {_NAME_RULE}",
                              hint=f"try {_suggest_name(str(instance))!r}")
+        return
+    if error.validator == "pattern" and EXPECTED_KEYWORD in schema:
+        yield doc.diagnostic(path, f"found {instance!r}; expected {schema[EXPECTED_KEYWORD]}")
         return
     if error.validator == "propertyNames":
         yield doc.diagnostic(path, f"invalid name {error.instance!r} in {format_path(path)}: use {_NAME_RULE}")

@@ -167,5 +167,6 @@ class RenderContext:
 
     def secret_output(self) -> str:
         """`--secret-output` wins, then the environment's overlays, then the Project."""
-        return (self.options.secret_output or self.settings.secret_output
-                or str(self.project.spec.get("secrets", {}).get("output", "secret")))
+        chosen = (self.options.secret_output or self.settings.secret_output
+                  or self.project.spec.get("secrets", {}).get("output", "secret"))
+        return chosen if isinstance(chosen, str) else str(chosen)   # the value itself: explain follows it to its file

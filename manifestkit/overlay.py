@@ -114,7 +114,9 @@ def apply_overlay(spec: dict[str, Any], app_name: str, overlay: Overlay,
     if "replicas" in o and _replicated(spec) and not spec.get("autoscaling"):
         spec["replicas"] = o["replicas"]
     if "minReplicas" in o and _replicated(spec) and not spec.get("autoscaling"):
-        spec["replicas"] = max(int(spec.get("replicas", 1)), int(o["minReplicas"]))
+        # The larger value itself, not a new int: `manifestkit explain` follows it to the file that wrote it.
+        chosen = max(spec.get("replicas", 1), o["minReplicas"], key=int)
+        spec["replicas"] = chosen if isinstance(chosen, int) and not isinstance(chosen, bool) else int(chosen)
     if "env" in o or "resources" in o:
         every = {
             k: v for k, v in (("env", normalize_env(o.get("env"))), ("resources", o.get("resources"))) if v is not None

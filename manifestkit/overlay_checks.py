@@ -1,7 +1,7 @@
-"""Overlays that cannot silently miss: an overlay entry naming an app, container, ConfigMap, Secret or pattern
-the target does not have is an error, unless the entry says it adds something new.
+"""Overlays that cannot silently miss: an overlay entry naming an app, container, ConfigMap, Secret, pattern or
+mirror the target does not have is an error, unless the entry says it adds something new.
 
-A new container says so with an ``image`` (or ``$patch: add``), a new ConfigMap, Secret or pattern with
+A new container says so with an ``image`` (or ``$patch: add``), a new ConfigMap, Secret, pattern or mirror with
 ``$patch: add``; ``all:`` and ``defaults:`` stay wildcards and are not checked.
 """
 
@@ -15,10 +15,10 @@ from manifestkit.model import Overlay
 
 ADD = "add"
 PATCH = "$patch"
-_NAMED_LISTS = {"containers": "name", "initContainers": "name", "patterns": "use"}
+_NAMED_LISTS = {"containers": "name", "initContainers": "name", "patterns": "use", "mirrors": "name"}
 _NAMED_MAPS = ("configMaps", "secrets")
 _NOUNS = {"containers": "container", "initContainers": "init container", "patterns": "pattern",
-          "configMaps": "ConfigMap", "secrets": "Secret"}
+          "configMaps": "ConfigMap", "secrets": "Secret", "mirrors": "mirror"}
 
 
 def unknown_apps(overlay: Overlay, names: Sequence[str]) -> list[Diagnostic]:
@@ -82,7 +82,8 @@ def _misses(overlay: Overlay, where: tuple[str | int, ...], app: str, spec: Mapp
 
 
 def _adds(key: str, item: Mapping[str, Any]) -> bool:
-    return item.get(PATCH) == ADD or (key != "patterns" and "image" in item and item.get(PATCH) != "delete")
+    return item.get(PATCH) == ADD or (key in ("containers", "initContainers") and "image" in item
+                                      and item.get(PATCH) != "delete")
 
 
 def _message(key: str, name: str, app: str, known: Sequence[str]) -> str:

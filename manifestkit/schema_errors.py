@@ -117,4 +117,15 @@ def _explain(error: Any, secret: bool = False) -> Iterator[SchemaError]:
                 path, f"found {type_name(error.instance)} {short_value(error.instance)}; expected {' or '.join(types)}"
             )
             return
+        if branches:
+            # No branch holds: explain the one that comes closest (fewest errors; the first of equals).
+            for branch_error in min(branches, key=len):
+                yield from _explain(branch_error, secret)
+            return
+    forbidden = kind.schema if isinstance(kind, jsonschema_rs.ValidationErrorKind.Not) else None
+    if isinstance(forbidden, Mapping) and set(forbidden) == {"required"} and isinstance(forbidden["required"], list):
+        fields = [repr(str(f)) for f in forbidden["required"]]
+        yield SchemaError(path, f"{' and '.join(fields)} exclude each other" if len(fields) > 1
+                          else f"field {fields[0]} is not allowed here")
+        return
     yield SchemaError(path, error.message)

@@ -20,9 +20,9 @@ from manifestkit.package_data import data_dir
 from manifestkit.schema_errors import check_object
 from manifestkit.yamlio import format_path
 
-# Custom resources manifestkit itself may emit and ships no schema for (the last two: secrets/mirror_engines.py);
-# ExternalSecret and (Cluster)SecretStore validate against schemas/crds/.
-KNOWN_CUSTOM_KINDS = frozenset({"SealedSecret", "SecretMirror", "ClusterPolicy"})
+# Custom resources manifestkit itself may emit and ships no schema for; ExternalSecret, (Cluster)SecretStore,
+# SecretMirror and Kyverno's ClusterPolicy validate against the CRDs of schemas/crds/.
+KNOWN_CUSTOM_KINDS = frozenset({"SealedSecret"})
 
 
 def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
@@ -53,7 +53,8 @@ def check_objects(resources: list[Resource], ctx: RenderContext) -> list[Resourc
 def schema_set(resources: list[Resource], ctx: RenderContext) -> SchemaSet:
     """The custom resource schemas of a render: files and folders named by the Project and by
     ``--schemas``, plus every CRD among the rendered objects."""
-    # The CRDs of what manifestkit itself emits (ExternalSecret, SecretStore) come first; a project's own win.
+    # The CRDs of what manifestkit itself emits (ExternalSecret, SecretStore, SecretMirror, ClusterPolicy) come
+    # first; a project's own win.
     files = _loaded((data_dir("schemas") / "crds", *ctx.project.schemas,
                      *(Path(p).resolve() for p in ctx.options.schemas)))
     crds = [r.obj for r in resources if r.kind == "CustomResourceDefinition"]

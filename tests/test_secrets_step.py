@@ -165,7 +165,7 @@ def test_bad_mirror_regex(tmp_path: Path) -> None:
     with pytest.raises(ManifestkitError) as caught:
         render(root, {})
     assert [d.message for d in caught.value.diagnostics] == [
-        "Secret/shop/s: mirror.namespaces: 'team-(' is not a regular expression "
+        "Secret/shop/s: mirror.namespaces[0]: 'team-(' is not a regular expression "
         "(missing ), unterminated subpattern at position 5)"]
 
 

@@ -175,16 +175,11 @@ def _inside_root(ref: Ref, root: Path) -> Path:
 
 
 def _descend(ref: Ref, tree: Any, key: Sequence[str]) -> Any:
-    for depth, segment in enumerate(key):
-        if isinstance(tree, dict) and segment in tree:
-            tree = tree[segment]
-        elif isinstance(tree, list) and segment.isdigit() and int(segment) < len(tree):
-            tree = tree[int(segment)]
-        else:
-            where = "/" + "/".join(key[:depth])
-            found = f"keys: {one_of(map(str, tree))}" if isinstance(tree, dict) else f"a {type(tree).__name__}"
-            raise error(f"{_show(ref)}: no key '{segment}' under '{where}' in '{ref.path}'; found {found}")
-    return tree
+    def missing(depth: int, node: Any) -> Exception:
+        where = "/" + "/".join(key[:depth])
+        found = f"keys: {one_of(map(str, node))}" if isinstance(node, dict) else f"a {type(node).__name__}"
+        return error(f"{_show(ref)}: no key '{key[depth]}' under '{where}' in '{ref.path}'; found {found}")
+    return sops.descend(tree, key, missing)
 
 
 def _secret(value: Any) -> SecretStr:

@@ -20,14 +20,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, one_of
+from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.model import Resource
+from manifestkit.secrets import secret_mirror as sm
 from manifestkit.secrets.jobs import located
 
-SECRET_MIRROR_API = "mirrors.kts.studio/v1alpha2"
 REFLECTOR = "reflector.v1.k8s.emberstack.com/"
-DEFAULT_POLL_SECONDS = 180          # SecretMirror's own default (the seed's `kubectl get secretmirrors`)
-DELETE_POLICIES = ("delete", "retain")
 SOURCES = ("git", "cluster")        # or {vault: {...}}
 
 Engine = Callable[[Resource, Mapping[str, Any], Sequence[str]], list[Resource]]
@@ -39,17 +37,14 @@ def _problem(resource: Resource, message: str, hint: str = "") -> ManifestkitErr
     return ManifestkitError([Diagnostic(message=f"{resource.ref()}: {message}", hint=hint, **located(resource))])
 
 
-def patterns_of(resource: Resource, spec: Mapping[str, Any]) -> list[str]:
-    """``mirror.namespaces``, each a valid regular expression (a glob like ``*-prod`` is an error)."""
+def patterns_of(resource: Resource, spec: Mapping[str, Any], go: bool = False) -> list[str]:
+    """``mirror.namespaces``, each a valid regular expression (a glob like ``*-prod`` is an error); ``go``: one that
+    Go's regexp compiles too (the SecretMirror controller and Kyverno are Go programs)."""
     patterns = [str(p) for p in spec.get("namespaces") or []]
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            glob = pattern.replace(".", r"\.").replace("*", ".*").replace("?", ".")
-            raise _problem(resource, f"mirror.namespaces: {pattern!r} is not a regular expression ({exc})",
-                           hint=f"namespaces are regular expressions matched against the whole name; "
-                                f"for the glob write {glob!r}" if "*" in pattern or "?" in pattern else "") from None
+    for i, pattern in enumerate(patterns):
+        bad = sm.regex_problem(pattern, go)
+        if bad:
+            raise _problem(resource, f"mirror.namespaces[{i}]: {bad[0]}", hint=bad[1])
     return patterns
 
 
@@ -90,38 +85,21 @@ def render_copies(resource: Resource, spec: Mapping[str, Any], namespaces: Seque
     return [_without_mirror(resource), *(_without_mirror(resource, ns) for ns in targets)]
 
 
-def _vault_source(vault: Mapping[str, Any]) -> dict[str, Any]:
-    """The SecretMirror's ``vault`` block. The seed writes ``auth: {approle: ...}``, but the
-    controller's CRD field is ``appRole``, and the API server prunes unknown fields, so the
-    seed's spelling would leave the mirror without auth: manifestkit writes ``appRole``."""
-    out = {k: vault[k] for k in ("addr", "path") if k in vault}
-    auth = dict(vault.get("auth") or {})
-    if "approle" in auth:
-        auth["appRole"] = auth.pop("approle")
-    return {**out, **({"auth": auth} if auth else {})}
-
-
 def secret_mirror(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
-    """Engine ``secret-mirror``: a SecretMirror beside the Secret (the seed's own examples)."""
-    policy = spec.get("deletePolicy", "delete")
-    if policy not in DELETE_POLICIES:
-        raise _problem(resource, f"mirror.deletePolicy: found {policy!r}; expected one of: {one_of(DELETE_POLICIES)}")
+    """Engine ``secret-mirror``: a SecretMirror beside the Secret (seed 003), copying it, or the Vault secret of
+    ``source: {vault: ...}`` under its name, into the matching namespaces; unset fields left to the controller."""
     source_spec = spec.get("source", "git")
     source: dict[str, Any] = {"name": resource.name}
     if isinstance(source_spec, Mapping) and "vault" in source_spec:
-        source.update(type="vault", vault=_vault_source(source_spec["vault"]))
-    spec_out: dict[str, Any] = {
-        "source": source,
-        "destination": {"type": "namespaces", "namespaces": patterns_of(resource, spec)},
-        "deletePolicy": policy,
-        "pollPeriodSeconds": int(spec.get("pollPeriodSeconds", DEFAULT_POLL_SECONDS)),
-    }
+        source["vault"] = source_spec["vault"]
+    destination = {"type": "namespaces", "namespaces": patterns_of(resource, spec, go=True)}
+    entry = {"source": source, "destination": destination,
+             **{key: spec[key] for key in ("deletePolicy", "pollPeriodSeconds") if key in spec}}
     meta = {
         "name": str(spec.get("name") or f"{resource.name}-mirror"),
         **({"namespace": resource.namespace} if resource.namespace else {}),
     }
-    mirror = {"apiVersion": SECRET_MIRROR_API, "kind": "SecretMirror", "metadata": meta, "spec": spec_out}
-    return [*_own(resource, spec), _made(resource, mirror)]
+    return [*_own(resource, spec), _made(resource, sm.secret_mirror(meta, sm.spec_of(entry)))]
 
 
 def reflector(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[str]) -> list[Resource]:
@@ -154,7 +132,7 @@ def kyverno(resource: Resource, spec: Mapping[str, Any], namespaces: Sequence[st
     if isinstance(spec.get("source"), Mapping):
         raise _problem(resource, "mirror.engine: kyverno clones a Secret of the cluster; it cannot read Vault",
                        hint="choose engine secret-mirror for a Vault source")
-    patterns = patterns_of(resource, spec)
+    patterns = patterns_of(resource, spec, go=True)
     regex = "^(" + "|".join(patterns) + ")$"
     rule = {
         "name": f"mirror-{resource.name}",

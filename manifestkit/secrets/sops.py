@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -119,14 +119,20 @@ def decrypt_file(path: Path, keys: SopsKeys, fmt: str | None = None) -> SopsDocu
 
 def lookup(doc: SopsDocument, key_path: Sequence[str]) -> Any:
     """The value at ``key_path`` (list indexes as digits); a missing key lists its siblings, never values."""
-    node = doc.tree
+    return descend(doc.tree, key_path, lambda depth, node: _missing(doc, key_path, depth, node))
+
+
+def descend(tree: Any, key_path: Sequence[str], missing: Callable[[int, Any], Exception]) -> Any:
+    """The value at ``key_path`` in a decoded tree (list indexes as digits); where a key is not there, raises
+    ``missing(depth, node)`` with the node it was looked up in."""
+    node = tree
     for depth, key in enumerate(key_path):
         if isinstance(node, dict) and key in node:
             node = node[key]
         elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
-            raise _missing(doc, key_path, depth, node)
+            raise missing(depth, node)
     return node
 
 

@@ -66,7 +66,8 @@ def _settled(resource: Resource) -> Resource:
     return dataclasses.replace(resource, mirror=None, secret_output=None)
 
 def mode_of(resource: Resource, ctx: RenderContext) -> str:
-    return str(resource.secret_output or ctx.secret_output())
+    mode = resource.secret_output or ctx.secret_output()
+    return mode if isinstance(mode, str) else str(mode)   # the value itself: explain follows it to its file
 
 
 def _unknown_mode(resource: Resource, mode: str) -> list[Diagnostic]:
