@@ -10,17 +10,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from manifestkit.command import Command
+from manifestkit.beside import Pending, beside
+from manifestkit.command import Command, one_heap
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
-from manifestkit.emit.plain import stream
+from manifestkit.emit.plain import join_stream, stream_documents
 from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import PROJECT_FILE, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
-from manifestkit.render_lint import lint_files, lint_texts, render_config
+from manifestkit.render_lint import lint_files, lint_stream, render_config
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
                           quiet=getattr(args, "quiet", False), shown=bar(args, environ))
     job = plan(args, environ)
-    findings = _lint(args, job)
+    findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
         for line in stale:
@@ -123,12 +124,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        return _report(findings, args.fail_on, getattr(args, "quiet", False))
+        return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return _report(findings, args.fail_on, getattr(args, "quiet", False))
+    return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -204,32 +205,39 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
-    text = stream(next(iter(renders.values())))
-    sys.stdout.write(text)
-    findings = lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd())) if lint else []
+    documents = stream_documents(next(iter(renders.values())))
+    sys.stdout.write(join_stream(documents))
+    findings = lint_stream(documents, render_config(projects[0].file, Path.cwd())) if lint else []
     return _report(findings, fail_on, quiet)
 
 
 # ---------------------------------------------------------------- lint of the output (issue 13, point 10)
 
 LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, not the YAML `validate` reads
+LINT_BESIDE_AT = 400                        # files: below, a forked child costs more than the lint it takes over
 
 
-def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
-    """The lint findings on the files the render writes (plain and Kustomize output)."""
+def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
+    """The lint findings on the files the render writes (plain and Kustomize output), found beside
+    the write when there are enough files for a child process to pay."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
-        return []
-    files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
-    return lint_files(files, job.target, render_config(job.project.file, Path.cwd()))
+        return beside(list, fork=False)
+    files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
+    config = render_config(job.project.file, Path.cwd())
+    return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
     """Findings to stderr, after what the render itself says (with ``--quiet`` only those that fail
     it); 1 when one is at or above ``--fail-on``."""
     failing = at_or_above(findings, fail_on)
-    for finding in failing if quiet else findings:
-        print(finding.format(), file=sys.stderr)
+    shown = failing if quiet else findings
+    for start in range(0, len(shown), REPORT_CHUNK):   # a write per chunk of findings, not per line
+        print("\n".join(finding.format() for finding in shown[start:start + REPORT_CHUNK]), file=sys.stderr)
     return 1 if failing else 0
+
+
+REPORT_CHUNK = 500
 
 
 def configure_render(parser: argparse.ArgumentParser) -> None:
@@ -249,4 +257,4 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
     )
 
 
-COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, one_heap(run))

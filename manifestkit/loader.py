@@ -18,7 +18,7 @@ from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.object_files import object_documents
 from manifestkit.package_data import data_dir
-from manifestkit.paths import inside, outside_message, project_root
+from manifestkit.paths import Resolver, inside, outside_message, project_root
 from manifestkit.yamlio import Document, load_file
 
 T = TypeVar("T")
@@ -95,9 +95,10 @@ def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path
     if not matches:
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
                                                hint=f"paths are relative to {display_path(root)}/")])
-    if confine is not None and any(not inside(confine, Path(match)) for match in matches):
+    paths = Resolver()
+    if confine is not None and any(not paths.inside(confine, Path(match)) for match in matches):
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
-    return gather(matches, lambda match: [(d, Path(match).parent.resolve())
+    return gather(matches, lambda match: [(d, paths.folder(Path(match)))
                                           for d in _checked(load_file(match, display_path(Path(match))))])
 
 
