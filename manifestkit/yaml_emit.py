@@ -40,18 +40,16 @@ class Scalars:
 
     def value(self, value: Any) -> tuple[str, tuple[str, ...]]:
         if type(value) is str:
-            known = self._strings.get(value)
-            if known is None:
-                if len(self._strings) > _MAX_KNOWN:
-                    self._strings.clear()
-                known = self._strings[value] = self._learn(value)
-            return known
+            return self._strings.get(value) or self._remember(self._strings, value, value)
         key = (float, repr(value)) if type(value) is float else (type(value), value)   # 0.0 == -0.0
-        known = self._known.get(key)
-        if known is None:
-            if len(self._known) > _MAX_KNOWN:
-                self._known.clear()
-            known = self._known[key] = self._learn(value)
+        return self._known.get(key) or self._remember(self._known, key, value)
+
+    def _remember(self, table: dict[Any, tuple[str, tuple[str, ...]]], key: Any,
+                  value: Any) -> tuple[str, tuple[str, ...]]:
+        """What ``value`` is written as, learnt once and kept in ``table`` (emptied when it grows too big)."""
+        if len(table) > _MAX_KNOWN:
+            table.clear()
+        known = table[key] = self._learn(value)
         return known
 
     def key(self, key: str) -> str:
