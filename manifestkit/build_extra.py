@@ -7,12 +7,14 @@ from typing import Any
 
 from manifestkit.build_meta import common_labels
 from manifestkit.kinds import is_cluster_scoped
-from manifestkit.model import MANAGED_BY, App, RenderContext, Resource, Source
+from manifestkit.model import MANAGED_BY, App, Project, RenderContext, Resource, Source
 from manifestkit.yamlio import Document
 
 
 def app_objects(app: App, ctx: RenderContext) -> list[Resource]:
     """The App's `objects:`: inline ones located in the App file, file ones in theirs."""
+    if not app.spec.get("objects") and not app.objects:
+        return []
     labels = common_labels(app, ctx)
     scoped = cluster_kinds(ctx)
     return [Resource(obj=_placed(obj, app.namespace, labels, ctx, scoped), app=app.name, source=source)
@@ -43,9 +45,21 @@ def project_objects(ctx: RenderContext) -> list[Resource]:
 
 
 def cluster_kinds(ctx: RenderContext) -> frozenset[str]:
-    """Custom kinds that a CRD among the project's objects declares cluster-scoped."""
-    docs = [*ctx.project.resources, *(d for app in ctx.project.apps for d in app.objects)]
-    inline = [o for o in ctx.project.spec.get("resources", []) if isinstance(o, Mapping)]
+    """Custom kinds that a CRD among the project's objects declares cluster-scoped (found once per
+    project: every App with `objects:` asks)."""
+    project, known = _CLUSTER_KINDS.get("last", (None, frozenset()))
+    if project is not ctx.project:
+        project, known = _CLUSTER_KINDS["last"] = (ctx.project, _cluster_kinds(ctx.project))
+    return known
+
+
+# The last project's answer: a Project is frozen, so the answer stays right while it is the same object.
+_CLUSTER_KINDS: dict[str, tuple[Project | None, frozenset[str]]] = {}
+
+
+def _cluster_kinds(project: Project) -> frozenset[str]:
+    docs = [*project.resources, *(d for app in project.apps for d in app.objects)]
+    inline = [o for o in project.spec.get("resources", []) if isinstance(o, Mapping)]
     crds = [*(d.data for d in docs), *inline]
     return frozenset(str(c.get("spec", {}).get("names", {}).get("kind")) for c in crds
                      if isinstance(c, Mapping) and c.get("kind") == "CustomResourceDefinition"

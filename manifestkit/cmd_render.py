@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Mapping
@@ -11,29 +10,39 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from manifestkit.command import Command
+from manifestkit.beside import Pending, beside
+from manifestkit.command import Command, one_heap
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, gather
 from manifestkit.emit import Emitted
-from manifestkit.emit.plain import stream
+from manifestkit.emit.plain import join_stream, stream_documents
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.load_cache import cached_reader
 from manifestkit.loader import PROJECT_FILE, DocReader, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
-from manifestkit.render_cache import open_cache, open_pack
+from manifestkit.render_cache import open_cache
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
-from manifestkit.render_jobs import BASE, cache_of, configure_runs, kept_for_lint, remember, render_all, render_base
-from manifestkit.render_lint import lint_files, lint_texts, render_config
-from manifestkit.render_lint_cache import Kept, lint_kept
+from manifestkit.render_jobs import (
+    BASE,
+    app_reader,
+    cache_of,
+    configure_runs,
+    kept_for_lint,
+    remember,
+    render_all,
+    render_base,
+    stream_settings,
+)
+from manifestkit.render_lint import lint_files, lint_stream, render_config
+from manifestkit.render_lint_cache import Kept, kept_findings
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
-from manifestkit.shard import parse_shard
+from manifestkit.shard import configure_shard, parse_shard, shardable
 from manifestkit.validation import at_or_above
 from manifestkit.writer import LEDGER, check_tree, report_lines, write_tree
 
@@ -98,8 +107,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     options = options_of(args, environ)
     shard = parse_shard(args.shard) if getattr(args, "shard", None) is not None else None
     files, cache = FileDigests(), cache_of(args, environ)
-    docs = open_pack(cache, "docs", os.getcwd(), *args.paths) if cache is not None else None
-    read = cached_reader(docs, files) if docs is not None else None
+    docs, read = app_reader(cache, files, args.paths)
     projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
     project = projects[0]
     fmt = _format(args, project)
@@ -110,18 +118,14 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
     emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
-    problem = remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs) \
-        if cache is not None else None
-    if problem:
-        print(f"manifestkit: warning: {problem}; the next render will not be faster", file=sys.stderr)
+    if cache is not None:
+        remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs)
     return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
                 shard.ledger if shard else LEDGER, kept_for_lint(cache, done, target, shard) if cache and fmt == "plain"
                 else None)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    if args.shard is not None:
-        parse_shard(args.shard)
     if args.output == "-":
         projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
         fmt = _format(args, projects[0])
@@ -135,9 +139,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 ]
             )
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
-                          quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=_stream_settings(args))
+                          quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=stream_settings(args))
     job = plan(args, environ)
-    findings = _lint(args, job)
+    findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
@@ -149,12 +153,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        return _report(findings, args.fail_on, getattr(args, "quiet", False))
+        return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
     result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force, ledger=job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
-    return _report(findings, args.fail_on, getattr(args, "quiet", False))
+    return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
 
 
 def _format(args: argparse.Namespace, project: Project) -> str:
@@ -169,16 +173,9 @@ def _format(args: argparse.Namespace, project: Project) -> str:
                 )
             ]
         )
-    if getattr(args, "shard", None) is not None and fmt != "plain":
-        raise ManifestkitError([Diagnostic(
-            message=f"--shard splits the plain format's files by app; found --format {fmt}, whose files the apps share",
-            hint="render --format plain in shards, or render this format in one job")])
+    if getattr(args, "shard", None) is not None:
+        shardable(fmt)
     return fmt
-
-
-def _stream_settings(args: argparse.Namespace) -> Settings:
-    """`-o -`: no cache (nothing is written to remember it by), the asked shard and workers."""
-    return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard is not None else None)
 
 
 def render_command(args: argparse.Namespace) -> str:
@@ -242,36 +239,43 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
                                            hint=f"add --env {names[0]}")])
-    text = stream(next(iter(renders.values())))
-    sys.stdout.write(text)
-    findings = lint_texts({"<stdout>": text}, render_config(projects[0].file, Path.cwd())) if lint else []
+    documents = stream_documents(next(iter(renders.values())))
+    sys.stdout.write(join_stream(documents))
+    findings = lint_stream(documents, render_config(projects[0].file, Path.cwd())) if lint else []
     return _report(findings, fail_on, quiet)
 
 
 # ---------------------------------------------------------------- lint of the output (issue 13, point 10)
 
 LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, not the YAML `validate` reads
+LINT_BESIDE_AT = 400                        # files: below, a forked child costs more than the lint it takes over
 
 
-def _lint(args: argparse.Namespace, job: Plan) -> list[Diagnostic]:
-    """The lint findings on the files the render writes (plain and Kustomize output)."""
+def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
+    """The lint findings on the files the render writes (plain and Kustomize output), found beside
+    the write when there are enough files for a child process to pay."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
-        return []
-    files = {rel: f.data for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
+        return beside(list, fork=False)
+    files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     config = render_config(job.project.file, Path.cwd())
-    if job.kept is not None:    # the findings of unchanged files from the render cache
-        return lint_kept(files, job.target, config, job.kept, lambda some, also: lint_files(some, job.target, config,
-                                                                                             also))
-    return lint_files(files, job.target, config)
+    if job.kept is not None:    # the findings of unchanged files from the render cache; the rest linted beside
+        known = kept_findings(files, job.target, config, job.kept)
+        return beside(lambda: known.finish(lambda some, also: lint_files(some, job.target, config, also)),
+                      fork=len(known.todo) >= LINT_BESIDE_AT)
+    return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
     """Findings to stderr, after what the render itself says (with ``--quiet`` only those that fail
     it); 1 when one is at or above ``--fail-on``."""
     failing = at_or_above(findings, fail_on)
-    for finding in failing if quiet else findings:
-        print(finding.format(), file=sys.stderr)
+    shown = failing if quiet else findings
+    for start in range(0, len(shown), REPORT_CHUNK):   # a write per chunk of findings, not per line
+        print("\n".join(finding.format() for finding in shown[start:start + REPORT_CHUNK]), file=sys.stderr)
     return 1 if failing else 0
+
+
+REPORT_CHUNK = 500
 
 
 def configure_render(parser: argparse.ArgumentParser) -> None:
@@ -289,8 +293,7 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write"
     )
-    parser.add_argument("--shard", metavar="I/N",
-                        help="render only shard I of N: the apps whose name hashes there (see docs/ci.md)")
+    configure_shard(parser)
 
 
-COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, run)
+COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, one_heap(run))

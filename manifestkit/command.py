@@ -4,6 +4,7 @@ codes."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -27,6 +28,25 @@ class Command(NamedTuple):
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Mapping[str, str]], int]
+
+
+Run = Callable[[argparse.Namespace, Mapping[str, str]], int]
+
+
+def one_heap(run: Run) -> Run:
+    """``run`` with the cyclic garbage collector paused: for a command that builds one big heap of
+    plain data (dicts, lists, strings: no cycles), uses it and is done. Each full pass of the
+    collector walks the whole heap, and the passes come as the heap grows, so their cost grows
+    faster than the work (a quarter of a 10,000-app render); reference counting frees the rest."""
+    def paused(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return run(args, environ)
+        finally:
+            if was:
+                gc.enable()
+    return paused
 
 
 def catalogue(help: str, metavar: str, what: str, listing: Callable[[], str], show: Callable[[str], str]) -> Command:

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-import referencing
-from jsonschema.exceptions import ValidationError, best_match
 
 from manifestkit import checksums
 from manifestkit.diagnostics import Diagnostic, did_you_mean, short_value, type_name
@@ -31,6 +28,10 @@ from manifestkit.secrets.mirror_engines import ENGINES
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.secret_mirror import DELETE_POLICIES, DESTINATION_TYPES, SOURCE_TYPES
 from manifestkit.yamlio import Document, format_path
+
+if TYPE_CHECKING:   # python-jsonschema explains a refused file; a valid one never needs it (nor its import time)
+    import referencing
+    from jsonschema.exceptions import ValidationError
 
 KINDS = ("Project", "App", "Overlay")
 # Kinds whose schema file is not ``<kind lowercased>.schema.json`` (hook for kinds loaded elsewhere).
@@ -91,6 +92,8 @@ def schema_registry() -> referencing.Registry[Any]:
 
 @functools.cache
 def _validator(kind: str) -> Any:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(
         file_schema(SCHEMA_FILES.get(kind, kind.lower())),
         registry=schema_registry(),
@@ -157,6 +160,8 @@ def schema_diagnostics(doc: Document, validator: Any) -> list[Diagnostic]:
 
 
 def _explain(doc: Document, error: ValidationError) -> Iterator[Diagnostic]:
+    from jsonschema.exceptions import best_match
+
     if error.validator in ("oneOf", "anyOf") and error.context:
         # Explain a branch whose type matched: its error is about the content.
         wrong_type = {e.relative_schema_path[0] for e in error.context if not e.relative_path and e.validator == "type"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from importlib import resources
+from importlib import util
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,14 @@ _VERSION_DIR = re.compile(r"^v(\d+\.\d+)\.\d+-local$")
 _GROUP_PREFIX = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
 
 
+@functools.cache
 def _schema_root() -> Path:
-    return Path(str(resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")))
+    # The package's folder, found without importing it: its __init__ imports python-jsonschema (a tenth of a
+    # render's start-up) for a validator manifestkit does not use.
+    spec = util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the kubernetes-validate package (manifestkit's Kubernetes schemas) is not installed")
+    return Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.object_files import object_documents
 from manifestkit.package_data import data_dir
-from manifestkit.paths import inside, outside_message, project_root
+from manifestkit.paths import Resolver, inside, outside_message, project_root
 from manifestkit.yamlio import Document, load_file
 
 T = TypeVar("T")
@@ -109,18 +109,11 @@ def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path
     if not matches:
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
                                                hint=f"paths are relative to {display_path(root)}/")])
-    folders: dict[str, Path] = {}     # each folder resolved once, not once per App file in it (a monorepo has 1000s)
-    for match in matches:
-        if os.path.dirname(match) not in folders:
-            folders[os.path.dirname(match)] = Path(os.path.dirname(match)).resolve()
-    if confine is not None:
-        real = str(confine.resolve())
-        resolved = (os.path.realpath(m) if os.path.islink(m) else os.path.join(folders[os.path.dirname(m)],
-                                                                               os.path.basename(m)) for m in matches)
-        if any(path != real and not path.startswith(real.rstrip(os.sep) + os.sep) for path in resolved):
-            raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
-    return gather(matches, lambda match: [(d, folders[os.path.dirname(match)])
-                                          for d in read(match, display_path(match))])
+    paths = Resolver()
+    if confine is not None and any(not paths.inside(confine, Path(match)) for match in matches):
+        raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
+    return gather(matches, lambda match: [(d, paths.folder(Path(match)))
+                                          for d in read(match, display_path(Path(match)))])
 
 
 def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, confine: Path | None) -> Environment:

@@ -10,10 +10,10 @@ import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import referencing
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:   # python-jsonschema's registry, imported only by whoever builds one
+    import referencing
 
 _HERE = Path(__file__).resolve().parent
 
@@ -42,6 +42,9 @@ def schema_stems() -> list[str]:
 
 def registry_of(schemas: Mapping[str, Any]) -> referencing.Registry[Any]:
     """A python-jsonschema registry of schemas by ``$id``, so cross-file ``$ref``s resolve offline."""
+    import referencing
+    from referencing.jsonschema import DRAFT202012
+
     return referencing.Registry().with_resources(
         (uri, referencing.Resource.from_contents(schema, default_specification=DRAFT202012))
         for uri, schema in schemas.items()

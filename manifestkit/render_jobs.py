@@ -4,12 +4,16 @@ a process pool as the settings say, and the cache entries written once the whole
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from manifestkit.emit import DumpKey
 from manifestkit.emit.plain import object_path
+from manifestkit.load_cache import cached_reader
+from manifestkit.loader import DocReader
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments
 from manifestkit.progress import NO_PROGRESS, Progress, progress
@@ -17,6 +21,7 @@ from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, open_pack,
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_lint_cache import Kept
+from manifestkit.shard import parse_shard
 from manifestkit.writer import OutFile
 
 BASE = ""     # the name of the base render (no overlays) among an output's versions
@@ -85,9 +90,23 @@ def _add(out: Renders, name: str, done: EnvRender) -> None:
     out.done.setdefault(name, []).append(done)
 
 
-def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile], docs: Pack | None) -> str | None:
+def app_reader(cache: Cache | None, files: FileDigests, paths: Sequence[str]) -> tuple[Pack | None, DocReader | None]:
+    """The pack of App files a render of ``paths`` reads through the cache, and the reader that uses it."""
+    if cache is None:
+        return None, None
+    docs = open_pack(cache, "docs", os.getcwd(), *paths)
+    return docs, cached_reader(docs, files)
+
+
+def stream_settings(args: argparse.Namespace) -> Settings:
+    """`render -o -`: no cache (nothing is written to remember it by), the asked shard and workers."""
+    return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard is not None else None)
+
+
+def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile], docs: Pack | None) -> None:
     """Store what the render made in ``cache``: the App files read (``docs``) and every app it rendered, with the
-    plain files it wrote (``files``, by output path); the problem writing, if any."""
+    plain files it wrote (``files``, by output path); a cache that cannot be written is said on stderr (the render
+    went well: the next one is only slower)."""
     packs = [*([docs] if docs else [])]
     for render in renders:
         for name, done in render.done.items():
@@ -103,8 +122,8 @@ def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFi
         for pack in packs:
             save_pack(cache, pack)
     except OSError as exc:
-        return f"cannot write the render cache in {cache.root}: {exc.strerror or exc}"
-    return None
+        print(f"manifestkit: warning: cannot write the render cache in {cache.root}: {exc.strerror or exc}; "
+              "the next render will not be faster", file=sys.stderr)
 
 
 def kept_for_lint(cache: Cache, renders: Renders, target: Path, shard: object) -> Kept:

@@ -26,10 +26,11 @@ from manifestkit.lint.podspec import as_list, as_map, containers, pod_metadata, 
 from manifestkit.model import Resource
 from manifestkit.render_cache import Cache, Pack, keep, key_of, save_pack, take
 from manifestkit.render_inputs import package_stamp
+from manifestkit.writer import OutFile
 
 KIND = "lint"
-# (files: relative path → bytes, the other files' objects the cross-object rules see) → the files' findings
-Lint = Callable[[Mapping[str, bytes], Mapping[str, Mapping[str, Any]]], list[Diagnostic]]
+# (files: relative path → file, the other files' objects the cross-object rules see) → the files' findings
+Lint = Callable[[Mapping[str, OutFile], Mapping[str, Mapping[str, Any]]], list[Diagnostic]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,9 +43,46 @@ class Kept:
     stored: Mapping[str, Resource]       # the same, for the objects of stored apps only
 
 
-def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept: Kept, lint: Lint) -> list[Diagnostic]:
-    """The findings of ``lint`` on every file of ``files`` (named under ``target``), those of stored apps' files
-    from the cache when it has them."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Known:
+    """The findings the cache had for a render's files, and the files still to lint."""
+
+    files: Mapping[str, OutFile]
+    target: Path
+    kept: Kept
+    keys: Mapping[str | None, str]                # each stored app's entry
+    groups: Mapping[str | None, list[str]]        # each stored app's files
+    found: Mapping[str, list[Diagnostic]]
+    todo: list[str]
+
+    def finish(self, lint: Lint) -> list[Diagnostic]:
+        """Every file's findings: ``lint`` finds those of the files to lint (and the cache keeps them)."""
+        found = dict(self.found)
+        objects, pack = self.kept.objects, self.kept.pack
+        if self.todo:
+            named = {str(self.target / rel): rel for rel in self.todo}
+            services = any(objects[rel].kind == "Service" for rel in self.todo if rel in objects)
+            others = {rel: objects[rel].obj for rel in sorted(set(objects) - set(self.todo))
+                      if _has_pods(objects[rel])} if services else {}
+            fresh: dict[str, list[Diagnostic]] = {rel: [] for rel in self.todo}
+            for finding in lint({rel: self.files[rel] for rel in self.todo}, others):
+                where = named.get(finding.file)
+                if where in fresh:
+                    fresh[where].append(finding)
+            for app, rels in self.groups.items():
+                if rels[0] in fresh:
+                    keep(pack, self.keys[app], {rel: [_plain_finding(d) for d in fresh[rel]] for rel in rels})
+            found.update(fresh)
+        try:
+            save_pack(self.kept.cache, pack)
+        except OSError:
+            pass    # the render said so already, when it stored the objects (render_jobs.remember)
+        return sort_diagnostics(d for rel in sorted(self.files) for d in found.get(rel, []))
+
+
+def kept_findings(files: Mapping[str, OutFile], target: Path, config: LintConfig, kept: Kept) -> Known:
+    """The findings the cache has for ``files`` (named under ``target``): those of stored apps' files whose bytes,
+    names and lint configuration (and for a Service, the workloads around it) are unchanged."""
     objects, stored, pack = kept.objects, kept.stored, kept.pack
     shared = key_of(KIND, package_stamp(), str(target), _config_digest(config))
     pods = _pods_digest(objects)
@@ -52,7 +90,7 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
     for rel in sorted(files):
         if rel in stored:
             groups.setdefault(stored[rel].app, []).append(rel)
-    keys = {app: key_of(shared, *(f"{rel}={hashlib.sha256(files[rel]).hexdigest()}" for rel in rels),
+    keys = {app: key_of(shared, *(f"{rel}={hashlib.sha256(files[rel].data).hexdigest()}" for rel in rels),
                         pods if any(stored[rel].kind == "Service" for rel in rels) else "")
             for app, rels in groups.items()}
     found: dict[str, list[Diagnostic]] = {}
@@ -60,26 +98,8 @@ def lint_kept(files: Mapping[str, bytes], target: Path, config: LintConfig, kept
         had = _findings(take(pack, key), groups[app])
         if had is not None:
             found.update(had)
-    todo = [rel for rel in files if rel not in found]
-    if todo:
-        named = {str(target / rel): rel for rel in todo}
-        services = any(objects[rel].kind == "Service" for rel in todo if rel in objects)
-        others = {rel: objects[rel].obj for rel in sorted(set(objects) - set(todo)) if _has_pods(objects[rel])} \
-            if services else {}
-        fresh: dict[str, list[Diagnostic]] = {rel: [] for rel in todo}
-        for finding in lint({rel: files[rel] for rel in todo}, others):
-            where = named.get(finding.file)
-            if where in fresh:
-                fresh[where].append(finding)
-        for app, rels in groups.items():
-            if rels[0] in fresh:
-                keep(pack, keys[app], {rel: [_plain_finding(d) for d in fresh[rel]] for rel in rels})
-        found.update(fresh)
-    try:
-        save_pack(kept.cache, pack)
-    except OSError:
-        pass    # the render said so already, when it stored the objects (render_jobs.remember)
-    return sort_diagnostics(d for rel in sorted(files) for d in found.get(rel, []))
+    return Known(files=files, target=target, kept=kept, keys=keys, groups=groups, found=found,
+                 todo=[rel for rel in files if rel not in found])
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Diagnostic))

@@ -41,14 +41,37 @@ def check_object(obj: Mapping[str, Any], kube_version: str, strict: bool = True,
     return sorted(errors, key=lambda e: (tuple(str(p) for p in e.path), e.message))
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_json(node: Any) -> bool:
+    """Whether ``node`` is made of dicts, lists and JSON scalars only (their exact types): the common
+    case, told without a generator per value."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _JSON_SCALARS:
+            return False
+    return True
+
+
 def non_json_values(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(path, message) for every value YAML gave a type JSON lacks: an unquoted date, ``!!binary``, ``!!set``."""
+    return iter(()) if _plain_json(node) else _non_json_values(node, path)
+
+
+def _non_json_values(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if isinstance(node, Mapping):
         for key, value in node.items():
-            yield from non_json_values(value, (*path, key if isinstance(key, (str, int)) else str(key)))
+            yield from _non_json_values(value, (*path, key if isinstance(key, (str, int)) else str(key)))
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            yield from non_json_values(value, (*path, index))
+            yield from _non_json_values(value, (*path, index))
     elif isinstance(node, (datetime.date, datetime.datetime)):
         yield path, "found an unquoted YAML date; expected a string (quote the value)"
     elif isinstance(node, (bytes, bytearray)):

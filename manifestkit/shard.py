@@ -10,6 +10,7 @@ shard's. See docs/ci.md for the CI recipe and how the shards are joined.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import re
 from dataclasses import dataclass
@@ -64,3 +65,16 @@ def _bad(text: str, message: str) -> ManifestkitError:
     return ManifestkitError([Diagnostic(message=f"--shard {text!r}: {message}",
                                         hint="run shards 1/N to N/N in N CI jobs, e.g. `manifestkit render "
                                              "--shard 1/4` to `--shard 4/4`")])
+
+
+def configure_shard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shard", metavar="I/N",
+                        help="render only shard I of N: the apps whose name hashes there (see docs/ci.md)")
+
+
+def shardable(fmt: str) -> None:
+    """Shards split the plain format, one file per object; the other formats write files all apps share."""
+    if fmt != "plain":
+        raise ManifestkitError([Diagnostic(
+            message=f"--shard splits the plain format's files by app; found --format {fmt}, whose files the apps share",
+            hint="render --format plain in shards, or render this format in one job")])

@@ -35,22 +35,36 @@ class Scalars:
         self._dump_one = dump_one          # {"k": value} → PyYAML's text
         self._reads_as_str = reads_as_str  # whether a plain scalar resolves as a string
         self._known: dict[tuple[type, Any], tuple[str, tuple[str, ...]]] = {}
+        self._strings: dict[str, tuple[str, tuple[str, ...]]] = {}   # the same, for exact str (most scalars)
+        self._keys: dict[str, str] = {}
 
     def value(self, value: Any) -> tuple[str, tuple[str, ...]]:
+        if type(value) is str:
+            return self._strings.get(value) or self._remember(self._strings, value, value)
         key = (float, repr(value)) if type(value) is float else (type(value), value)   # 0.0 == -0.0
-        known = self._known.get(key)
-        if known is None:
-            if len(self._known) > _MAX_KNOWN:
-                self._known.clear()
-            known = self._known[key] = self._learn(value)
+        return self._known.get(key) or self._remember(self._known, key, value)
+
+    def _remember(self, table: dict[Any, tuple[str, tuple[str, ...]]], key: Any,
+                  value: Any) -> tuple[str, tuple[str, ...]]:
+        """What ``value`` is written as, learnt once and kept in ``table`` (emptied when it grows too big)."""
+        if len(table) > _MAX_KNOWN:
+            table.clear()
+        known = table[key] = self._learn(value)
         return known
 
     def key(self, key: str) -> str:
+        known = self._keys.get(key) if type(key) is str else None
+        if known is not None:
+            return known
         if len(key) > _MAX_KEY or _BREAKS.search(key):
             raise _Declined   # PyYAML writes a long or multi-line key as a complex key (`? key`)
         text, block = self.value(key)
         if block:
             raise _Declined
+        if type(key) is str:
+            if len(self._keys) > _MAX_KNOWN:
+                self._keys.clear()
+            self._keys[key] = text
         return text
 
     def _learn(self, value: Any) -> tuple[str, tuple[str, ...]]:
@@ -77,8 +91,9 @@ def _scalar(scalars: Scalars, value: Any, indent: int, out: list[str]) -> None:
     """Append `` value`` (after a ``key:`` or ``-``) and its line break; a block's lines at ``indent``."""
     text, block = scalars.value(value)
     out.append(f" {text}\n")
-    pad = " " * indent
-    out.extend(f"{pad}{line}\n" if line else "\n" for line in block)
+    if block:
+        pad = " " * indent
+        out.extend(f"{pad}{line}\n" if line else "\n" for line in block)
 
 
 def _mapping(scalars: Scalars, node: dict[Any, Any], indent: int, first: bool, seen: set[int], out: list[str]) -> None:
@@ -87,9 +102,17 @@ def _mapping(scalars: Scalars, node: dict[Any, Any], indent: int, first: bool, s
     for key, value in node.items():
         if type(key) is not str:
             raise _Declined
-        out.append(f"{'' if first else pad}{scalars.key(key)}:")
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float or value is None:   # inline: most values
+            text, block = scalars.value(value)
+            out.append(f"{'' if first else pad}{scalars.key(key)}: {text}\n")
+            if block:
+                inner = " " * (indent + 2)
+                out.extend(f"{inner}{line}\n" if line else "\n" for line in block)
+        else:
+            out.append(f"{'' if first else pad}{scalars.key(key)}:")
+            _node(scalars, value, indent, seen, out, in_mapping=True)
         first = False
-        _node(scalars, value, indent, seen, out, in_mapping=True)
 
 
 def _sequence(scalars: Scalars, node: list[Any], indent: int, first: bool, seen: set[int], out: list[str]) -> None:

@@ -46,16 +46,22 @@ class Document(NamedTuple):
 class LazyPositions(Mapping[PathKey, Position]):
     """The positions of document ``number`` of ``text`` (read as ``data``): what a line scan can
     tell for certain, else the careful loader's, found on first use. Which paths exist is told
-    by the data, which holds every value the careful loader would record."""
+    by the data, which holds every value the careful loader would record. ``text`` may be the
+    file's UTF-8 bytes (an emitted file): it is decoded only when a position is asked for."""
 
-    def __init__(self, text: str, file: str, number: int, data: Any) -> None:
-        self._text, self._file, self._number, self._data = text, file, number, data
-        self._lines: list[str] | None = None
+    def __init__(self, text: str | bytes, file: str, number: int, data: Any) -> None:
+        self._source, self._file, self._number, self._data = text, file, number, data
         self._table: dict[PathKey, Position] | None = None
+        self._found: dict[PathKey, Position] = {}   # what the line scan told, by path
+
+    def _text(self) -> str:
+        if isinstance(self._source, bytes):
+            self._source = self._source.decode("utf-8")
+        return self._source
 
     def _positions(self) -> dict[PathKey, Position]:
         if self._table is None:
-            built, _ = careful_documents(self._text, self._file, lenient=True)
+            built, _ = careful_documents(self._text(), self._file, lenient=True)
             self._table = next((b.positions for b in built if b.number == self._number), {})
         return self._table
 
@@ -76,10 +82,14 @@ class LazyPositions(Mapping[PathKey, Position]):
         if key not in self:
             raise KeyError(key)
         if self._table is None:
-            if self._lines is None:
-                self._lines = self._text.split("\n")
-            quick = quick_position(self._lines, key)
+            found = self._found.get(key)
+            if found is not None:
+                return found
+            # The lines are split again for each new path rather than kept: a project's documents
+            # are asked for a position or two each, and thousands of kept line lists add up.
+            quick = quick_position(self._text().split("\n"), key)
             if quick is not None:
+                self._found[key] = quick
                 return quick
         return self._positions()[key]
 

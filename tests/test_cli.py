@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from manifestkit import cli, cmd_validate
 from manifestkit.cli import main
-from manifestkit.command import Command
+from manifestkit.command import Command, one_heap
 from manifestkit.diagnostics import Diagnostic, FindingsError, ManifestkitError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +124,18 @@ def test_verbose_lines_go_to_stderr() -> None:
              if (m := re.match(r"manifestkit: INFO: default: step (\w+): \d+ object\(s\) in ", line))]
     assert names == STEPS
     assert done.stdout.startswith("apiVersion: ")
+
+
+def test_render_pauses_the_cyclic_collector_and_restores_it(tmp_path: Path) -> None:
+    seen: list[bool] = []
+
+    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+        seen.append(gc.isenabled())
+        raise ManifestkitError([Diagnostic(message="stop")])
+
+    assert gc.isenabled()
+    with pytest.raises(ManifestkitError):
+        one_heap(run)(argparse.Namespace(), {})
+    assert seen == [False] and gc.isenabled()
+    assert main(["render", str(ROOT / "examples" / "shop"), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert gc.isenabled()

@@ -9,11 +9,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.writer import LEDGER, OutFile, WriteResult, check_tree, report_lines, stale_files, write_tree
-from manifestkit.writer.ledger import digest
+from manifestkit.writer.ledger import digest, ledger_bytes
 
 from .conftest import EXAMPLES
 
@@ -175,3 +177,18 @@ def test_render_reports_written_unchanged_removed(tmp_path: Path, capsys: pytest
     (out / "dev" / "shop-dev" / "service-web.yaml").write_text("edited\n")
     assert main(["render", SHOP, "-o", str(out), "--env", "dev", "--no-lint"]) == 0
     assert capsys.readouterr().err == f"manifestkit: 1 written, 7 unchanged, 0 removed in {out}\n"
+
+
+_names = st.text(alphabet='ab/é"\\\n\x01-.☃𝄞', max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_names, st.frozensets(_names, max_size=3), max_size=4))
+def test_the_ledger_is_written_as_json_dumps_writes_it(ledger: dict[str, frozenset[str]]) -> None:
+    body = {rel: next(iter(ledger[rel])) if len(ledger[rel]) == 1 else sorted(ledger[rel]) for rel in sorted(ledger)}
+    assert ledger_bytes(ledger) == (json.dumps(body, indent=1) + "\n").encode("utf-8")
+    assert {rel: _parsed(value) for rel, value in json.loads(ledger_bytes(ledger)).items()} == ledger
+
+
+def _parsed(value: str | list[str]) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)

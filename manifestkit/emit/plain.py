@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.emit import EmitInput, Emitted
@@ -55,14 +56,26 @@ def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
 
 
 def object_file(resource: Resource, data: bytes | None = None) -> OutFile:
-    """The object's file; ``data``: its bytes when already known (the render cache keeps them)."""
+    """The object's file, holding the object (for the render's lint) beside its bytes: the object as
+    rendered, which is the one dumped but for the order of its top and metadata keys. ``data``: its bytes
+    when already known (the render cache keeps them)."""
     mode = SECRET_MODE if resource.kind in SECRET_KINDS else 0o644
-    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8") if data is None else data, mode)
+    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8") if data is None else data, mode, (resource.obj,))
+
+
+def stream_documents(resources: Iterable[Resource]) -> list[tuple[dict[str, Any], str]]:
+    """The documents of :func:`stream`: each object as dumped, and its text."""
+    return [(obj, dump(obj)) for obj in (k8s_order(r.obj) for r in resources)]
 
 
 def stream(resources: Iterable[Resource]) -> str:
     """All objects as one multi-document YAML stream."""
-    return "---\n".join(dump(k8s_order(r.obj)) for r in resources)
+    return join_stream(stream_documents(resources))
+
+
+def join_stream(documents: Iterable[tuple[Any, str]]) -> str:
+    """The stream of documents, separated by ``---`` lines."""
+    return "---\n".join(text for _, text in documents)
 
 
 def emit_plain(job: EmitInput) -> Emitted:

@@ -8,6 +8,7 @@ those rules there.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,12 +57,11 @@ def lint_object(obj: Mapping[str, Any], ctx: LintContext, config: LintConfig = _
 def _diagnostic(rule: Rule, severity: str, hit: Hit, name: str, doc: Document | None,
                 path: tuple[str | int, ...], file: str) -> Diagnostic:
     message = f"{name}: {hit.message}"
+    shown = sys.intern(format_path(path))   # the same few paths in every object: one copy each
     if doc is None:
-        return Diagnostic(
-            message=message, file=file, path=format_path(path), hint=hit.hint, severity=severity, rule=rule.id
-        )
+        return Diagnostic(message=message, file=file, path=shown, hint=hit.hint, severity=severity, rule=rule.id)
     line, column = doc.position(path)
     if hit.line_offset:
         line, column = line + hit.line_offset, 0
-    return Diagnostic(message=message, file=doc.file, line=line, column=column, path=format_path(path),
+    return Diagnostic(message=message, file=doc.file, line=line, column=column, path=shown,
                       hint=hit.hint, severity=severity, rule=rule.id)

@@ -174,7 +174,7 @@ def check_vault_injector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[H
 
 def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     """A secret reference (``ref+vault://``, ``<path:...>``) left in an object."""
-    if _is_pattern_source(obj):
+    if _is_pattern_source(obj) or not _may_hold_reference(obj):
         return
     for path, text in strings(dict(obj)):
         match = REFERENCE.search(text)
@@ -182,6 +182,22 @@ def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
             yield Hit(path, f"unresolved secret reference {match.group(0)!r}",
                       hint="render it with manifestkit (secret output secret, sops, vault-agent or external-secret)",
                       line_offset=line_offset(text, match.start()))
+
+
+def _may_hold_reference(obj: Mapping[str, Any]) -> bool:
+    """Whether a string of ``obj`` holds what every :data:`REFERENCE` starts with (one cheap walk
+    tells the objects without references, nearly all of them, from the rest)."""
+    stack: list[Any] = list(obj.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "ref+" in item or "<path:" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _is_pattern_source(obj: Mapping[str, Any]) -> bool:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manifestkit.diagnostics import did_you_mean, one_of
 from manifestkit.kinds import runs_to_completion
 from manifestkit.package_data import load_schema, schema_registry
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ANNOTATION = "manifestkit.dev/patterns"
 NATIVE_SINCE = (1, 29)   # https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
@@ -158,6 +159,8 @@ def schema_of(pattern: Pattern) -> Mapping[str, Any]:
 
 def checked_params(pattern: Pattern, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """`with:` checked against the pattern's schema, with the schema's top-level defaults filled in."""
+    import jsonschema  # here, not at the top: a project without patterns never needs python-jsonschema
+
     schema = schema_of(pattern)
     given = dict(params or {})
     validator = jsonschema.Draft202012Validator(schema, registry=schema_registry())

@@ -16,8 +16,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, one_of
 from manifestkit.patterns import PATTERNS
 from manifestkit.patterns.model import ROLES, USER_ROLES, Pattern, PatternError, PatternInput, PatternOutput
@@ -116,6 +114,8 @@ def _checked_spec(doc: Document) -> Mapping[str, Any]:
 
 
 def _render_pattern(doc: Document, folder: str, name: str, inp: PatternInput) -> PatternOutput:
+    import jinja2  # loaded by environment() anyway; not at the top, so a render without templates never loads it
+
     context = {**inp.params, "params": dict(inp.params), "app": inp.name, "namespace": inp.namespace,
                "pod": inp.pod}
     try:

@@ -85,7 +85,7 @@ def keep_unchanged_sops(target: Path, files: Mapping[str, OutFile],
             warnings.append(_not_compared(path, exc))
             continue
         if same:
-            out[rel] = new._replace(data=old)
+            out[rel] = OutFile(old, new.mode)   # the old bytes: the new objects are not what they hold
     return out, warnings
 
 

@@ -55,12 +55,17 @@ def stage(dir_fd: int, data: bytes, private: bool, sync: bool = True) -> tuple[s
     temp = TEMP_PREFIX + secrets.token_hex(6)
     fd = os.open(temp, _CREATE, 0o600 if private else 0o666, dir_fd=dir_fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        try:   # the descriptor itself, no file object: thousands of small files
+            written = os.write(fd, data)
+            if written < len(data):
+                with memoryview(data) as view:
+                    while written < len(data):
+                        written += os.write(fd, view[written:])
             if sync:
-                os.fsync(handle.fileno())
-            return temp, os.fstat(handle.fileno())
+                os.fsync(fd)
+            return temp, os.fstat(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         discard(dir_fd, temp)
         raise

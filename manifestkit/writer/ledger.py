@@ -71,9 +71,24 @@ def _ledger_names(root: Path) -> list[str]:
 
 
 def ledger_bytes(ledger: Ledger) -> bytes:
-    """The ledger as written: sorted, one digest as a string, several (or none) as a list."""
-    body = {rel: next(iter(ledger[rel])) if len(ledger[rel]) == 1 else sorted(ledger[rel]) for rel in sorted(ledger)}
-    return (json.dumps(body, indent=1) + "\n").encode("utf-8")
+    """The ledger as written: sorted, one digest as a string, several (or none) as a list; the bytes
+    of ``json.dumps(body, indent=1)``, written entry by entry (json's indenting encoder is pure
+    Python and builds every piece of a big ledger before joining them)."""
+    if not ledger:
+        return b"{}\n"
+    entries = ",\n".join(f" {_quoted(rel)}: {_fingerprints(ledger[rel])}" for rel in sorted(ledger))
+    return f"{{\n{entries}\n}}\n".encode()
+
+
+_quoted = json.encoder.encode_basestring_ascii   # what json.dumps writes for a string (ensure_ascii)
+
+
+def _fingerprints(known: frozenset[str]) -> str:
+    if len(known) == 1:
+        return _quoted(next(iter(known)))
+    if not known:
+        return "[]"
+    return "[\n" + ",\n".join(f"  {_quoted(mark)}" for mark in sorted(known)) + "\n ]"
 
 
 def is_ours(ledger: Ledger, rel: str, data: bytes, info: os.stat_result) -> bool:

@@ -4,7 +4,7 @@ keep."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,15 +96,31 @@ def stale(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
     return remove, kept, forget
 
 
-def interim_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:
+def interim_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> Ledger:
     """The ledger written before any file is renamed into place: the old one plus, for each file
     about to be, its new fingerprint (``marks``) beside the old. A kill at any later point leaves
     every file it lists old or new, and each accounted for."""
-    out = dict(ledger)
-    for rel in changes.write:
-        if rel not in changes.adopt:
-            out[rel] = ledger.get(rel, frozenset()) | {marks[rel]}
-    return out
+    return _Interim(ledger, marks, frozenset(rel for rel in changes.write if rel not in changes.adopt))
+
+
+class _Interim(Mapping[str, frozenset[str]]):
+    """:func:`interim_ledger` as a view, each entry made when it is read: the ledger is written
+    once, and a copy of a big one with a new set per file would double what the write holds."""
+
+    def __init__(self, ledger: Ledger, marks: Mapping[str, str], fresh: frozenset[str]) -> None:
+        self._ledger, self._marks, self._fresh = ledger, marks, fresh
+
+    def __getitem__(self, rel: str) -> frozenset[str]:
+        if rel in self._fresh:
+            return self._ledger.get(rel, frozenset()) | {self._marks[rel]}
+        return self._ledger[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._ledger
+        yield from (rel for rel in self._fresh if rel not in self._ledger)
+
+    def __len__(self) -> int:
+        return len(self._ledger) + sum(1 for rel in self._fresh if rel not in self._ledger)
 
 
 def final_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> dict[str, frozenset[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 PRIVATE_MODE = 0o600   # Secrets: only the owner may read, whatever the umask
 PUBLIC_MODE = 0o666    # the rest: what the umask leaves of 0666, as `touch` or an editor would
@@ -12,10 +12,14 @@ PUBLIC_MODE = 0o666    # the rest: what the umask leaves of 0666, as `touch` or 
 
 class OutFile(NamedTuple):
     """One output file. A ``mode`` without group or other bits (0o600) marks a private file,
-    written 0600; any other mode means "public": 0666 less the umask."""
+    written 0600; any other mode means "public": 0666 less the umask. ``objects``, when the
+    emitter gives them, are the documents ``data`` holds, as the data it dumped (mappings equal
+    to what reading ``data`` gives): the render's lint reads them instead of parsing the bytes
+    again. They are never written; whoever replaces ``data`` makes a new OutFile without them."""
 
     data: bytes
     mode: int = PUBLIC_MODE
+    objects: tuple[Any, ...] = ()
 
     @property
     def private(self) -> bool:
