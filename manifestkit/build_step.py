@@ -28,8 +28,12 @@ from manifestkit.model import App, RenderContext, Resource, Source
 
 def build_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Pipeline step: add every app's objects to ``resources``."""
-    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx)), *project_objects(ctx),
-            *project_mirrors(ctx)]
+    return [*resources, *gather(ctx.apps.values(), lambda app: build_app(app, ctx)), *build_project(ctx)]
+
+
+def build_project(ctx: RenderContext) -> list[Resource]:
+    """The objects of no app: the Project's `resources:` and its `mirrors:`."""
+    return [*project_objects(ctx), *project_mirrors(ctx)]
 
 
 def build_app(app: App, ctx: RenderContext) -> list[Resource]:

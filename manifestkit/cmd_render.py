@@ -16,19 +16,35 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, 
 from manifestkit.emit import Emitted
 from manifestkit.emit.plain import join_stream, stream_documents
 from manifestkit.emit.registry import EMITTERS
-from manifestkit.loader import PROJECT_FILE, load_project
+from manifestkit.loader import PROJECT_FILE, DocReader, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
+from manifestkit.render_cache import open_cache
+from manifestkit.render_incremental import Settings
+from manifestkit.render_inputs import FileDigests
+from manifestkit.render_jobs import (
+    BASE,
+    app_reader,
+    cache_of,
+    configure_runs,
+    kept_for_lint,
+    remember,
+    render_all,
+    render_base,
+    stream_settings,
+)
 from manifestkit.render_lint import lint_files, lint_stream, render_config
+from manifestkit.render_lint_cache import Kept, kept_findings
 from manifestkit.render_plan import emit
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
+from manifestkit.shard import configure_shard, parse_shard, shardable
 from manifestkit.validation import at_or_above
-from manifestkit.writer import check_tree, report_lines, write_tree
+from manifestkit.writer import LEDGER, check_tree, report_lines, write_tree
 
 DEFAULT_DIR = "build"
 
@@ -57,6 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="CRDs or JSON Schemas (kubeconform's layout) for custom resources; repeatable")
     parser.add_argument("--skip-kinds", metavar="KIND,...", default="",
                         help="accept these kinds without a schema (comma-separated)")
+    configure_runs(parser)
 
 
 class Plan(NamedTuple):
@@ -68,6 +85,8 @@ class Plan(NamedTuple):
     options: Options
     project: Project
     fmt: str
+    ledger: str = LEDGER        # the writer's ledger: a shard keeps its own
+    kept: Kept | None = None    # what the lint cache needs (plain format, cache on)
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
@@ -86,14 +105,24 @@ def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Load, render every asked environment, emit: the files a render would write to the folder."""
     options = options_of(args, environ)
-    projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")])
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) is not None else None
+    files, cache = FileDigests(), cache_of(args, environ)
+    docs, read = app_reader(cache, files, args.paths)
+    projects = load_projects(args.paths, RESTRICTORS[getattr(args, "load_restrictor", "rootOnly")], read)
     project = projects[0]
     fmt = _format(args, project)
-    renders = _renders(projects, args.env, options, bar(args, environ))
     target = Path(args.output) if args.output else _default_dir(project)
-    emitted = emit(project, EMITTERS[fmt], renders, options)
+    cache = open_cache(cache.root, target) if cache is not None else None
+    settings = Settings(cache=cache, jobs=getattr(args, "jobs", 1), shard=shard, texts=fmt == "plain")
+    done = render_all(projects, args.env, options, settings, files, bar(args, environ))
+    base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
+    emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
-    return Plan(target, emitted, [r for env in renders.values() for r in env], options, project, fmt)
+    if cache is not None:
+        remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs)
+    return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
+                shard.ledger if shard else LEDGER, kept_for_lint(cache, done, target, shard) if cache and fmt == "plain"
+                else None)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -110,11 +139,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 ]
             )
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
-                          quiet=getattr(args, "quiet", False), shown=bar(args, environ))
+                          quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=stream_settings(args))
     job = plan(args, environ)
     findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
     if args.check:
-        stale = check_tree(job.target, job.emitted.files, job.emitted.scope)
+        stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
             print(line)
         if stale:
@@ -126,7 +155,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return 1
         return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
-    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force)
+    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force, ledger=job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
     return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
@@ -144,6 +173,8 @@ def _format(args: argparse.Namespace, project: Project) -> str:
                 )
             ]
         )
+    if getattr(args, "shard", None) is not None:
+        shardable(fmt)
     return fmt
 
 
@@ -158,12 +189,12 @@ def render_command(args: argparse.Namespace) -> str:
     return shlex.join(words + [flag for flag, on in flags if on])
 
 
-def load_projects(paths: list[str], restricted: bool = True) -> list[Project]:
-    """The project of each path, every load error reported together."""
-    return gather(paths, lambda path: [_load_one(path, restricted)])
+def load_projects(paths: list[str], restricted: bool = True, read: DocReader | None = None) -> list[Project]:
+    """The project of each path, every load error reported together (``read``: how App files are read)."""
+    return gather(paths, lambda path: [_load_one(path, restricted, read)])
 
 
-def _load_one(path: str, restricted: bool) -> Project:
+def _load_one(path: str, restricted: bool, read: DocReader | None = None) -> Project:
     folder = Path(path)
     if folder.is_dir() and not (folder / PROJECT_FILE).exists():
         where = "the current folder" if path == "." else repr(path)
@@ -171,7 +202,7 @@ def _load_one(path: str, restricted: bool) -> Project:
             message=f"no {PROJECT_FILE} in {where}; expected a project folder, a {PROJECT_FILE} or App files",
             hint=f"make a project with `manifestkit init{'' if path == '.' else ' ' + shlex.quote(path)}`, "
                  "or pass the project's folder: `manifestkit render PATH`")])
-    return load_project(path, restricted=restricted)
+    return load_project(path, restricted=restricted, read_app=read)
 
 
 def _default_dir(project: Project) -> Path:
@@ -197,10 +228,13 @@ def _renders(
 
 
 def stream_one(projects: list[Project], env: str | None, options: Options, *, lint: bool = True,
-               fail_on: str = "error", quiet: bool = False, shown: Progress = NO_PROGRESS) -> int:
+               fail_on: str = "error", quiet: bool = False, shown: Progress = NO_PROGRESS,
+               run: Settings | None = None) -> int:
     """Render one environment of ``projects`` to stdout as one YAML stream (`render -o -`), then report its lint
-    findings (unless ``lint`` is off); 1 when one is at or above ``fail_on``."""
-    renders = _renders(projects, env, options, shown)
+    findings (unless ``lint`` is off); 1 when one is at or above ``fail_on``. ``run``: workers and shard of
+    `render -o -` (default: in this process, every app, no cache)."""
+    renders = render_all(projects, env, options, run, FileDigests(), shown).renders if run else \
+        _renders(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
@@ -224,6 +258,10 @@ def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
         return beside(list, fork=False)
     files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     config = render_config(job.project.file, Path.cwd())
+    if job.kept is not None:    # the findings of unchanged files from the render cache; the rest linted beside
+        known = kept_findings(files, job.target, config, job.kept)
+        return beside(lambda: known.finish(lambda some, also: lint_files(some, job.target, config, also)),
+                      fork=len(known.todo) >= LINT_BESIDE_AT)
     return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
 
 
@@ -255,6 +293,7 @@ def configure_render(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite files in the output folder that manifestkit did not write"
     )
+    configure_shard(parser)
 
 
 COMMAND = Command("render App specs or a Project to Kubernetes YAML", configure_render, one_heap(run))

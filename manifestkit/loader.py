@@ -24,13 +24,16 @@ from manifestkit.yamlio import Document, load_file
 T = TypeVar("T")
 
 PROJECT_FILE = "manifestkit.yaml"
+DocReader = Callable[[str, str], list[Document]]   # (path, displayed name) → the checked documents of a file
 BUILTIN_PREFIX = "builtin:"
 
 
-def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Project:
+def load_project(path: str | os.PathLike[str], *, restricted: bool = True,
+                 read_app: DocReader | None = None) -> Project:
     """A Project from a folder or a manifestkit.yaml, or a one-app Project from an App file.
 
-    With ``restricted`` (the default) every path the project names must stay inside its folder."""
+    With ``restricted`` (the default) every path the project names must stay inside its folder. ``read_app`` reads
+    the App files a Project names (default :func:`read_checked`; the render cache passes one that remembers them)."""
     target = Path(path)
     if target.is_dir():
         target = target / PROJECT_FILE
@@ -41,7 +44,17 @@ def load_project(path: str | os.PathLike[str], *, restricted: bool = True) -> Pr
                                                        hint="expected a manifestkit Project or App")])
     if docs[0].data["kind"] == "App":
         return _project_of_apps(target, docs, restricted)
-    return _project(target, docs[0], restricted)
+    return _project(target, docs[0], restricted, read_app or read_checked)
+
+
+def read_checked(path: str, display: str) -> list[Document]:
+    """The documents of a user file, each checked against the schema of its kind."""
+    return _checked(load_file(path, display))
+
+
+def checked_documents(docs: list[Document]) -> list[Document]:
+    """``docs``, each checked against the schema of its kind; every problem reported together."""
+    return _checked(docs)
 
 
 def _checked(docs: list[Document]) -> list[Document]:
@@ -89,7 +102,8 @@ def _attempt(run: Callable[[], list[T]]) -> tuple[list[T], list[Diagnostic]]:
         return [], exc.diagnostics
 
 
-def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path | None) -> list[tuple[Document, Path]]:
+def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path | None,
+              read: DocReader = read_checked) -> list[tuple[Document, Path]]:
     """The App documents of one `spec.apps` entry (a glob), each with its folder."""
     matches = sorted(glob.glob(str(root / pattern), recursive=True))
     if not matches:
@@ -99,7 +113,7 @@ def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path
     if confine is not None and any(not paths.inside(confine, Path(match)) for match in matches):
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
     return gather(matches, lambda match: [(d, paths.folder(Path(match)))
-                                          for d in _checked(load_file(match, display_path(Path(match))))])
+                                          for d in read(match, display_path(Path(match)))])
 
 
 def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, confine: Path | None) -> Environment:
@@ -110,7 +124,7 @@ def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, 
     return Environment(name=name, overlays=tuple(overlays), namespaces=tuple(spec.get("namespaces", [])))
 
 
-def _project(target: Path, doc: Document, restricted: bool) -> Project:
+def _project(target: Path, doc: Document, restricted: bool, read: DocReader) -> Project:
     _checked([doc])
     root = target.parent.resolve()
     confine = root if restricted else None
@@ -118,7 +132,7 @@ def _project(target: Path, doc: Document, restricted: bool) -> Project:
     # the App files and the environments are both read before any problem is raised, so
     # one run reports every missing App file and every bad overlay together
     app_docs, problems = _attempt(lambda: gather(enumerate(spec["apps"]),
-                                                 lambda entry: _app_docs(doc, *entry, root, confine)))
+                                                 lambda entry: _app_docs(doc, *entry, root, confine, read)))
     named, env_problems = _attempt(lambda: gather(spec.get("environments", {}).items(),
                                                   lambda item: [_environment(doc, item[0], item[1], root, confine)]))
     if problems or env_problems:

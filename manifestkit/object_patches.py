@@ -19,13 +19,26 @@ from manifestkit.model import Overlay, RenderContext, Resource
 
 def patch_objects(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Pipeline step: every `patches:` entry of the environment's overlays, in overlay order."""
-    out = list(resources)
-    problems: list[Diagnostic] = []
-    for overlay, index in ctx.settings.patches:
-        out = _apply(out, overlay, index, problems)
+    out, problems, _ = apply_patches(resources, ctx)
     if problems:
         raise ManifestkitError(problems)
     return out
+
+
+def apply_patches(resources: list[Resource], ctx: RenderContext,
+                  unmatched_ok: bool = False) -> tuple[list[Resource], list[Diagnostic], set[tuple[int, str | None]]]:
+    """The patched objects, the problems, and which entries (their place in ``ctx.settings.patches``) matched
+    objects of which apps. With ``unmatched_ok`` an entry that matches nothing is not a problem: a render of some
+    of the apps (:mod:`manifestkit.render_units`) checks that against the other apps."""
+    out = list(resources)
+    problems: list[Diagnostic] = []
+    matched: set[tuple[int, str | None]] = set()
+    for number, (overlay, index) in enumerate(ctx.settings.patches):
+        hit = {out[i].app for i, r in enumerate(out) if _matches(r, overlay.spec["patches"][index]["target"])}
+        matched.update((number, app) for app in hit)
+        if hit or not unmatched_ok:
+            out = _apply(out, overlay, index, problems)
+    return out, problems, matched
 
 
 def _apply(resources: list[Resource], overlay: Overlay, index: int, problems: list[Diagnostic]) -> list[Resource]:

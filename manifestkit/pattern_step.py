@@ -18,7 +18,12 @@ from manifestkit.patterns.user import registry
 
 def compose_patterns(resources: list[Resource], ctx: RenderContext) -> list[Resource]:
     """Pipeline step: every App with `patterns:` gets them applied; all problems reported together."""
-    apps = [app for app in ctx.apps.values() if app.spec.get("patterns")]
+    return compose_apps(resources, ctx, list(ctx.apps.values()))
+
+
+def compose_apps(resources: list[Resource], ctx: RenderContext, chosen: Sequence[App]) -> list[Resource]:
+    """The patterns of the ``chosen`` apps (a render of some of the apps: :mod:`manifestkit.render_units`)."""
+    apps = [app for app in chosen if app.spec.get("patterns")]
     if not apps:
         return resources
     known = registry(ctx.project.root / "patterns")

@@ -42,12 +42,17 @@ def render_config(project_file: str, folder: Path) -> LintConfig:
     return config._replace(disable=config.disable | RENDER_CHECKS_ITSELF)
 
 
-def lint_units(units: Callable[[], Iterable[Unit]], config: LintConfig) -> list[Diagnostic]:
+def lint_units(units: Callable[[], Iterable[Unit]], config: LintConfig,
+               also: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[Diagnostic]:
     """Every lint finding on the Kubernetes objects among ``units()``, looked at together (Service → pods).
     ``units`` is called twice, first for the index of workloads, then to lint unit by unit, so a
-    unit's document (and whatever it learnt to locate a finding) is dropped once it is linted."""
-    context = LintContext(workloads=index_workloads(u.obj for u in units() if not not_kubernetes(u.obj)),
-                          settings=config.settings)
+    unit's document (and whatever it learnt to locate a finding) is dropped once it is linted. ``also``:
+    the objects of other files (file name, object) that the rules looking across objects see too (the
+    render cache lints only the files that changed)."""
+    seen = (u.obj for u in units() if not not_kubernetes(u.obj)) if not also else \
+        (obj for _, obj in sorted([*((u.file, u.obj) for u in units() if not not_kubernetes(u.obj)), *also],
+                                  key=lambda pair: pair[0]))
+    context = LintContext(workloads=index_workloads(seen), settings=config.settings)
     findings: list[Diagnostic] = []
     for unit in units():
         if not not_kubernetes(unit.obj):
@@ -63,9 +68,11 @@ def lint_texts(texts: Mapping[str, str], config: LintConfig) -> list[Diagnostic]
     return lint_units(lambda: units, config)
 
 
-def lint_files(files: Mapping[str, OutFile], target: Path, config: LintConfig) -> list[Diagnostic]:
+def lint_files(files: Mapping[str, OutFile], target: Path, config: LintConfig,
+               also: Mapping[str, Mapping[str, Any]] | None = None) -> list[Diagnostic]:
     """:func:`lint_texts`'s findings on the YAML files of an output (relative path → file), named under
-    ``target``: read from the objects each file holds, its bytes parsed only when it holds none."""
+    ``target``: read from the objects each file holds, its bytes parsed only when it holds none; ``also``:
+    the objects of the output's other files (relative path → object), seen by the cross-object rules."""
     named = sorted((str(target / rel), out) for rel, out in files.items() if rel.endswith(YAML_SUFFIXES))
     parsed = {file: read_units(out.data.decode("utf-8"), file, strict=False)[0] for file, out in named
               if not out.objects}
@@ -73,7 +80,7 @@ def lint_files(files: Mapping[str, OutFile], target: Path, config: LintConfig) -
     def units() -> Iterator[Unit]:
         for file, out in named:
             yield from _held(file, out.data, out.objects) if out.objects else parsed[file]
-    return lint_units(units, config)
+    return lint_units(units, config, [(str(target / rel), obj) for rel, obj in (also or {}).items()])
 
 
 def lint_stream(documents: Sequence[tuple[Mapping[str, Any], str]], config: LintConfig,

@@ -8,7 +8,7 @@ from typing import Any
 
 from manifestkit.checksums import hmac_key
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.emit import BASE, EmitInput, Emitted, Format, SecretKey
+from manifestkit.emit import BASE, DumpKey, EmitInput, Emitted, Format, SecretKey
 from manifestkit.emit.sops_layouts import is_sops_secret
 from manifestkit.model import Options, Project, Resource
 from manifestkit.overlay import settings_of
@@ -18,23 +18,27 @@ from manifestkit.secrets.sops_keys import sops_keys
 from manifestkit.writer import OutFile
 
 
-def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options) -> EmitInput:
-    """The data ``fmt``'s emitter reads: the base render only when it needs it, and the sops
-    Secrets opened (with the project's keys) only for a format that opens them and when an
-    environment has one."""
-    base = render_env(project, None, options) if fmt.needs_base else []
+def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options,
+               base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None) -> EmitInput:
+    """The data ``fmt``'s emitter reads: the base render only when it needs it (``base``: already rendered), and
+    the sops Secrets opened (with the project's keys) only for a format that opens them and when an environment
+    has one; ``dumped``: objects' plain files already known."""
+    if base is None:
+        base = render_env(project, None, options) if fmt.needs_base else []
     opened: dict[SecretKey, Mapping[str, Any]] = {}
     if fmt.opens_sops and any(is_sops_secret(r) for rs in renders.values() for r in rs):
         keys = sops_keys(project, options.environ)
         opened = {key: open_secret(r, keys) for key, r in _sops_secrets({BASE: base, **renders}, project.name)}
     return EmitInput(project=project, renders=renders, base=base,
                      image_rules={env: settings_of(project.environments.get(env)).images for env in renders},
-                     hmac_key=_hmac_key(project, options) if fmt.needs_hmac_key else None, opened=opened)
+                     hmac_key=_hmac_key(project, options) if fmt.needs_hmac_key else None, opened=opened,
+                     dumped=dumped or {})
 
 
-def emit(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options) -> Emitted:
+def emit(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options,
+         base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None) -> Emitted:
     """Run ``fmt``'s emitter on the data it needs, then seal the values files it returns."""
-    emitted = fmt.emit(emit_input(project, fmt, renders, options))
+    emitted = fmt.emit(emit_input(project, fmt, renders, options, base, dumped))
     if not emitted.to_seal:
         return emitted
     gnupghome = options.environ.get("GNUPGHOME") or None

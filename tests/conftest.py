@@ -42,3 +42,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def render_cache_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads or writes the real render cache (~/.cache/manifestkit): every render of the session, in this
+    process or a child, uses one temp folder (tests of the cache itself pass --cache-dir or their own variable)."""
+    os.environ["MANIFESTKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("render-cache"))

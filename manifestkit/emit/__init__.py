@@ -11,6 +11,7 @@ from manifestkit.writer import OutFile
 
 BASE = ""                                         # the version name of the base render (no overlays)
 SecretKey = tuple[str, str | None, str, str]      # (version, app, namespace, name) of a sops Secret
+DumpKey = tuple[str, str, str, str]               # (env, kind, namespace, name) of an object
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +25,7 @@ class EmitInput:
     image_rules: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)   # env → overlay `images`
     hmac_key: bytes | None = None                           # spec.checksums.hmacKeyEnv's key, when set
     opened: Mapping[SecretKey, Mapping[str, Any]] = field(default_factory=dict)   # sops Secrets, decrypted
+    dumped: Mapping[DumpKey, bytes] = field(default_factory=dict)   # objects' plain files kept from the render cache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,11 +55,12 @@ def _name_problem(resource: Resource, field: str, message: str) -> Diagnostic:
     return resource.source.diagnostic(field.split("."), f"{resource.ref()}: {message}")
 
 
-def object_file(resource: Resource) -> OutFile:
+def object_file(resource: Resource, data: bytes | None = None) -> OutFile:
     """The object's file, holding the object (for the render's lint) beside its bytes: the object as
-    rendered, which is the one dumped but for the order of its top and metadata keys."""
+    rendered, which is the one dumped but for the order of its top and metadata keys. ``data``: its bytes
+    when already known (the render cache keeps them)."""
     mode = SECRET_MODE if resource.kind in SECRET_KINDS else 0o644
-    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8"), mode, (resource.obj,))
+    return OutFile(dump(k8s_order(resource.obj)).encode("utf-8") if data is None else data, mode, (resource.obj,))
 
 
 def stream_documents(resources: Iterable[Resource]) -> list[tuple[dict[str, Any], str]]:
@@ -78,5 +79,7 @@ def join_stream(documents: Iterable[tuple[Any, str]]) -> str:
 
 
 def emit_plain(job: EmitInput) -> Emitted:
-    files = {f"{env}/{object_path(r)}": object_file(r) for env, resources in job.renders.items() for r in resources}
+    kept = job.dumped
+    files = {f"{env}/{object_path(r)}": object_file(r, kept.get((env, r.kind, r.namespace, r.name)) if kept else None)
+             for env, resources in job.renders.items() for r in resources}
     return Emitted(files=files, scope=sorted(job.renders))

@@ -32,7 +32,7 @@ from manifestkit.writer.disk import (
     sync_all,
     sync_folders,
 )
-from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, ledger_bytes, read_ledger
+from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, known_files, ledger_bytes, read_ledger
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
 from manifestkit.writer.paths import (
     DIR_FLAGS,
@@ -57,22 +57,24 @@ RESERVED = frozenset({LEDGER})
 
 
 def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: bool = False,
-               lock_timeout: float = LOCK_TIMEOUT) -> WriteResult:
+               lock_timeout: float = LOCK_TIMEOUT, ledger: str = LEDGER) -> WriteResult:
     """Bring ``target`` up to date with ``files``: write what changed, remove what manifestkit
     wrote inside ``scope`` and no longer makes, leave everything else alone. ``force`` lets it
-    overwrite files at output paths that manifestkit did not write."""
-    _check_paths(target, files)
+    overwrite files at output paths that manifestkit did not write. ``ledger``: the ledger this
+    write keeps (a shard of a render keeps its own: it removes only files it wrote itself, and
+    overwrites what any ledger of the folder lists)."""
+    _check_paths(target, files, ledger)
     root_fd = _open_root(target)
     try:
         with located(target), folder_lock(root_fd, target, lock_timeout):
-            return _write_locked(target, root_fd, files, scope, force)
+            return _write_locked(target, root_fd, files, scope, force, ledger)
     finally:
         os.close(root_fd)
 
 
-def check_tree(target: Path, files: Files, scope: Sequence[str] = ()) -> list[str]:
-    """What is out of date in ``target``: one line per file, nothing written."""
-    _check_paths(target, files)
+def check_tree(target: Path, files: Files, scope: Sequence[str] = (), ledger: str = LEDGER) -> list[str]:
+    """What is out of date in ``target``: one line per file, nothing written (stale: by ``ledger``)."""
+    _check_paths(target, files, ledger)
     if _root_kind(target) == MISSING:
         return [f"missing: {target / rel}" for rel in sorted(files)]
     seen: dict[str, str] = {}
@@ -83,16 +85,16 @@ def check_tree(target: Path, files: Files, scope: Sequence[str] = ()) -> list[st
             out.append(f"missing: {target / rel}")
         elif blocker or kind != FILE or read_file(target / rel, size=len(files[rel].data)) != files[rel].data:
             out.append(f"changed: {target / rel}")
-    out.extend(f"stale: {target / rel}" for rel in stale_files(target, files, scope))
+    out.extend(f"stale: {target / rel}" for rel in stale_files(target, files, scope, ledger))
     return out
 
 
-def stale_files(target: Path, files: Files, scope: Sequence[str] = ()) -> list[str]:
+def stale_files(target: Path, files: Files, scope: Sequence[str] = (), ledger: str = LEDGER) -> list[str]:
     """Files manifestkit wrote earlier, inside ``scope``, that this render no longer makes and
     would remove (those edited since are kept, so they are not listed)."""
     if _root_kind(target) == MISSING:
         return []
-    return stale(target, files, scope, read_ledger(target))[0]
+    return stale(target, files, scope, read_ledger(target, ledger))[0]
 
 
 def report_lines(target: Path, result: WriteResult) -> list[str]:
@@ -104,13 +106,14 @@ def report_lines(target: Path, result: WriteResult) -> list[str]:
     return [*lines, f"{result.summary()} in {shown(target)}"]
 
 
-def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool) -> WriteResult:
-    ledger = read_ledger(target)
+def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool,
+                  name: str) -> WriteResult:
+    ledger = read_ledger(target, name)
     fds = {"": root_fd}
     staged: dict[str, tuple[int, str]] = {}
     try:
         clean_temps(fds, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
-        changes = plan_changes(target, files, scope, ledger, force)
+        changes = plan_changes(target, files, scope, ledger, force, known_files(target, ledger, name))
         if changes.problems:
             raise ManifestkitError(changes.problems)
         marks = {
@@ -118,11 +121,11 @@ def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str]
         }
         marks.update(_stage(target, fds, files, changes.write, staged))
         if staged:   # removals alone need no interim ledger: listing a removed file is harmless
-            _put_ledger(target, fds, interim_ledger(ledger, marks, changes))
+            _put_ledger(target, fds, interim_ledger(ledger, marks, changes), name)
         _commit(target, fds, staged, changes.remove)
         final = final_ledger(ledger, marks, changes)
         if final != ledger:
-            _put_ledger(target, fds, final)
+            _put_ledger(target, fds, final, name)
     finally:
         for dir_fd, temp in staged.values():   # what a failure left staged, not renamed
             discard(dir_fd, temp)
@@ -159,14 +162,14 @@ def _commit(target: Path, fds: dict[str, int], staged: dict[str, tuple[int, str]
         sync_folders(fds)
 
 
-def _put_ledger(target: Path, fds: dict[str, int], ledger: Ledger) -> None:
-    with located(target, LEDGER):
-        put(fds[""], LEDGER, ledger_bytes(ledger), private=False)
+def _put_ledger(target: Path, fds: dict[str, int], ledger: Ledger, name: str) -> None:
+    with located(target, name):
+        put(fds[""], name, ledger_bytes(ledger), private=False)
         os.fsync(fds[""])
 
 
-def _check_paths(target: Path, files: Files) -> None:
-    problems = path_problems(target, files, RESERVED, TEMP_PREFIX)
+def _check_paths(target: Path, files: Files, ledger: str = LEDGER) -> None:
+    problems = path_problems(target, files, RESERVED | {ledger}, TEMP_PREFIX)
     if problems:
         raise ManifestkitError(problems)
 

@@ -35,22 +35,39 @@ def fingerprint(data: bytes, private: bool, info: os.stat_result) -> str:
     return identity(info) if private else digest(data)
 
 
-def read_ledger(root: Path) -> dict[str, frozenset[str]]:
-    """The ledger of ``root``; empty when there is none."""
-    raw = read_file(root / LEDGER)
+def read_ledger(root: Path, name: str = LEDGER) -> dict[str, frozenset[str]]:
+    """The ledger ``name`` of ``root``; empty when there is none."""
+    raw = read_file(root / name)
     if raw is None:
         return {}
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise _unreadable(root, f"found invalid JSON ({exc})") from exc
+        raise _unreadable(root, f"found invalid JSON ({exc})", name) from exc
     if isinstance(data, list) and all(isinstance(rel, str) for rel in data):
         return {rel: frozenset() for rel in data}
     if isinstance(data, dict):
         entries = {rel: _digests(value) for rel, value in data.items()}
         if all(value is not None for value in entries.values()):
             return {rel: value for rel, value in entries.items() if value is not None}
-    raise _unreadable(root, "found JSON of another shape")
+    raise _unreadable(root, "found JSON of another shape", name)
+
+
+def known_files(root: Path, ledger: Ledger, name: str = LEDGER) -> frozenset[str]:
+    """Every file a ledger of ``root`` lists (``ledger``: the one named ``name``, already read): manifestkit
+    wrote them, so a write may replace them. Shards of a render keep one ledger each
+    (``.manifestkit-files.shard-I-of-N.json``)."""
+    others = [n for n in _ledger_names(root) if n != name]
+    return frozenset(ledger).union(*(read_ledger(root, n) for n in others))
+
+
+def _ledger_names(root: Path) -> list[str]:
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    stem = LEDGER.removesuffix(".json")
+    return sorted(n for n in names if n == LEDGER or (n.startswith(f"{stem}.shard-") and n.endswith(".json")))
 
 
 def ledger_bytes(ledger: Ledger) -> bytes:
@@ -88,12 +105,12 @@ def _digests(value: object) -> frozenset[str] | None:
     return None
 
 
-def _unreadable(root: Path, found: str) -> ManifestkitError:
+def _unreadable(root: Path, found: str, name: str = LEDGER) -> ManifestkitError:
     return ManifestkitError(
         [
             Diagnostic(
                 message=f"{found}; expected manifestkit's ledger of the files it wrote here",
-                file=shown(root, LEDGER),
+                file=shown(root, name),
                 hint="delete it and render with --force: manifestkit then owns every file it makes",
             )
         ]

@@ -4,7 +4,7 @@ keep."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +34,12 @@ def in_scope(rel: str, scope: Sequence[str]) -> bool:
     return not scope or any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in scope)
 
 
-def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger, force: bool) -> Changes:
+def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger, force: bool,
+                 known: Set[str] | None = None) -> Changes:
     """Sort every output path into write/unchanged (or a problem), every stale ledger entry in
-    ``scope`` into remove/kept/forget. Reads only; a link is looked at, never followed."""
+    ``scope`` into remove/kept/forget. Reads only; a link is looked at, never followed. ``known``:
+    the files manifestkit wrote, which it may overwrite (default: those of ``ledger``)."""
+    known = ledger.keys() if known is None else known
     seen: dict[str, str] = {}
     write: list[str] = []
     unchanged: list[str] = []
@@ -51,7 +54,7 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
         if kind == MISSING:
             write.append(rel)
             continue
-        if rel not in ledger:
+        if rel not in known:
             if not force:
                 problem = Diagnostic(
                     message="found a file manifestkit did not write; refusing to overwrite it",

@@ -1,0 +1,190 @@
+"""The render cache on disk: content-addressed JSON entries, written atomically, trusted only when whole and sound.
+
+A render keeps its entries of one kind (App files, apps, lint findings) in a *pack*: the file
+``<dir>/v1/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
+format, then one line per entry: the sha256 of its JSON, its content key, its JSON. A render reads and writes one
+file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were; each
+render's pack holds what it used and made, so the cache never grows beyond what the last renders need. An entry
+whose line is anything else than what was written (torn, truncated, edited, foreign, another format) is a miss: the
+caller renders again, and its write replaces the line. A write goes to a temp file beside the pack and is renamed
+over it, so a reader sees the old pack or the new, never half of one. Nothing stored is secret: the callers store
+only what they proved holds no resolved value (:mod:`manifestkit.render_incremental`).
+
+The folder is ``--cache-dir``, else ``MANIFESTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/manifestkit``, else
+``~/.cache/manifestkit``; never the output folder or a folder inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path
+
+FORMAT = "v1"
+HEADER = f"manifestkit-cache {FORMAT}"
+ENV_VAR = "MANIFESTKIT_CACHE_DIR"
+TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cache:
+    """An open cache folder."""
+
+    root: Path
+
+
+def cache_dir(option: str | None, environ: Mapping[str, str]) -> Path:
+    """Where the cache lives: ``--cache-dir``, ``MANIFESTKIT_CACHE_DIR``, ``$XDG_CACHE_HOME/manifestkit``,
+    ``~/.cache/manifestkit``, the first one given."""
+    if option:
+        return Path(option)
+    if environ.get(ENV_VAR):
+        return Path(environ[ENV_VAR])
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "manifestkit"
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return home / ".cache" / "manifestkit"
+
+
+def open_cache(folder: Path, output: Path) -> Cache:
+    """The cache in ``folder``, which may not be the output folder ``output`` or inside it: the writer owns every
+    file there, and ``render --check`` would call the entries stale."""
+    where, out = folder.resolve(), output.resolve()
+    if where == out or out in where.parents:
+        raise ManifestkitError(
+            [
+                Diagnostic(
+                    message=f"the render cache {display_path(folder)} is inside the output folder "
+                    f"{display_path(output)}; expected a folder outside it",
+                    hint=f"pass --cache-dir to a folder outside {display_path(output)} (or unset {ENV_VAR}), "
+                    "or render with --no-cache",
+                )
+            ]
+        )
+    return Cache(root=where)
+
+
+def key_of(*parts: str) -> str:
+    """The sha256 of ``parts``, each length-prefixed so no two lists of parts share a key."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogateescape")
+        digest.update(f"{len(data)}:".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _path(cache: Cache, kind: str, key: str) -> Path:
+    return cache.root / FORMAT / kind / key[:2] / f"{key}.json"
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _write(cache: Cache, path: Path, text: bytes) -> None:
+    """``text`` into ``path`` at once: a temp file beside it, renamed over it."""
+    if not path.parent.is_dir():
+        cache.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pack:
+    """The entries of one kind that a render reads and writes together, one file of one line each: those it found
+    (raw, each checked against its own digest when taken), and those it used or made (written back by
+    :func:`save_pack` when they differ from what was found)."""
+
+    kind: str
+    name: str
+    found: Mapping[str, bytes]                          # key → its line as read
+    kept: dict[str, bytes] = field(default_factory=dict)  # key → its line to write
+
+
+def open_pack(cache: Cache, kind: str, *names: str) -> Pack:
+    """The pack of ``kind`` named by ``names`` (project, environment, shard...); empty when there is none."""
+    name = key_of(kind, *names)
+    found: dict[str, bytes] = {}
+    try:
+        with open(_path(cache, kind, name), "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        raw = b""
+    header, _, rest = raw.partition(b"\n")
+    if header == f"{HEADER} pack {kind} {name}".encode():
+        for line in rest.split(b"\n"):
+            parts = line.split(b" ", 2)
+            if len(parts) == 3:
+                found[parts[1].decode("utf-8", "replace")] = line
+    return Pack(kind=kind, name=name, found=found)
+
+
+def take(pack: Pack, key: str) -> Any | None:
+    """The entry ``key`` of ``pack`` (kept for the next render), or None when it has none that is whole."""
+    line = pack.found.get(key)
+    if line is None:
+        return None
+    digest, _, rest = line.partition(b" ")
+    body = rest.partition(b" ")[2]
+    if hashlib.sha256(body).hexdigest().encode() != digest:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    pack.kept[key] = line
+    return value
+
+
+def keep(pack: Pack, key: str, body: Any) -> None:
+    """Store ``body`` (plain JSON data) under ``key`` in ``pack``."""
+    data = _json(body)
+    pack.kept[key] = b"%s %s %s" % (hashlib.sha256(data).hexdigest().encode(), key.encode(), data)
+
+
+def save_pack(cache: Cache, pack: Pack) -> None:
+    """Write what the render used or made, unless it is what was found; OSError when the folder cannot be written."""
+    if pack.kept.keys() == pack.found.keys() and all(pack.found[k] is v for k, v in pack.kept.items()):
+        return
+    lines = [f"{HEADER} pack {pack.kind} {pack.name}".encode(), *(pack.kept[k] for k in sorted(pack.kept))]
+    _write(cache, _path(cache, pack.kind, pack.name), b"\n".join(lines))
+
+
+def exact_json(value: Any) -> bool:
+    """Whether ``value`` is made only of what JSON gives back unchanged: dicts with str keys, lists, str, int,
+    finite float, bool and None, each of exactly that type (a ``SecretStr``, a tuple, a date is not)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind = type(item)
+        if kind is dict:
+            if any(type(k) is not str for k in item):
+                return False
+            todo.extend(item.values())
+        elif kind is list:
+            todo.extend(item)
+        elif kind is float:
+            if item != item or item in (float("inf"), float("-inf")):
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
