@@ -46,24 +46,24 @@ def choose_features(base: Mapping[Key, Resource], env: Mapping[Key, Resource],
         [{"images": _used_rules(base, env, image_rules)}],
         [{"replicas": _replicas(base, env)}],
     ]
+    wanted = {key: plain(r.obj) for key, r in env.items()}
     chosen = Features()
     for alternatives in steps:
         for change in alternatives:
             trial = chosen._replace(**change)
-            if next(iter(change.values())) and _reproduces(base, env, trial):
+            if next(iter(change.values())) and _reproduces(base, env, trial, wanted):
                 chosen = trial
                 break
     return chosen
 
 
-def _reproduces(base: Mapping[Key, Resource], env: Mapping[Key, Resource], features: Features) -> bool:
+def _reproduces(base: Mapping[Key, Resource], env: Mapping[Key, Resource], features: Features,
+                wanted: Mapping[Key, Obj]) -> bool:
     """Whether applying ``features`` to every unfeatured object gives the environment's object
-    (and leaves the objects the environment drops alone)."""
+    (``wanted``: each as :func:`plain` makes it)."""
     for key, resource in env.items():
         before = base.get(key)
-        if apply_features(unfeature(resource.obj, before.obj if before else None, features), features) != plain(
-            resource.obj
-        ):
+        if _applied(unfeature(resource.obj, before.obj if before else None, features), features) != wanted[key]:
             return False
     return True
 
@@ -91,7 +91,7 @@ def _used_rules(base: Mapping[Key, Resource], env: Mapping[Key, Resource],
                 rules: Sequence[Mapping[str, str]]) -> tuple[Mapping[str, str], ...]:
     """The image rules that name an image of these objects (a rule matches by name only)."""
     repos = {split_image(str(c["image"]))[0] for r in (*base.values(), *env.values())
-             for c in _containers(plain(r.obj)) if isinstance(c.get("image"), str)}
+             for c in _containers(r.obj) if isinstance(c.get("image"), str)}
     return tuple(rule for rule in rules if rule.get("name") in repos)
 
 
@@ -109,7 +109,11 @@ def _replicas(base: Mapping[Key, Resource], env: Mapping[Key, Resource]) -> dict
 
 def apply_features(obj: Mapping[str, Any], features: Features) -> Obj:
     """What Kustomize's transformers make of ``obj`` (a prediction, proven by the tests)."""
-    out = plain(obj)
+    return _applied(plain(obj), features)
+
+
+def _applied(out: Obj, features: Features) -> Obj:
+    """:func:`apply_features` on ``out`` itself (a copy of no one else's)."""
     meta = out.setdefault("metadata", {})
     if features.namespace and out.get("kind") not in CLUSTER_SCOPED:
         meta["namespace"] = features.namespace
@@ -160,7 +164,7 @@ def unfeature(obj: Mapping[str, Any], before: Mapping[str, Any] | None, features
     return out
 
 
-def _containers(obj: Obj) -> list[Obj]:
+def _containers(obj: Mapping[str, Any]) -> list[Obj]:
     spec = pod_spec(obj)
     return [c for _, _, c in containers(spec) if isinstance(c, dict)] if spec is not None else []
 
