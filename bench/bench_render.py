@@ -16,8 +16,8 @@ manifestkit's plain render is checked once per N, see bench/peers.py):
   ``spec.output.umbrella``), of a hand-written chart of all services (one template per kind,
   ``range`` over the services, a per-service checksum) and of that chart once per service;
 - ``kubectl kustomize`` of manifestkit's tree (``overlays/prod``; with ``--kustomize-each``
-  also each ``overlays/prod/<app>`` alone, one process each) and of a flat kustomization of
-  the plain render's files (Kustomize's own floor for these objects);
+  also each ``overlays/prod/<app>`` alone, one process each, at any N) and of a flat
+  kustomization of the plain render's files (Kustomize's own floor for these objects);
 - ``kapitan compile`` of an equivalent kapitan project (inventory + Jinja2 templates), when a
   kapitan is found (``--kapitan``; kapitan's dependencies clash with manifestkit's venv, so
   give it its own: ``python -m venv /tmp/kapitan && /tmp/kapitan/bin/pip install kapitan``).
@@ -168,24 +168,24 @@ def peer_rows(tree: str, root: Path, tmp: Path, n: int, args: argparse.Namespace
         Row("helm template, mk umbrella chart", helm(tmp / "peer-umbrella" / "charts" / workload.PROJECT_NAME)),
     ]
     kubectl = shutil.which("kubectl")
+    overlay = emitted["kustomize"] / "overlays" / workload.ENV
     if kubectl is None:
         print("kubectl kustomize: skipped, kubectl is not on PATH")
     elif n > args.kustomize_max:
-        print(f"kubectl kustomize: skipped at N={n} (> --kustomize-max {args.kustomize_max}): Kustomize compares "
-              f"each object it adds with every object before it, minutes at this size")
+        print(f"kubectl kustomize of a whole env: skipped at N={n} (> --kustomize-max {args.kustomize_max}): "
+              f"Kustomize compares each object it adds with every object before it, so it takes minutes here")
     else:
         floor = peers.write_flat_kustomization(emitted["plain"] / workload.ENV)
-        overlay = emitted["kustomize"] / "overlays" / workload.ENV
         rows.append(Row("kustomize, mk tree (whole env)", lambda: child([kubectl, "kustomize", str(overlay)])))
         rows.append(Row("kustomize, flat list of the plain files", lambda: child([kubectl, "kustomize", str(floor)])))
-        if args.kustomize_each:
-            apps = sorted(p.parent for p in overlay.glob("*/kustomization.yaml"))
+    if kubectl is not None and args.kustomize_each:
+        apps = sorted(p.parent for p in overlay.glob("*/kustomization.yaml"))
 
-            def each() -> tuple[float, int]:
-                runs = [child([kubectl, "kustomize", str(app)]) for app in apps]
-                return sum(s for s, _ in runs), max(m for _, m in runs)
+        def each() -> tuple[float, int]:
+            runs = [child([kubectl, "kustomize", str(app)]) for app in apps]
+            return sum(s for s, _ in runs), max(m for _, m in runs)
 
-            rows.append(Row("kustomize, mk tree (each app alone)", each))
+        rows.append(Row("kustomize, mk tree (each app alone)", each))
     if project is not None:
         def kapitan(project: Path = project) -> tuple[float, int]:
             shutil.rmtree(project / "compiled", ignore_errors=True)
