@@ -1,17 +1,42 @@
-"""Benchmark: `manifestkit render` of a generated project of N apps, paired with a yardstick.
+"""Benchmark: `manifestkit render` of a generated project of N apps and its peers, each
+paired with a yardstick, in one run. Not a timed test.
 
-Each app: a Deployment with an init container, an app container and a log-tailing
-sidecar, a Service, a 10-key ConfigMap and a Secret. For each N it reports the median wall
-time of the CLI (a fresh process, as CI runs it, writing block YAML to a folder), its peak
-memory (max RSS), the same output loaded and dumped by PyYAML's C loader and dumper (the
-yardstick, timed in the same run), the ratio of the two, and t(N)/t(200). Not a timed test.
+The workload (bench/workload.py, issue 16): each app a Deployment with an init container, an
+app container and a log-tailing sidecar (probes, security contexts, env from its ConfigMap
+and Secret), a Service, a 10-key ConfigMap and a 2-key Secret; one environment, ``prod``.
+Every row renders the same objects, the ``prod`` environment (the peers' equality with
+manifestkit's plain render is checked once per N, see bench/peers.py):
 
-    python bench/bench_render.py [N ...] [--big] [--helm] [--runs 5] [--tree DIR ...]
+- manifestkit ``render`` in each format (a fresh process, as CI runs it, writing block YAML
+  to a folder): cold, with ``MANIFESTKIT_CACHE_DIR`` an empty folder; and, when
+  ``manifestkit render --help`` lists ``--no-cache``, warm: the same folders again after one
+  App changed;
+- ``helm template`` (Helm's Go engine through helm-python-sdk, in a child process: see
+  bench/helm_template.py) of manifestkit's charts (one per app, and the umbrella chart of
+  ``spec.output.umbrella``), of a hand-written chart of all services (one template per kind,
+  ``range`` over the services, a per-service checksum) and of that chart once per service;
+- ``kubectl kustomize`` of manifestkit's tree (``overlays/prod``; with ``--kustomize-each``
+  also each ``overlays/prod/<app>`` alone, one process each, at any N) and of a flat
+  kustomization of the plain render's files (Kustomize's own floor for these objects);
+- ``kapitan compile`` of an equivalent kapitan project (inventory + Jinja2 templates), when a
+  kapitan is found (``--kapitan``; kapitan's dependencies clash with manifestkit's venv, so
+  give it its own: ``python -m venv /tmp/kapitan && /tmp/kapitan/bin/pip install kapitan``).
+
+Per row: the median wall time, the yardstick (PyYAML's C loader and dumper over the plain
+render's output, timed in the same rounds), their ratio, the ratio to ``helm template`` of
+the hand-written chart, t(N)/t(200) and the peak memory (max RSS) of the child process.
+
+    python bench/bench_render.py [N ...] [--big] [--runs 3] [--tree DIR ...] [--only ROW ...]
+        [--skip ROW ...] [--kapitan PATH] [--kustomize-each] [--kustomize-max N] [--helm]
 
 ``--big`` adds N = 10,000; ``--tree`` runs manifestkit from another source tree, and several
 (main's and a branch's: a before/after comparison in one run) take turns run by run, so load
-from other jobs falls on each alike. ``--helm`` adds the peer: Helm's template rendering
-(helm-python-sdk) of the charts manifestkit's helm format writes for the same apps.
+from other jobs falls on each alike; the peers use the last tree's output. ``--only`` /
+``--skip`` pick rows by name prefix (``mk``, ``helm``, ``kustomize``, ``kapitan``).
+``kubectl kustomize`` of a whole environment grows faster than linearly in Kustomize itself
+(each object added is compared with every object before it), so it runs only up to
+``--kustomize-max`` (default 1,000). ``--helm`` is accepted for old command lines (the helm
+rows are always on).
 """
 
 from __future__ import annotations
@@ -24,114 +49,177 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import peers
+import workload
 import yaml
 
-RUNS = 5
-
-APP = """apiVersion: manifestkit.dev/v1alpha1
-kind: App
-metadata: {{name: app-{i}, namespace: bench}}
-spec:
-  replicas: 2
-  initContainers:
-    - name: init
-      image: busybox:1.36
-      command: [sh, -c, "echo init"]
-  containers:
-    - name: app
-      image: ghcr.io/example/app:{i}.0.0
-      ports: [{{name: http, containerPort: 8080}}]
-      env: {{MODE: fast, INDEX: "{i}"}}
-      volumeMounts: [{{name: logs, mountPath: /var/log/app}}]
-      resources: {{requests: {{cpu: 10m, memory: 32Mi}}, limits: {{memory: 64Mi}}}}
-    - name: log-tailer
-      image: busybox:1.36
-      args: [/bin/sh, -c, "tail -n+1 -F /var/log/app/app.log"]
-      volumeMounts: [{{name: logs, mountPath: /var/log/app, readOnly: true}}]
-  volumes: [{{name: logs, emptyDir: {{}}}}]
-  configMaps:
-    app-{i}-config:
-      data: {{{config}}}
-  secrets:
-    app-{i}-secret:
-      stringData: {{token: not-a-real-secret-{i}}}
-  service: {{ports: [{{name: http, port: 80, targetPort: http}}]}}
-"""
-
-PROJECT = """apiVersion: manifestkit.dev/v1alpha1
-kind: Project
-metadata: {name: bench}
-spec:
-  apps: [apps/*.yaml]
-  kubernetesVersion: "1.30"
-"""
+RUNS = 3
+BENCH = Path(__file__).resolve().parent
+HELM_TEMPLATE = str(BENCH / "helm_template.py")
 
 
-def generate(root: Path, n: int) -> None:
-    (root / "apps").mkdir(parents=True)
-    (root / "manifestkit.yaml").write_text(PROJECT)
-    config = ", ".join(f"KEY_{k}: value-{k}" for k in range(10))
-    for i in range(n):
-        (root / "apps" / f"app-{i}.yaml").write_text(APP.format(i=i, config=config))
+@dataclass
+class Row:
+    """One line of the table: how to run it once, and its samples."""
+
+    name: str
+    run: Callable[[], tuple[float, int | None]]          # seconds, peak MiB (None: not measured)
+    before: Callable[[], None] = lambda: None             # untimed, before each sample
+    samples: list[tuple[float, int | None]] = field(default_factory=list)
+
+    def seconds(self) -> float:
+        return statistics.median(s for s, _ in self.samples)
+
+    def peak(self) -> str:
+        peaks = [m for _, m in self.samples if m is not None]
+        return str(max(peaks)) if peaks else "-"
 
 
-def run_once(root: Path, out: Path, tree: str) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one render into ``out``."""
-    shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": tree}
-    with tempfile.TemporaryFile() as err:   # a file, not a pipe: lint findings must not fill it and stall
+GNU_TIME = "/usr/bin/time"
+
+
+def child(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one child process; its stderr goes to a file, not a
+    pipe (lint findings must not fill it and stall the child). The peak comes from GNU time
+    when there is one: a child forked from this (large) process would otherwise report this
+    process's size as its own (Linux keeps the forked copy's high-water mark across exec)."""
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", peak.name, *argv] if os.path.exists(GNU_TIME) else argv
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "manifestkit", "render", str(root), "-o", str(out),
-                                 "--allow-plaintext-secrets"], env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         if status != 0:
             err.seek(0)
-            raise SystemExit(f"render failed: {err.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss // 1024
+            raise SystemExit(f"{' '.join(argv[:4])} ... failed: {err.read().decode(errors='replace')[-2000:]}")
+        kib = int(peak.read().split()[-1]) if wrapped is not argv else usage.ru_maxrss
+    return seconds, kib // 1024
 
 
-def time_render(root: Path, out: Path, trees: list[str], runs: int) -> tuple[list[tuple[float, int]], str]:
-    """Per tree: the median seconds and the peak MiB of rendering ``root``; and the last output."""
-    samples: list[list[tuple[float, int]]] = [[] for _ in trees]
-    for _ in range(runs):
-        for tree, mine in zip(trees, samples, strict=True):
-            mine.append(run_once(root, out, tree))
-    text = "---\n".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
-    return [(statistics.median(s for s, _ in mine), max(m for _, m in mine)) for mine in samples], text
+def render_argv(root: Path, out: Path, fmt: str) -> list[str]:
+    return [sys.executable, "-m", "manifestkit", "render", str(root), "-f", fmt, "-o", str(out),
+            "--allow-plaintext-secrets"]
 
 
-def time_helm(root: Path, out: Path, tree: str, runs: int) -> float:
-    """The peer: Helm's own template rendering (helm-python-sdk, in this process) of the charts
-    manifestkit's helm format writes for ``root``, with each chart's env values."""
-    import helm_python  # a test extra; only with --helm
-
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "manifestkit", "render", str(root), "-f", "helm", "-o", str(out),
-                    "--allow-plaintext-secrets"], env={**os.environ, "PYTHONPATH": tree}, cwd=tree, check=True,
-                   capture_output=True)
-    charts = sorted(p.parent for p in (out / "charts").glob("*/Chart.yaml"))
-    values = {chart: yaml.safe_load(next(chart.glob("values-*.yaml")).read_text()) or {} for chart in charts}
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for chart in charts:
-            with helm_python.Chart.load(str(chart)) as loaded:
-                loaded.render(values[chart], name=chart.name, namespace="default")
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def tree_env(tree: str, cache: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": tree, "MANIFESTKIT_CACHE_DIR": str(cache)}
 
 
-def time_yaml(text: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        docs = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-        yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def has_cache(tree: str) -> bool:
+    done = subprocess.run([sys.executable, "-m", "manifestkit", "render", "--help"], cwd=tree, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": tree}, check=False)
+    return "--no-cache" in done.stdout
+
+
+# ------------------------------------------------------------------ rows
+
+def manifestkit_rows(label: str, tree: str, root: Path, tmp: Path, warm: bool) -> list[Row]:
+    rows = []
+    for fmt in ("plain", "kustomize", "helm"):
+        out, cache = tmp / f"out-{label}-{fmt}", tmp / f"cache-{label}-{fmt}"
+
+        def cold(fmt: str = fmt, out: Path = out, cache: Path = cache) -> tuple[float, int]:
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.mkdir()
+            return child(render_argv(root, out, fmt), cwd=tree, env=tree_env(tree, cache))
+
+        rows.append(Row(f"mk {fmt} cold{label}", cold))
+        if warm:
+            def warm_run(fmt: str = fmt, out: Path = out, cache: Path = cache) -> tuple[float, int]:
+                try:
+                    return child(render_argv(root, out, fmt), cwd=tree, env=tree_env(tree, cache))
+                finally:
+                    workload.restore_app(root)
+
+            rows.append(Row(f"mk {fmt} warm{label}", warm_run, before=lambda: workload.touch_app(root)))
+    return rows
+
+
+def peer_rows(tree: str, root: Path, tmp: Path, n: int, args: argparse.Namespace) -> list[Row]:
+    """The peers, on files written once (manifestkit's by ``tree``)."""
+    env = tree_env(tree, tmp / "cache-peers")
+    emitted = {}
+    for fmt in ("plain", "kustomize", "helm"):
+        emitted[fmt] = tmp / f"peer-{fmt}"
+        child(render_argv(root, emitted[fmt], fmt), cwd=tree, env=env)
+    umbrella_root = tmp / "umbrella-project"
+    shutil.copytree(root, umbrella_root)
+    (umbrella_root / "manifestkit.yaml").write_text(workload.PROJECT + "  output: {umbrella: true}\n")
+    child(render_argv(umbrella_root, tmp / "peer-umbrella", "helm"), cwd=tree, env=env)
+    hand_one = peers.write_one_chart(tmp / "hand-one", n)
+    hand_each = peers.write_chart_per_app(tmp / "hand-each", n)
+    project = peers.write_kapitan(tmp, n) if args.kapitan else None
+    if project is not None:
+        child([args.kapitan, "compile"], cwd=str(project))
+    peers.check_same_objects(emitted["plain"] / workload.ENV, hand_one, project and project / "compiled")
+
+    def helm(chart_root: Path) -> Callable[[], tuple[float, int]]:
+        return lambda: child([sys.executable, HELM_TEMPLATE, str(chart_root)])
+
+    rows = [
+        Row("helm template, hand-written chart", helm(hand_one)),
+        Row("helm template, hand-written chart per app", helm(hand_each)),
+        Row("helm template, mk charts (one per app)", helm(emitted["helm"] / "charts")),
+        Row("helm template, mk umbrella chart", helm(tmp / "peer-umbrella" / "charts" / workload.PROJECT_NAME)),
+    ]
+    kubectl = shutil.which("kubectl")
+    overlay = emitted["kustomize"] / "overlays" / workload.ENV
+    if kubectl is None:
+        print("kubectl kustomize: skipped, kubectl is not on PATH")
+    elif n > args.kustomize_max:
+        print(f"kubectl kustomize of a whole env: skipped at N={n} (> --kustomize-max {args.kustomize_max}): "
+              f"Kustomize compares each object it adds with every object before it, so it takes minutes here")
+    else:
+        floor = peers.write_flat_kustomization(emitted["plain"] / workload.ENV)
+        rows.append(Row("kustomize, mk tree (whole env)", lambda: child([kubectl, "kustomize", str(overlay)])))
+        rows.append(Row("kustomize, flat list of the plain files", lambda: child([kubectl, "kustomize", str(floor)])))
+    if kubectl is not None and args.kustomize_each:
+        apps = sorted(p.parent for p in overlay.glob("*/kustomization.yaml"))
+
+        def each() -> tuple[float, int]:
+            runs = [child([kubectl, "kustomize", str(app)]) for app in apps]
+            return sum(s for s, _ in runs), max(m for _, m in runs)
+
+        rows.append(Row("kustomize, mk tree (each app alone)", each))
+    if project is not None:
+        def kapitan(project: Path = project) -> tuple[float, int]:
+            shutil.rmtree(project / "compiled", ignore_errors=True)
+            return child([args.kapitan, "compile"], cwd=str(project))
+
+        rows.append(Row("kapitan compile", kapitan))
+    return rows
+
+
+def time_yaml(text: str) -> float:
+    start = time.perf_counter()
+    docs = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
+    return time.perf_counter() - start
+
+
+def selected(name: str, args: argparse.Namespace) -> bool:
+    key = name.split(",")[0].split(" ")[0]
+    return (not args.only or key in args.only) and key not in (args.skip or [])
+
+
+# ------------------------------------------------------------------ main
+
+def find_kapitan(given: str | None) -> str | None:
+    path = given or shutil.which("kapitan")
+    if path is None:
+        print("kapitan: skipped, not found (give --kapitan PATH; install it in its own venv, see the docstring)")
+        return None
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"kapitan: skipped, {path} --version failed: {done.stderr.strip()[-300:]}")
+        return None
+    print(f"kapitan {done.stdout.strip()} ({path})")
+    return path
 
 
 def main(argv: list[str]) -> None:
@@ -139,37 +227,55 @@ def main(argv: list[str]) -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[200, 1000])
     parser.add_argument("--big", action="store_true", help="add N = 10,000")
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--helm", action="store_true", help="also time `helm template` of the equivalent charts")
+    parser.add_argument("--helm", action="store_true", help="accepted for old command lines: helm rows always run")
     parser.add_argument("--tree", action="append", help="a manifestkit source tree to run (default: this one)")
+    parser.add_argument("--only", action="append", help="run only rows starting with this word (mk, helm, ...)")
+    parser.add_argument("--skip", action="append", help="skip rows starting with this word")
+    parser.add_argument("--kapitan", help="the kapitan executable (default: kapitan on PATH)")
+    parser.add_argument("--kustomize-each", action="store_true", help="also build each app's overlay alone")
+    parser.add_argument("--kustomize-max", type=int, default=1000, help="largest N for kubectl kustomize")
     args = parser.parse_args(argv)
-    trees = args.tree or [str(Path(__file__).resolve().parent.parent)]
+    trees = args.tree or [str(BENCH.parent)]
     sizes = [*args.sizes, *([10_000] if args.big else [])]
+    if selected("kapitan", args):
+        args.kapitan = find_kapitan(args.kapitan)
+    else:
+        args.kapitan = None
     for number, tree in enumerate(trees, 1):
-        print(f"tree {number}: {tree}")
-    print(f"{'tree':>4} {'apps':>6} {'objects':>8} {'render':>9} {'yardstick':>10} {'ratio':>7} {'t(N)/t(200)':>12} "
-          f"{'peak MiB':>9}")
-    base: dict[int, float] = {}
+        print(f"tree {number}: {tree} (cache: {'yes' if has_cache(tree) else 'no'})")
+    print(f"runs: {args.runs}, medians; yardstick: PyYAML C load + dump of the plain render's output")
+    header = (f"{'row':<46} {'N':>6} {'objects':>8} {'time':>9} {'yardstick':>10} {'ratio':>7} {'/helm':>7} "
+              f"{'t(N)/t(200)':>12} {'peak MiB':>9}")
+    first: dict[str, float] = {}
     for n in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "project"
-            generate(root, n)
-            results, out = time_render(root, Path(tmp) / "out", trees, args.runs)
-            yardstick = time_yaml(out, args.runs)
-            objects = out.count("\nkind: ") + out.startswith("kind: ")
-            for number, (seconds, peak) in enumerate(results, 1):
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            root = tmp / "project"
+            workload.generate(root, n)
+            rows = [row for number, tree in enumerate(trees, 1)
+                    for row in manifestkit_rows(f" (tree {number})" if len(trees) > 1 else "", tree, root, tmp,
+                                                has_cache(tree))]
+            rows += peer_rows(trees[-1], root, tmp, n, args)
+            rows = [row for row in rows if selected(row.name, args)]
+            text = peers.plain_text(tmp / "peer-plain" / workload.ENV)
+            yardsticks = []
+            for _ in range(args.runs):
+                for row in rows:
+                    row.before()
+                    row.samples.append(row.run())
+                yardsticks.append(time_yaml(text))
+            yardstick = statistics.median(yardsticks)
+            objects = text.count("\nkind: ") + text.startswith("kind: ")
+            helm = next((r.seconds() for r in rows if r.name == "helm template, hand-written chart"), None)
+            print(header)
+            for row in rows:
+                seconds = row.seconds()
                 if n == 200:
-                    base[number] = seconds
-                scale = f"{seconds / base[number]:.2f}" if number in base else "-"
-                print(
-                    f"{number:>4} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s {seconds / yardstick:>7.1f} "
-                    f"{scale:>12} {peak:>9}"
-                )
-            if args.helm:
-                helm = time_helm(root, Path(tmp) / "helm", trees[-1], args.runs)
-                print(
-                    f"helm {n:>6} {'':>8} {helm:>8.2f}s   (helm-python-sdk, warm, in-process); manifestkit / helm: "
-                    + ", ".join(f"tree {number} {seconds / helm:.1f}" for number, (seconds, _) in enumerate(results, 1))
-                )
+                    first[row.name] = seconds
+                scale = f"{seconds / first[row.name]:.2f}" if row.name in first else "-"
+                to_helm = f"{seconds / helm:.2f}" if helm else "-"
+                print(f"{row.name:<46} {n:>6} {objects:>8} {seconds:>8.2f}s {yardstick:>9.2f}s "
+                      f"{seconds / yardstick:>7.2f} {to_helm:>7} {scale:>12} {row.peak():>9}", flush=True)
 
 
 if __name__ == "__main__":

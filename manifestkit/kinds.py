@@ -127,6 +127,44 @@ APP_CONTAINERS = "containers"
 CONTAINER_LISTS = (INIT_CONTAINERS, APP_CONTAINERS)
 EPHEMERAL_CONTAINERS = "ephemeralContainers"
 
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldSpec:
+    """One of Kustomize's field specs: ``path`` in objects of ``kind`` (of that API group or
+    version, when set); a ``[]`` part stands for every item of a list."""
+
+    kind: str
+    path: Path
+    group: str | None = None
+    version: str | None = None
+
+
+_TEMPLATE_LABELS: Path = ("spec", "template", "metadata", "labels")
+
+# Where Kustomize's `labels` transformer with `includeTemplates: true` sets its labels besides
+# metadata.labels (kustomize v5's templateLabels field specs, read off kubectl kustomize 5.5.0):
+# https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/labels/
+KUSTOMIZE_TEMPLATE_LABELS = (
+    FieldSpec(kind="ReplicationController", version="v1", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="Deployment", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="ReplicaSet", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="DaemonSet", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="StatefulSet", group="apps", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="StatefulSet", group="apps", path=("spec", "volumeClaimTemplates", "[]", "metadata", "labels")),
+    FieldSpec(kind="Job", group="batch", path=_TEMPLATE_LABELS),
+    FieldSpec(kind="CronJob", group="batch", path=("spec", "jobTemplate", "metadata", "labels")),
+    FieldSpec(kind="CronJob", group="batch", path=("spec", "jobTemplate", "spec", "template", "metadata", "labels")),
+)
+
+
+def kustomize_template_labels(obj: Mapping[str, Any]) -> list[Path]:
+    """The paths of ``obj`` where ``labels`` with ``includeTemplates: true`` puts labels."""
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    return [spec.path for spec in KUSTOMIZE_TEMPLATE_LABELS if spec.kind == obj.get("kind")
+            and spec.group in (None, group) and spec.version in (None, version)]
+
+
 # The order objects are written in a stream: what others depend on comes first (like Helm's install order).
 KIND_ORDER = ("Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "SealedSecret", "ExternalSecret",
               "SecretStore", "ConfigMap", "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role",

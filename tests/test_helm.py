@@ -140,6 +140,9 @@ def test_chart_files_and_schema(tmp_path: Path) -> None:
         loaded.validate_schema(env_values(chart, "prod"))
         with pytest.raises(helm.HelmValuesError):
             loaded.validate_schema({"replicas": "four"})
+        with pytest.raises(helm.HelmValuesError):   # a new key too: ConfigMap data are strings
+            loaded.validate_schema({"configMaps": {"web-config": {"data": {"PORT": 80}}}})
+        loaded.validate_schema({"configMaps": {"web-config": {"data": {"PORT": "80"}}}, "overrides": {"x": [1]}})
 
 
 def test_secrets_are_static_private_templates(tmp_path: Path) -> None:
@@ -166,7 +169,7 @@ def test_template_text_guards_each_hole_and_keeps_list_items_open() -> None:
     obj = {"kind": "X", "spec": {"c": [{"v": 1, "name": "a"}]}}
     text = template_text(obj, [Hole(("spec", "c", "0", "v"), values_expr(("v",)))])
     assert text == ('kind: X\nspec:\n  c:\n  - name: a\n'
-                    '{{- $h0 := (index .Values "v") }}\n{{- if not (kindIs "invalid" $h0) }}\n'
+                    '{{- $h0 := (index .Values "v") }}\n{{- if ne $h0 nil }}\n'
                     '    v: {{ toJson $h0 }}\n{{- end }}\n')
 
 
@@ -182,6 +185,20 @@ def test_schema_covers_every_version() -> None:
     assert schema_of([{"a": 1}, {"a": "x", "b": [1]}]) == {
         "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
         "properties": {"a": {"type": ["integer", "string"]}, "b": {"type": "array"}}}
+
+
+def test_schema_names_values_to_a_fields_depth_and_open_maps_by_rule() -> None:
+    values = {"containers": {"web": {"image": "nginx", "resources": {"limits": {"cpu": "1"}}}},
+              "configMaps": {"c": {"data": {"A": "x"}}}, "enabled": {"Secret/s": True},
+              "overrides": {"Deployment/web": {"spec": {"paused": True}}}}
+    assert schema_of([values]) == {
+        "$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {
+            "containers": {"type": "object", "properties": {"web": {"type": "object", "properties": {
+                "image": {"type": "string"}, "resources": {"type": "object"}}}}},
+            "configMaps": {"type": "object", "properties": {"c": {"type": "object", "properties": {
+                "data": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+            "enabled": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            "overrides": {"type": "object"}}}
 
 
 def test_two_namespaces_in_one_chart_are_an_error_not_a_wrong_chart() -> None:

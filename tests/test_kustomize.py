@@ -1,8 +1,10 @@
-"""`--format kustomize`: real `kubectl kustomize DIR/overlays/<env>` gives the plain render."""
+"""`--format kustomize`: real `kubectl kustomize DIR/overlays/<env>` gives the plain render, and
+`DIR/overlays/<env>/<app>` that app's part of it."""
 
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import stat
 import subprocess
@@ -12,16 +14,20 @@ from typing import Any
 import pytest
 import yaml
 
-from manifestkit.emit.kustomize import overlay_files
+from manifestkit import kinds
+from manifestkit.emit.kustomize import KUSTOMIZATION, overlay_files
 from manifestkit.emit.kustomize_features import Features, apply_features, choose_features
+from manifestkit.kinds import KINDS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
+from manifestkit.pipeline import render_env
 
 from ._fixtures import write_files
 from ._formats import PATTERNED_FILES, case_id, differences, env_cases, keyed, plain_objects, render_dir
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (see README: test tools)")
+SHOP = Path(__file__).parents[1] / "examples" / "shop"
 DEPRECATED = {"commonLabels", "patchesStrategicMerge", "patchesJson6902", "vars", "bases", "commonAnnotations"}
 
 
@@ -53,17 +59,70 @@ def test_base_manifests_and_patterns_survive_every_environment(tmp_path: Path) -
         assert pod["metadata"]["annotations"]["manifestkit.dev/patterns"] == "sidecar/envoy"
 
 
-def test_shop_prod_uses_kustomize_features_and_never_deprecated_ones(tmp_path: Path) -> None:
-    out = render_dir(load_project(Path(__file__).parents[1] / "examples" / "shop"), "kustomize", tmp_path / "out")
+def test_shop_prod_is_one_kustomization_per_app_using_kustomize_features_never_deprecated_ones(
+        tmp_path: Path) -> None:
+    out = render_dir(load_project(SHOP), "kustomize", tmp_path / "out")
     for kustomization in out.glob("**/kustomization.yaml"):
         assert not DEPRECATED & set(yaml.safe_load(kustomization.read_text())), kustomization
-    prod = yaml.safe_load((out / "overlays" / "prod" / "kustomization.yaml").read_text())
-    assert prod["resources"][0] == "../../base"
-    assert prod["namespace"] == "shop-prod"
-    assert prod["labels"] == [{"pairs": {"env": "prod"}, "includeSelectors": False, "includeTemplates": False}]
-    assert prod["images"] == [{"name": "ghcr.io/example/shop-api", "newTag": "2.3.2"}]
-    assert prod["replicas"] == [{"name": "api", "count": 2}, {"name": "web", "count": 4}]
-    assert "resources/shop-prod/poddisruptionbudget-web.yaml" in prod["resources"]
+    apps = ["api", "cleanup", "web"]
+    assert _kustomization(out / "base") == {**KUSTOMIZATION, "resources": apps}
+    assert _kustomization(out / "overlays" / "prod") == {**KUSTOMIZATION, "resources": apps}
+    web = _kustomization(out / "overlays" / "prod" / "web")
+    assert web["resources"] == ["../../../base/web", "resources/shop-prod/poddisruptionbudget-web.yaml"]
+    assert web["namespace"] == "shop-prod"
+    assert web["labels"] == [{"pairs": {"env": "prod"}, "includeSelectors": False, "includeTemplates": True}]
+    assert "images" not in web, "the overlay's one image rule names no image of web"
+    assert web["replicas"] == [{"name": "web", "count": 4}]
+    assert "/metadata/labels" not in json.dumps(web["patches"]), "includeTemplates labels the pod template"
+    api = _kustomization(out / "overlays" / "prod" / "api")
+    assert api["images"] == [{"name": "ghcr.io/example/shop-api", "newTag": "2.3.2"}]
+    assert api["replicas"] == [{"name": "api", "count": 2}]
+    # includeTemplates would also label a CronJob's spec.jobTemplate.metadata, which the render does not.
+    cleanup = _kustomization(out / "overlays" / "prod" / "cleanup")
+    assert cleanup["labels"][0]["includeTemplates"] is False
+
+
+def _kustomization(folder: Path) -> Any:
+    return yaml.safe_load((folder / "kustomization.yaml").read_text())
+
+
+@needs_kubectl
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_app_of_an_environment_builds_alone_like_its_objects_of_the_plain_render(env: str, tmp_path: Path) -> None:
+    project = load_project(SHOP)
+    out = render_dir(project, "kustomize", tmp_path / "out")
+    want = plain_objects(project, env)
+    apps: dict[str, set[tuple[str, str, str]]] = {}
+    for r in render_env(project, env, Options()):
+        apps.setdefault(str(r.app), set()).add((r.kind, r.namespace, r.name))
+    assert sorted(apps) == ["api", "cleanup", "web"]
+    for app, keys in apps.items():
+        assert differences(kustomize(out / "overlays" / env / app), {k: want[k] for k in keys}) == [], app
+
+
+def _templated_objects() -> list[dict[str, Any]]:
+    """An object of every kind with a pod template (a StatefulSet with a volume claim
+    template), and a Deployment of another API group."""
+    pod = {"spec": {"containers": [{"name": "c", "image": "x"}]}}
+    objs = [kinds.with_pod_template({"apiVersion": kind.api_version, "kind": name,
+                                     "metadata": {"name": name.lower(), "labels": {"app": "x"}}}, pod)
+            for name, kind in KINDS.items() if kind.pod_template is not None]
+    for obj in objs:
+        if obj["kind"] == "StatefulSet":
+            obj["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {}}]
+    return [*objs, {**objs[1], "apiVersion": "example.com/v1", "metadata": {"name": "other-group"}}]
+
+
+@needs_kubectl
+def test_the_include_templates_prediction_is_what_real_kustomize_does_for_every_kind(tmp_path: Path) -> None:
+    objs = _templated_objects()
+    (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(objs))
+    labels = [{"pairs": {"env": "prod"}, "includeSelectors": False, "includeTemplates": True}]
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({"resources": ["objects.yaml"], "labels": labels}))
+    predicted = keyed(apply_features(obj, Features(labels={"env": "prod"}, template_labels=True)) for obj in objs)
+    assert differences(kustomize(tmp_path), predicted) == []
+    assert predicted[("CronJob", "", "cronjob")]["spec"]["jobTemplate"]["metadata"] == {"labels": {"env": "prod"}}
+    assert predicted[("Pod", "", "pod")]["spec"] == objs[0]["spec"], "a Pod is its own template: labels only once"
 
 
 def _obj(kind: str, name: str, namespace: str = "a", **more: Any) -> Resource:
@@ -126,7 +185,7 @@ def test_secrets_follow_the_secret_output_mode_and_are_private(tmp_path: Path) -
         assert rendered[("Secret", obj["metadata"]["namespace"], obj["metadata"]["name"])] == obj
     encrypted = render_dir(project, "kustomize", tmp_path / "sops", Options(secret_output="sops"))
     assert list(encrypted.glob("base/**/secret-*.yaml")) == [], "sealed Secrets are per environment, never in the base"
-    files = list(encrypted.glob("overlays/*/resources/**/secret-*.yaml"))
+    files = list(encrypted.glob("overlays/*/*/resources/**/secret-*.yaml"))   # overlays/<env>/<app>/
     assert files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

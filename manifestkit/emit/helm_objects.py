@@ -48,7 +48,7 @@ def object_template(chart: str, obj_key: tuple[str, str], versions: Sequence[Any
     neutral = [_neutralize(o, holes) for o in stripped]
     for path in differing(neutral):
         where = ("overrides", f"{kind}/{name}", *readable(path, neutral[0]))
-        holes.append(Hole(path, values_expr(where), where, _is_block(neutral, path)))
+        holes.append(Hole(path, values_expr(where), where))
     skeleton = _release_namespace(stripped[0], present)
     versioned = [_without_checksum(o) if check is not None and o is not MISSING else o for o in objs]
     found = hole_values(versioned, holes)
@@ -87,7 +87,7 @@ def readable(path: tuple[str, ...], obj: Any) -> tuple[str, ...]:
 def _named_holes(objs: Sequence[Any], check: list[tuple[str, str]] | None, chart: str,
                  obj_key: tuple[str, str]) -> list[Hole]:
     paths = {**named_paths(objs[0]), **container_paths(objs)}
-    holes = [Hole(p, values_expr(v), v, _is_block(objs, p)) for p, v in paths.items()
+    holes = [Hole(p, values_expr(v), v) for p, v in paths.items()
              if all(isinstance(get_path(o, p[:-1]), (Mapping, list)) for o in objs)]
     tpl = template_path(obj_key[0])
     if tpl:
@@ -97,7 +97,7 @@ def _named_holes(objs: Sequence[Any], check: list[tuple[str, str]] | None, chart
             entries = " ".join(f"{quote(f'{k}/{n}')} {_entry_expr(k, n)}" for k, n in check)
             expr = (f"(merge (dict {quote(checksums.ANNOTATION)} (include {quote(chart + '.configChecksum')} "
                     f"(dict {entries}))) ({expr} | default dict))")
-        holes.append(Hole(path, expr, ("podAnnotations",), True))
+        holes.append(Hole(path, expr, ("podAnnotations",)))
     return holes
 
 
@@ -156,13 +156,6 @@ def _neutralize(obj: Any, holes: Sequence[Hole]) -> Any:
         if isinstance(get_path(obj, hole.path[:-1]), (Mapping, list)):
             obj = set_path(obj, hole.path, NEUTRAL)
     return obj
-
-
-def _is_block(objs: Sequence[Any], path: tuple[str, ...]) -> bool:
-    found = [get_path(o, path) for o in objs]
-    found = [f for f in found if f is not MISSING]
-    return bool(found) and all(isinstance(f, (Mapping, list)) for f in found)
-
 
 
 def merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,15 @@
-"""`--format kustomize`: ``base/`` (the render with no overlays) and ``overlays/<env>/``.
+"""`--format kustomize`: ``base/`` (the render with no overlays) and ``overlays/<env>/``, one
+kustomization per app in each (``base/<app>/``, ``overlays/<env>/<app>/``), listed by
+``base/kustomization.yaml`` and ``overlays/<env>/kustomization.yaml``.
 
-Each overlay lists ``../../base`` and uses Kustomize's own transformers where they give
-exactly the environment's render — ``namespace``, ``labels``, ``images``, ``replicas`` —
-and per-object RFC 6902 ``patches`` for everything else. The patches are computed against
+One kustomization per app keeps real Kustomize linear in the number of apps: its
+transformers and patch targets scan every object of their kustomization (and the namespace
+transformer checks every object against every other), so over one kustomization of the
+whole render they cost apps × objects. Each app can also be built alone (one Argo CD
+Application per app). Each app's overlay lists ``../../../base/<app>`` and uses Kustomize's
+own transformers where they give exactly the environment's render — ``namespace``,
+``labels`` (with ``includeTemplates``), ``images``, ``replicas`` — and per-object RFC 6902
+``patches`` for everything else. The patches are computed against
 what the transformers will not do ("unfeatured" objects), because Kustomize applies
 ``patches`` before the transformers. A transformer is used only when, predicted on every
 object, it yields the environment's object; otherwise its changes go into the patches.
@@ -42,13 +49,29 @@ def emit_kustomize(job: EmitInput) -> Emitted:
     def whole(resource: Resource) -> bool:
         return is_sops_secret(resource) or (resource.app, resource.kind, resource.name) in varying
 
-    base = [r for r in job.base if not whole(r)]
-    files: dict[str, OutFile] = {f"base/{object_path(r)}": object_file(r) for r in base}
-    files["base/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": [object_path(r) for r in base]})
-    for env, resources in sorted(job.renders.items()):
-        overlay = overlay_files(base, resources, job.image_rules.get(env, ()), whole, ksops)
-        files.update({f"overlays/{env}/{rel}": out for rel, out in overlay.items()})
+    project = job.project.name
+    base = by_app([r for r in job.base if not whole(r)], project)
+    files: dict[str, OutFile] = {"base/kustomization.yaml": _yaml({**KUSTOMIZATION, "resources": sorted(base)})}
+    for app, resources in base.items():
+        files.update({f"base/{app}/{object_path(r)}": object_file(r) for r in resources})
+        listed = [object_path(r) for r in resources]
+        files[f"base/{app}/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": listed})
+    for env, rendered in sorted(job.renders.items()):
+        apps = by_app(rendered, project)
+        files[f"overlays/{env}/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": sorted(apps)})
+        for app, resources in apps.items():
+            overlay = overlay_files(base.get(app, []), resources, job.image_rules.get(env, ()), whole, ksops,
+                                    f"../../../base/{app}" if app in base else None)
+            files.update({f"overlays/{env}/{app}/{rel}": out for rel, out in overlay.items()})
     return Emitted(files=files, scope=["base", *(f"overlays/{env}" for env in sorted(job.renders))])
+
+
+def by_app(resources: Sequence[Resource], project: str) -> dict[str, list[Resource]]:
+    """Objects by app, sorted by app name; objects of no app (the project's own) under the project's name."""
+    out: dict[str, list[Resource]] = {}
+    for resource in resources:
+        out.setdefault(resource.app or project, []).append(resource)
+    return dict(sorted(out.items()))
 
 
 def _never(resource: Resource) -> bool:
@@ -57,8 +80,10 @@ def _never(resource: Resource) -> bool:
 
 def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
                   image_rules: Sequence[Mapping[str, str]] = (),
-                  sealed: Callable[[Resource], bool] = _never, ksops: bool = False) -> dict[str, OutFile]:
-    """The files of one overlay: kustomization.yaml and the objects new in this environment.
+                  sealed: Callable[[Resource], bool] = _never, ksops: bool = False,
+                  base_dir: str | None = "../../base") -> dict[str, OutFile]:
+    """The files of one overlay of ``base_dir`` (None: no base): kustomization.yaml and the
+    objects new in this environment.
     ``sealed`` objects (sops Secrets) are written exactly as rendered — the overlay's
     transformers then set only what they already hold, so the MAC stays valid — as
     resources (Flux decrypts them) or, with ``ksops``, through a KSOPS generator."""
@@ -66,7 +91,7 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
     env_by = _by_key(env)
     features = choose_features(base_by, env_by, image_rules)
     files: dict[str, OutFile] = {}
-    resources = ["../../base"]
+    resources = [base_dir] if base_dir else []
     patches: list[Obj] = []
     secrets: list[str] = []
     for key, resource in env_by.items():
@@ -100,7 +125,8 @@ def kustomization(resources: list[str], features: Features, patches: list[Obj], 
     if features.namespace:
         out["namespace"] = features.namespace
     if features.labels:
-        out["labels"] = [{"pairs": dict(features.labels), "includeSelectors": False, "includeTemplates": False}]
+        out["labels"] = [{"pairs": dict(features.labels), "includeSelectors": False,
+                          "includeTemplates": features.template_labels}]
     if features.images:
         out["images"] = [dict(rule) for rule in features.images]
     if features.replicas:

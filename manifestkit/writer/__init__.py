@@ -39,10 +39,9 @@ from manifestkit.writer.paths import (
     FILE,
     FOLDER,
     MISSING,
-    close_folders,
+    Folders,
     lkind,
     lookup,
-    open_folder,
     path_problems,
     read_file,
     shown,
@@ -109,39 +108,42 @@ def report_lines(target: Path, result: WriteResult) -> list[str]:
 def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool,
                   name: str) -> WriteResult:
     ledger = read_ledger(target, name)
-    fds = {"": root_fd}
-    staged: dict[str, tuple[int, str]] = {}
+    folders = Folders(root_fd)
+    staged: dict[str, tuple[str, str]] = {}    # path -> (its folder, the temp file there)
     try:
-        clean_temps(fds, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
+        clean_temps(folders, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
         changes = plan_changes(target, files, scope, ledger, force, known_files(target, ledger, name))
         if changes.problems:
             raise ManifestkitError(changes.problems)
         marks = {
             rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged
         }
-        marks.update(_stage(target, fds, files, changes.write, staged))
+        marks.update(_stage(target, folders, files, changes.write, staged))
         if staged:   # removals alone need no interim ledger: listing a removed file is harmless
-            _put_ledger(target, fds, interim_ledger(ledger, marks, changes), name)
-        _commit(target, fds, staged, changes.remove)
+            _put_ledger(target, root_fd, interim_ledger(ledger, marks, changes), name)
+        _commit(target, folders, staged, changes.remove)
         final = final_ledger(ledger, marks, changes)
         if final != ledger:
-            _put_ledger(target, fds, final, name)
+            _put_ledger(target, root_fd, final, name)
     finally:
-        for dir_fd, temp in staged.values():   # what a failure left staged, not renamed
-            discard(dir_fd, temp)
-        close_folders(fds)
+        for rel_dir, temp in staged.values():   # what a failure left staged, not renamed
+            try:
+                discard(folders.open(rel_dir), temp)
+            except OSError:   # its folder is gone or was swapped: no temp of ours to remove there
+                pass
+        folders.close()
     return WriteResult(written=changes.write, unchanged=changes.unchanged, removed=changes.remove, kept=changes.kept)
 
 
-def _stage(target: Path, fds: dict[str, int], files: Files, write: Sequence[str],
-           staged: dict[str, tuple[int, str]]) -> dict[str, str]:
+def _stage(target: Path, folders: Folders, files: Files, write: Sequence[str],
+           staged: dict[str, tuple[str, str]]) -> dict[str, str]:
     """Every new file as a synced temp file beside its place (recorded in ``staged``); their fingerprints."""
     marks = {}
     for rel in write:
+        rel_dir = rel.rpartition("/")[0]
         with located(target, rel):
-            dir_fd = open_folder(fds, rel.rpartition("/")[0], create=True)
-            temp, info = stage(dir_fd, files[rel].data, files[rel].private, sync=False)
-        staged[rel] = (dir_fd, temp)
+            temp, info = stage(folders.open(rel_dir, create=True), files[rel].data, files[rel].private, sync=False)
+        staged[rel] = (rel_dir, temp)
         marks[rel] = fingerprint(files[rel].data, files[rel].private, info)
     if staged:
         with located(target):
@@ -149,23 +151,23 @@ def _stage(target: Path, fds: dict[str, int], files: Files, write: Sequence[str]
     return marks
 
 
-def _commit(target: Path, fds: dict[str, int], staged: dict[str, tuple[int, str]], remove_rels: Sequence[str]) -> None:
+def _commit(target: Path, folders: Folders, staged: dict[str, tuple[str, str]], remove_rels: Sequence[str]) -> None:
     """Rename each staged file into place, then remove the stale ones; make it all durable."""
     for rel in sorted(staged):
-        dir_fd, temp = staged.pop(rel)
+        rel_dir, temp = staged.pop(rel)
         with located(target, rel):
-            commit(dir_fd, temp, rel.rpartition("/")[2])
+            commit(folders.open(rel_dir), temp, rel.rpartition("/")[2])
     for rel in remove_rels:
         with located(target, rel):
-            remove(fds, rel)
+            remove(folders, rel)
     with located(target):
-        sync_folders(fds)
+        sync_folders(folders)
 
 
-def _put_ledger(target: Path, fds: dict[str, int], ledger: Ledger, name: str) -> None:
+def _put_ledger(target: Path, root_fd: int, ledger: Ledger, name: str) -> None:
     with located(target, name):
-        put(fds[""], name, ledger_bytes(ledger), private=False)
-        os.fsync(fds[""])
+        put(root_fd, name, ledger_bytes(ledger), private=False)
+        os.fsync(root_fd)
 
 
 def _check_paths(target: Path, files: Files, ledger: str = LEDGER) -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.writer.paths import open_folder, shown
+from manifestkit.writer.paths import Folders, shown
 
 TEMP_PREFIX = ".manifestkit-tmp-"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -87,26 +87,26 @@ def discard(dir_fd: int, temp: str) -> None:
         pass
 
 
-def remove(fds: dict[str, int], rel: str) -> None:
+def remove(folders: Folders, rel: str) -> None:
     """Unlink ``rel`` (never through a link), then every folder it leaves empty."""
     parent, _, name = rel.rpartition("/")
-    os.unlink(name, dir_fd=open_folder(fds, parent, create=False))
+    os.unlink(name, dir_fd=folders.open(parent))
     while parent:
         above, _, folder = parent.rpartition("/")
         try:
-            os.rmdir(folder, dir_fd=open_folder(fds, above, create=False))
+            os.rmdir(folder, dir_fd=folders.open(above))
         except OSError:   # not empty (or no longer ours to judge): stop here
             return
-        os.close(fds.pop(parent))
+        folders.forget(parent)
         parent = above
 
 
-def clean_temps(fds: dict[str, int], rel_dirs: Iterable[str]) -> None:
+def clean_temps(folders: Folders, rel_dirs: Iterable[str]) -> None:
     """Remove the temp files a killed write left in these folders (folders that are gone, or
     are links, are skipped: nothing of ours can be there)."""
     for rel_dir in sorted(set(rel_dirs)):
         try:
-            fd = open_folder(fds, rel_dir, create=False)
+            fd = folders.open(rel_dir)
         except OSError:
             continue
         for name in os.listdir(fd):
@@ -120,7 +120,7 @@ def sync_all() -> None:
     os.sync()
 
 
-def sync_folders(fds: dict[str, int]) -> None:
-    """Make the renames in every open folder durable."""
-    for fd in fds.values():
-        os.fsync(fd)
+def sync_folders(folders: Folders) -> None:
+    """Make the renames in every folder the write opened durable."""
+    for rel_dir in folders.opened():
+        os.fsync(folders.open(rel_dir))

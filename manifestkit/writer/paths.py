@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -98,33 +99,65 @@ def read_file(path: Path, size: int | None = None) -> bytes | None:
         return handle.read()
 
 
-def open_folder(fds: dict[str, int], rel_dir: str, create: bool) -> int:
-    """A descriptor of folder ``rel_dir`` under ``fds[""]``, each name opened with O_NOFOLLOW (a link
-    on the way fails, it is never followed); missing folders are made when ``create`` (0777 less
-    the umask). Descriptors are cached in ``fds``; :func:`close_folders` closes them."""
-    if rel_dir in fds:
-        return fds[rel_dir]
-    parent, _, name = rel_dir.rpartition("/")
-    parent_fd = open_folder(fds, parent, create)
-    try:
-        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
-    except FileNotFoundError:
-        if not create:
-            raise
+FOLDER_FDS = 32   # folder descriptors a write keeps open at most (a macOS process may open 256 files)
+
+
+class Folders:
+    """The folders of one write under its root (``root_fd``, which the caller owns), each opened
+    name by name with O_NOFOLLOW (a link on the way fails, it is never followed) and made where
+    missing when asked. At most :data:`FOLDER_FDS` descriptors stay open, the least recently
+    used closed first, so an output of many thousand folders (one per app and namespace) stays
+    within the process's file limit. A folder opened again must be the folder opened first (same
+    device and inode), else the write stops rather than write into a folder swapped in meanwhile."""
+
+    def __init__(self, root_fd: int) -> None:
+        self.root_fd = root_fd
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._ids: dict[str, tuple[int, int]] = {}
+
+    def open(self, rel_dir: str, create: bool = False) -> int:
+        """A descriptor of folder ``rel_dir`` (``""``: the root), good until the next call."""
+        if not rel_dir:
+            return self.root_fd
+        if rel_dir in self._fds:
+            self._fds.move_to_end(rel_dir)
+            return self._fds[rel_dir]
+        parent, _, name = rel_dir.rpartition("/")
+        parent_fd = self.open(parent, create)
         try:
-            os.mkdir(name, 0o777, dir_fd=parent_fd)
-        except FileExistsError:
-            pass
-        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
-    fds[rel_dir] = fd
-    return fd
-
-
-def close_folders(fds: dict[str, int]) -> None:
-    """Close what :func:`open_folder` opened (not the root, ``fds[""]``, which the caller owns)."""
-    for rel_dir, fd in fds.items():
-        if rel_dir:
+            fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        except FileNotFoundError:
+            if not create:
+                raise
+            try:
+                os.mkdir(name, 0o777, dir_fd=parent_fd)
+            except FileExistsError:
+                pass
+            fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        info = os.fstat(fd)
+        if self._ids.setdefault(rel_dir, (info.st_dev, info.st_ino)) != (info.st_dev, info.st_ino):
             os.close(fd)
+            raise OSError(errno.ESTALE, "the folder was replaced by another during the write")
+        self._fds[rel_dir] = fd
+        while len(self._fds) > FOLDER_FDS:
+            os.close(self._fds.popitem(last=False)[1])
+        return fd
+
+    def opened(self) -> list[str]:
+        """Every folder opened so far (and not forgotten), the root first."""
+        return ["", *self._ids]
+
+    def forget(self, rel_dir: str) -> None:
+        """``rel_dir`` was removed."""
+        self._ids.pop(rel_dir, None)
+        fd = self._fds.pop(rel_dir, None)
+        if fd is not None:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Close every descriptor this opened (not the root's)."""
+        while self._fds:
+            os.close(self._fds.popitem()[1])
 
 
 def shown(root: Path, rel: str = "") -> str:
