@@ -70,6 +70,7 @@ class Row:
     run: Callable[[], tuple[float, int | None]]          # seconds, peak MiB (None: not measured)
     before: Callable[[], None] = lambda: None             # untimed, before each sample
     samples: list[tuple[float, int | None]] = field(default_factory=list)
+    failed: str = ""
 
     def seconds(self) -> float:
         return statistics.median(s for s, _ in self.samples)
@@ -80,6 +81,10 @@ class Row:
 
 
 GNU_TIME = "/usr/bin/time"
+
+
+class Failed(Exception):
+    """A row's process failed: the row is reported with the reason, the others go on."""
 
 
 def child(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -95,7 +100,8 @@ def child(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = 
         seconds = time.perf_counter() - start
         if status != 0:
             err.seek(0)
-            raise SystemExit(f"{' '.join(argv[:4])} ... failed: {err.read().decode(errors='replace')[-2000:]}")
+            lines = err.read().decode(errors="replace").strip().splitlines() or [f"exit status {status}"]
+            raise Failed(lines[-1][-300:])
         kib = int(peak.read().split()[-1]) if wrapped is not argv else usage.ru_maxrss
     return seconds, kib // 1024
 
@@ -155,7 +161,11 @@ def peer_rows(tree: str, root: Path, tmp: Path, n: int, args: argparse.Namespace
     hand_each = peers.write_chart_per_app(tmp / "hand-each", n)
     project = peers.write_kapitan(tmp, n) if args.kapitan else None
     if project is not None:
-        child([args.kapitan, "compile"], cwd=str(project))
+        try:
+            child([args.kapitan, "compile"], cwd=str(project))
+        except Failed as failure:
+            print(f"kapitan compile: skipped at N={n}, it failed: {failure}")
+            project = None
     peers.check_same_objects(emitted["plain"] / workload.ENV, hand_one, project and project / "compiled")
 
     def helm(chart_root: Path) -> Callable[[], tuple[float, int]]:
@@ -255,20 +265,30 @@ def main(argv: list[str]) -> None:
             rows = [row for number, tree in enumerate(trees, 1)
                     for row in manifestkit_rows(f" (tree {number})" if len(trees) > 1 else "", tree, root, tmp,
                                                 has_cache(tree))]
-            rows += peer_rows(trees[-1], root, tmp, n, args)
+            try:
+                rows += peer_rows(trees[-1], root, tmp, n, args)
+            except Failed as failure:
+                raise SystemExit(f"writing the peers' inputs failed: {failure}") from None
             rows = [row for row in rows if selected(row.name, args)]
             text = peers.plain_text(tmp / "peer-plain" / workload.ENV)
             yardsticks = []
             for _ in range(args.runs):
-                for row in rows:
+                for row in (r for r in rows if not r.failed):
                     row.before()
-                    row.samples.append(row.run())
+                    try:
+                        row.samples.append(row.run())
+                    except Failed as failure:
+                        row.failed = str(failure)
                 yardsticks.append(time_yaml(text))
             yardstick = statistics.median(yardsticks)
             objects = text.count("\nkind: ") + text.startswith("kind: ")
-            helm = next((r.seconds() for r in rows if r.name == "helm template, hand-written chart"), None)
+            helm = next((r.seconds() for r in rows if r.name == "helm template, hand-written chart" and not r.failed),
+                        None)
             print(header)
             for row in rows:
+                if row.failed:
+                    print(f"{row.name:<46} {n:>6} {objects:>8} failed: {row.failed}", flush=True)
+                    continue
                 seconds = row.seconds()
                 if n == 200:
                     first[row.name] = seconds
