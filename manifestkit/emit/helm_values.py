@@ -126,15 +126,15 @@ def _same(a: Any, b: Any) -> bool:
 
 # ------------------------------------------------------------------ placing holes
 
-def get_path(obj: Any, path: Path) -> Any:
-    """Like :func:`get_in`, with list indexes as digit strings."""
+def get_path(obj: Any, path: Path, missing: Any = MISSING) -> Any:
+    """Like :func:`get_in`, with list indexes as digit strings; ``missing`` where the path is not there."""
     for key in path:
         if isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
             obj = obj[int(key)]
         elif isinstance(obj, Mapping) and key in obj:
             obj = obj[key]
         else:
-            return MISSING
+            return missing
     return obj
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from manifestkit.emit.helm_values import get_path
 from manifestkit.images import rewrite_image, split_image
 from manifestkit.kinds import CLUSTER_SCOPED, Path, containers, is_replicated, kustomize_template_labels, pod_spec
 from manifestkit.model import Resource
@@ -146,7 +147,7 @@ def unfeature(obj: Mapping[str, Any], before: Mapping[str, Any] | None, features
         meta["labels"] = _restored(meta.get("labels", {}), old_meta.get("labels", {}), features.labels)
     if features.labels and features.template_labels:
         for path in _template_label_paths(out):
-            holder, old = _get(out, path[:-1]), _get(before, path)
+            holder, old = get_path(out, path[:-1], None), get_path(before, path, None)
             if isinstance(holder, dict) and isinstance(holder.get(path[-1]), Mapping):
                 labels = _restored(holder[path[-1]], old if isinstance(old, Mapping) else {}, features.labels)
                 if labels or isinstance(old, Mapping):
@@ -207,20 +208,9 @@ def _indexes(obj: Any, path: Path, done: Path = ()) -> list[Path]:
         return [done]
     if path[0] != "[]":
         return _indexes(obj, path[1:], (*done, path[0]))
-    items = _get(obj, done)
+    items = get_path(obj, done, None)
     return [p for i in range(len(items)) for p in _indexes(obj, path[1:], (*done, str(i)))] \
         if isinstance(items, list) else []
-
-
-def _get(obj: Any, path: Path) -> Any:
-    for key in path:
-        if isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
-            obj = obj[int(key)]
-        elif isinstance(obj, Mapping) and key in obj:
-            obj = obj[key]
-        else:
-            return None
-    return obj
 
 
 def _map_at(obj: Any, path: Path) -> dict[str, Any] | None:
