@@ -100,15 +100,16 @@ def check_plaintext_secret(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
     if obj.get("kind") != "Secret" or not ctx.file or ctx.encrypted:
         return
     for field in ("data", "stringData"):
-        values = as_map(obj.get(field))
-        plain = [k for k, v in values.items() if not is_reference(v) and not str(v).startswith("ENC[")]
+        plain = sorted(k for k, v in as_map(obj.get(field)).items() if not is_reference(v) and not _sealed(v))
         if plain:
-            yield Hit(
-                (field,),
-                f"Secret {field} holds plaintext values ({', '.join(sorted(plain))}) in a file that is not "
-                f"sops-encrypted",
-                hint="encrypt the file with sops, or use a secret reference (ref+vault://..., an ExternalSecret)",
-            )
+            yield Hit((field,), f"Secret {field} holds plaintext values ({', '.join(plain)}) in a file that is not "
+                      "sops-encrypted",
+                      hint="encrypt the file with sops, or use a secret reference (ref+vault://..., an ExternalSecret)")
+
+
+def _sealed(value: Any) -> bool:
+    """A value sops encrypted in place (``ENC[AES256_GCM,...]``)."""
+    return str(value).startswith("ENC[")
 
 
 def check_host_path(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
