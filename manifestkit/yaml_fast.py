@@ -78,8 +78,8 @@ def _checked(node: Any, depth: int, doubtful: list[str]) -> Any:
     """``node`` rebuilt with its keys and short strings interned (a project repeats the same few
     words: thousands of Apps hold one copy of each, not one each); raise _Unprovable for what
     yaml-rs may read apart; collect strings YAML 1.1 may read as another type."""
-    if depth >= MAX_DEPTH:
-        raise _Unprovable
+    if depth >= MAX_DEPTH or (depth + 1 >= MAX_DEPTH and node and type(node) in (dict, list)):
+        raise _Unprovable   # the careful loader words what is too deep (a leaf counts one level down)
     kind = type(node)
     if kind is dict:
         out = {}
@@ -88,16 +88,26 @@ def _checked(node: Any, depth: int, doubtful: list[str]) -> Any:
                 raise _Unprovable
             if key and not _resolves_to_str(key):
                 doubtful.append(key)
-            out[_intern(key)] = _checked(value, depth + 1, doubtful)
+            out[_intern(key)] = _leaf(value, doubtful) if type(value) in _LEAVES else _checked(value, depth + 1,
+                                                                                              doubtful)
         return out
     if kind is list:
-        return [_checked(item, depth + 1, doubtful) for item in node]
-    if kind is str:
+        return [_leaf(item, doubtful) if type(item) in _LEAVES else _checked(item, depth + 1, doubtful)
+                for item in node]
+    if kind in _LEAVES:
+        return _leaf(node, doubtful)
+    raise _Unprovable   # floats (1e3, .5 read apart), dates and anything else
+
+
+_LEAVES = frozenset({str, bool, int, type(None)})
+
+
+def _leaf(node: Any, doubtful: list[str]) -> Any:
+    """A scalar of :data:`_LEAVES` (the caller checked its type), a short string interned."""
+    if type(node) is str:
         if node and not _resolves_to_str(node):
             doubtful.append(node)
         return _intern(node) if len(node) <= _INTERNED else node
-    if node is not None and kind not in (bool, int):
-        raise _Unprovable   # floats (1e3, .5 read apart), dates and anything else
     return node
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manifestkit.diagnostics import ManifestkitError
-from manifestkit.yaml_careful import careful_documents
+from manifestkit.yaml_careful import MAX_DEPTH, careful_documents
 from manifestkit.yaml_dump import dump
 from manifestkit.yaml_fast import fast_data
 from manifestkit.yaml_locate import quick_position
@@ -129,3 +129,10 @@ def test_a_rendered_container_field_is_located_without_the_careful_loader() -> N
     path = ("spec", "template", "spec", "containers", 1, "image")
     careful = careful_documents(text, "f.yaml", lenient=True)[0][0].positions[path]
     assert quick_position(text.split("\n"), path) == careful
+
+
+@pytest.mark.parametrize("depth", range(MAX_DEPTH - 3, MAX_DEPTH + 2))
+@pytest.mark.parametrize("leaf", ["x", "[x]", "{}", "[]"])
+def test_nesting_about_the_depth_limit_is_declined_or_read_the_same(depth: int, leaf: str) -> None:
+    """A scalar one level past the limit counts as deeper than it: the careful loader words that error."""
+    agrees("a: " + "{a: " * depth + leaf + "}" * depth + "\n")
