@@ -4,7 +4,7 @@ opened sops Secrets), and the sealing of the values files they return."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manifestkit.checksums import hmac_key
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
@@ -13,9 +13,11 @@ from manifestkit.emit.sops_layouts import is_sops_secret
 from manifestkit.model import Options, Project, Resource
 from manifestkit.overlay import settings_of
 from manifestkit.pipeline import render_env
-from manifestkit.secrets import sops
 from manifestkit.secrets.sops_keys import sops_keys
 from manifestkit.writer import OutFile
+
+if TYPE_CHECKING:   # the sops stack is imported only by a render that opens or seals a sops Secret
+    from manifestkit.secrets import sops
 
 
 def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options,
@@ -64,6 +66,8 @@ def _hmac_key(project: Project, options: Options) -> bytes | None:
 
 def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
     """The decrypted Secret (every string a SecretStr, no ``sops`` block); a key that opens it is needed."""
+    from manifestkit.secrets import sops
+
     try:
         doc = sops.decrypt_bytes(sops.to_yaml(resource.obj).encode("utf-8"), "yaml", keys, resource.ref())
     except ManifestkitError as exc:  # each problem said of this Secret, with what to do about it
@@ -84,6 +88,8 @@ def open_secret(resource: Resource, keys: sops.SopsKeys) -> dict[str, Any]:
 def sealed_values(values: Mapping[str, Any], settings: Mapping[str, Any], gnupghome: str | None) -> OutFile:
     """A helm-secrets values file: ``values`` encrypted to the ``spec.secrets.sops``
     recipients, every value sealed (sops' default ``unencrypted_suffix`` rule)."""
+    from manifestkit.secrets import sops
+
     config = settings.get("sops") or {}
     sealed = sops.encrypt_tree(values, age_recipients=[str(r) for r in config.get("ageRecipients") or []],
                                pgp_fingerprints=[str(f) for f in config.get("pgpFingerprints") or []],

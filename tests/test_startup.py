@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from manifestkit.cli import COMMANDS, CommandModule
+
+from .conftest import EXAMPLES
 
 HEAVY = ("manifestkit.api", "manifestkit.cmd_render", "manifestkit.pipeline", "jsonschema", "hvac", "jinja2",
          "kubernetes_validate", "cryptography", "pyrage", "yaml")
@@ -25,4 +28,18 @@ def test_version_and_help_import_no_command_module(flag: str) -> None:
     script = (f"import sys; from manifestkit.cli import main\ntry: main([{flag!r}])\nexcept SystemExit: pass\n"
               f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+SOPS_STACK = ("cryptography", "ruamel.yaml", "manifestkit.secrets.sops")
+
+
+def test_a_render_without_sops_imports_no_sops_stack(tmp_path: Path) -> None:
+    """cryptography and ruamel.yaml (a sixth of a render's imports) come in only with a sops reference or Secret."""
+    script = (f"import sys; from manifestkit.cli import main\n"
+              f"try: main(['render', {str(EXAMPLES / 'http-echo')!r}, '-o', {str(tmp_path / 'out')!r}, '--no-cache'])\n"
+              f"except SystemExit as exc: assert not exc.code, exc.code\n"
+              f"print(sorted(m for m in {SOPS_STACK!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert (tmp_path / "out").is_dir()
     assert result.stdout.splitlines()[-1] == "[]"

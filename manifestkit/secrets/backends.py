@@ -12,16 +12,18 @@ import json
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, error, one_of
 from manifestkit.model import Source
 from manifestkit.redact import SecretStr
-from manifestkit.secrets import sops
 from manifestkit.secrets.jobs import Resolved
 from manifestkit.secrets.refs import Ref, unparse
 from manifestkit.secrets.vault import VaultReader, lookup_key
 from manifestkit.yamlio import load_documents
+
+if TYPE_CHECKING:   # the sops stack (cryptography, ruamel.yaml) is imported by the first sops reference
+    from manifestkit.secrets import sops
 
 __all__ = ["BACKENDS", "Backend", "BackendContext", "Resolved", "backend_context", "resolve"]
 
@@ -79,6 +81,8 @@ def resolve_vault(ref: Ref, ctx: BackendContext) -> Resolved:
 
 
 def resolve_sops(ref: Ref, ctx: BackendContext) -> Resolved:
+    from manifestkit.secrets import sops
+
     path = _inside_root(ref, ctx.root)
     if path not in ctx.sops_files:
         ctx.sops_files[path] = None   # until it opens: a file that fails is reported at its first ref only
@@ -175,6 +179,8 @@ def _inside_root(ref: Ref, root: Path) -> Path:
 
 
 def _descend(ref: Ref, tree: Any, key: Sequence[str]) -> Any:
+    from manifestkit.secrets import sops
+
     def missing(depth: int, node: Any) -> Exception:
         where = "/" + "/".join(key[:depth])
         found = f"keys: {one_of(map(str, node))}" if isinstance(node, dict) else f"a {type(node).__name__}"

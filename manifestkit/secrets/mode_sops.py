@@ -9,7 +9,6 @@ from manifestkit.diagnostics import Diagnostic, ManifestkitError
 from manifestkit.model import Resource
 from manifestkit.secrets.jobs import ModeContext, SecretJob, job_error, located
 from manifestkit.secrets.mode_secret import resolved_secret
-from manifestkit.secrets.sops_encrypt import encrypt_tree
 from manifestkit.yaml_dump import k8s_order
 
 SOPS_ENCRYPTED_REGEX = "^(data|stringData)$"
@@ -28,6 +27,8 @@ def to_sops(job: SecretJob, ctx: ModeContext) -> list[Resource]:
         raise job_error(job, "secrets output sops needs recipients, but spec.secrets.sops has no ageRecipients "
                              "or pgpFingerprints",
                         hint="add spec.secrets.sops.ageRecipients: [age1...] to manifestkit.yaml")
+    from manifestkit.secrets.sops_encrypt import encrypt_tree  # cryptography and ruamel.yaml: only when sealing
+
     plain = resolved_secret(job, ctx)
     tree = k8s_order(plain.obj)   # the order the file is written in: sops' MAC covers document order
     try:

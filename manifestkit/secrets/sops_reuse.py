@@ -18,7 +18,6 @@ from pathlib import Path
 
 from manifestkit.diagnostics import WARNING, Diagnostic, ManifestkitError, display_path
 from manifestkit.model import Options, Project
-from manifestkit.secrets import sops
 from manifestkit.secrets.sops_keys import SopsKeys, sops_keys
 from manifestkit.writer import OutFile
 from manifestkit.yamlio import load_documents
@@ -49,6 +48,8 @@ def same_sops_content(old: bytes, new: bytes, keys: SopsKeys, name: str = "<prev
     """
     if old == new:
         return True
+    from manifestkit.secrets import sops  # the sops stack (cryptography, ruamel.yaml): only for sops Secrets
+
     recipients = _recipients(new, "<new>")
     if recipients is None or recipients != _recipients(old, name):
         return False
