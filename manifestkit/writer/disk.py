@@ -120,7 +120,16 @@ def sync_all() -> None:
     os.sync()
 
 
+SYNC_EACH_UP_TO = 16   # folders whose renames are made durable one fsync each; more: one sync of everything
+
+
 def sync_folders(folders: Folders) -> None:
-    """Make the renames in every folder the write opened durable."""
-    for rel_dir in folders.opened():
+    """Make the renames in every folder the write opened durable: an fsync of each folder, or, for
+    many (a Kustomize tree has a folder per app and environment: 5,000 fsyncs took a second of a
+    1,000-app render), one ``sync`` as for the files."""
+    opened = list(folders.opened())
+    if len(opened) > SYNC_EACH_UP_TO:
+        os.sync()
+        return
+    for rel_dir in opened:
         os.fsync(folders.open(rel_dir))
