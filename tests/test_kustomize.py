@@ -11,12 +11,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonpatch
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manifestkit import kinds
-from manifestkit.emit.kustomize import KUSTOMIZATION, overlay_files
-from manifestkit.emit.kustomize_features import Features, apply_features, choose_features
+from manifestkit.emit.kustomize import KUSTOMIZATION, overlay_files, patch_ops
+from manifestkit.emit.kustomize_features import Features, apply_features, choose_features, plain
 from manifestkit.kinds import KINDS
 from manifestkit.loader import load_project
 from manifestkit.model import Options, Resource
@@ -192,3 +195,41 @@ def test_secrets_follow_the_secret_output_mode_and_are_private(tmp_path: Path) -
         text = path.read_text()
         assert "ENC[AES256_GCM" in text
         assert [v for v in plaintext if len(v) > 6 and v in text] == []   # ("shop" is also the namespace)
+
+
+class _Text(str):
+    """A str subclass, as SecretStr and the traced strings of `explain` are."""
+
+
+_leaves = st.one_of(st.text(max_size=3), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False),
+                    st.text(max_size=3).map(_Text))
+_values = st.recursive(_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.lists(inner, max_size=2).map(tuple),
+    st.dictionaries(st.one_of(st.text(max_size=2), st.integers(0, 3)), inner, max_size=3)), max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(st.text(max_size=3), _values, max_size=4))
+def test_plain_copies_as_a_json_round_trip_does(obj: dict[str, Any]) -> None:
+    copy = plain(obj)
+    assert copy == json.loads(json.dumps(obj))
+    assert all(type(k) is str for k in copy) and _no_subclass_or_tuple(copy)
+
+
+def _no_subclass_or_tuple(node: Any) -> bool:
+    if isinstance(node, dict):
+        return all(type(k) is str and _no_subclass_or_tuple(v) for k, v in node.items())
+    if isinstance(node, list):
+        return all(_no_subclass_or_tuple(v) for v in node)
+    return type(node) in (str, int, float, bool, type(None))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from("abc"), _values, max_size=3), st.dictionaries(st.sampled_from("abc"), _values,
+                                                                                      max_size=3))
+def test_patch_ops_are_jsonpatch_s_own(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Equal objects (the common case) are told apart from jsonpatch's diff only by speed; 1, True and 1.0 differ."""
+    before, after = plain(before), plain(after)
+    for a, b in ((before, after), (before, before), (before, plain(before)), ({"x": [1]}, {"x": [True]}),
+                 ({"x": 1.0}, {"x": 1})):
+        assert patch_ops(a, b) == jsonpatch.make_patch(a, b).patch
