@@ -4,6 +4,7 @@ folder it opens again must be the folder it opened first."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,6 @@ import pytest
 from manifestkit import writer
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.writer import OutFile, write_tree
-from manifestkit.writer import disk as writer_disk
 from manifestkit.writer import paths as writer_paths
 
 from .conftest import ROOT
@@ -66,7 +66,7 @@ def test_renames_are_made_durable_per_folder_or_by_one_sync_for_many(
     calls: dict[str, int] = {"sync": 0, "fsync": 0}
 
     def counted(name: str) -> object:
-        real = getattr(writer_disk.os, name)
+        real = getattr(os, name)
 
         def call(*args: int) -> None:
             calls[name] += 1
@@ -74,8 +74,8 @@ def test_renames_are_made_durable_per_folder_or_by_one_sync_for_many(
         return call
 
     files = {f"app-{i}/x.yaml": OutFile(b"a: 1\n") for i in range(folders)}
-    monkeypatch.setattr(writer_disk.os, "sync", counted("sync"))
-    monkeypatch.setattr(writer_disk.os, "fsync", counted("fsync"))
+    monkeypatch.setattr(os, "sync", counted("sync"))
+    monkeypatch.setattr(os, "fsync", counted("fsync"))
     write_tree(tmp_path / "out", files)
     monkeypatch.undo()
     assert (calls["sync"], calls["fsync"]) == (syncs, fsyncs)

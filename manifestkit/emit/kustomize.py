@@ -28,9 +28,10 @@ from typing import Any
 import jsonpatch
 
 from manifestkit.emit import EmitInput, Emitted
-from manifestkit.emit.kustomize_features import Features, Key, Obj, choose_features, plain, unfeature
+from manifestkit.emit.kustomize_features import Features, Key, Obj, choose_features, unfeature
 from manifestkit.emit.plain import SECRET_KINDS, object_file, object_path
 from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
+from manifestkit.json_copy import json_copy, same_json
 from manifestkit.model import Resource
 from manifestkit.writer import OutFile
 from manifestkit.yaml_dump import dump
@@ -108,7 +109,8 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
             files[rel] = object_file(resource.replace_obj(wanted))
             resources.append(rel)
             continue
-        ops = patch_ops(plain(before.obj), wanted)
+        old = json_copy(before.obj)
+        ops = [] if same_json(old, wanted) else jsonpatch.make_patch(old, wanted).patch   # the same: no diff needed
         if ops:
             patches.append({"target": target(before.obj), "patch": dump(ops)})
     patches.extend(_delete_patch(base_by[key].obj) for key in base_by if key not in env_by)
@@ -116,25 +118,6 @@ def overlay_files(base: Sequence[Resource], env: Sequence[Resource],
         files[KSOPS_FILE] = ksops_file(secrets)
     files["kustomization.yaml"] = _yaml(kustomization(resources, features, patches, [KSOPS_FILE] if secrets else []))
     return files
-
-
-def patch_ops(before: Obj, after: Obj) -> list[Obj]:
-    """The RFC 6902 operations that turn ``before`` into ``after`` (JSON-typed copies), none when they are
-    the same in value and type: most objects of an environment differ from the base only in what the
-    features carry, and telling that costs a fraction of jsonpatch's diff."""
-    return [] if before == after and _same_types(before, after) else list(jsonpatch.make_patch(before, after).patch)
-
-
-def _same_types(a: Any, b: Any) -> bool:
-    """Whether two equal JSON values also agree in type everywhere (``1 == True == 1.0`` in Python, not in
-    a patch)."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is dict:
-        return all(_same_types(value, b[key]) for key, value in a.items())
-    if type(a) is list:
-        return all(_same_types(x, y) for x, y in zip(a, b, strict=True))
-    return True
 
 
 def kustomization(resources: list[str], features: Features, patches: list[Obj], generators: Sequence[str] = ()) -> Obj:

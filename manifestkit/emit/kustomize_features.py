@@ -7,12 +7,12 @@ the objects at hand."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifestkit.emit.helm_values import get_path
 from manifestkit.images import rewrite_image, split_image
+from manifestkit.json_copy import json_copy as plain
 from manifestkit.kinds import CLUSTER_SCOPED, Path, containers, is_replicated, kustomize_template_labels, pod_spec
 from manifestkit.model import Resource
 
@@ -231,34 +231,3 @@ def _map_at(obj: Any, path: Path) -> dict[str, Any] | None:
 def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
     labels = obj.get("metadata", {}).get("labels") or {}
     return labels if isinstance(labels, Mapping) else {}
-
-
-def plain(obj: Mapping[str, Any]) -> Obj:
-    """A deep, JSON-typed copy (str subclasses become str) that can be changed freely: copied directly
-    when made of dicts with str keys, lists, str, int, bool and None only (twice as fast, and the Kustomize
-    emitter copies each object some nine times), else through JSON."""
-    try:
-        return _copied(obj) if type(obj) is dict else dict(json.loads(json.dumps(obj)))
-    except _NotPlain:
-        return dict(json.loads(json.dumps(obj)))
-
-
-class _NotPlain(Exception):
-    """A value JSON would change (a str subclass, a tuple, a float, a non-str key, another type)."""
-
-
-_EXACT = frozenset({str, int, bool, type(None)})
-
-
-def _copied(node: Any) -> Any:
-    kind = type(node)
-    if kind is dict:
-        out = {}
-        for key, value in node.items():
-            if type(key) is not str:
-                raise _NotPlain
-            out[key] = value if type(value) in _EXACT else _copied(value)
-        return out
-    if kind is list:
-        return [item if type(item) in _EXACT else _copied(item) for item in node]
-    raise _NotPlain
