@@ -57,3 +57,22 @@ def schema_registry() -> referencing.Registry[Any]:
     choices (file kinds do, and use ``filekinds.schema_registry`` with those filled in)."""
     schemas = [load_schema(stem) for stem in schema_stems()]
     return registry_of({str(schema["$id"]): schema for schema in schemas if "$id" in schema})
+
+
+def surely_valid(schema: Mapping[str, Any], instance: Any) -> bool:
+    """Whether the compiled (Rust) validator finds ``instance`` valid under ``schema`` (with the shipped schemas
+    as written for ``$ref``s): most are, and only the rest need python-jsonschema, for its words. False also
+    when the schema does not compile there, so python-jsonschema decides."""
+    try:
+        return bool(_compiled(json.dumps(schema, sort_keys=True)).is_valid(instance))
+    except Exception:   # a schema or value the Rust validator cannot take: the caller asks python-jsonschema
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(schema_text: str) -> Any:
+    import jsonschema_rs
+
+    schemas = [load_schema(stem) for stem in schema_stems()]
+    registry = jsonschema_rs.Registry([(str(s["$id"]), s) for s in schemas if "$id" in s])
+    return jsonschema_rs.validator_for(json.loads(schema_text), registry=registry, offline=True)

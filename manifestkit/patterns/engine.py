@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manifestkit.diagnostics import did_you_mean, one_of
 from manifestkit.kinds import runs_to_completion
-from manifestkit.package_data import load_schema, schema_registry
+from manifestkit.package_data import load_schema, schema_registry, surely_valid
 from manifestkit.patterns.apply import merge
 from manifestkit.patterns.model import ROLES, Obj, Pattern, PatternError, PatternInput, PatternOutput
 
@@ -159,14 +159,15 @@ def schema_of(pattern: Pattern) -> Mapping[str, Any]:
 
 def checked_params(pattern: Pattern, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """`with:` checked against the pattern's schema, with the schema's top-level defaults filled in."""
-    import jsonschema  # here, not at the top: a project without patterns never needs python-jsonschema
-
     schema = schema_of(pattern)
     given = dict(params or {})
-    validator = jsonschema.Draft202012Validator(schema, registry=schema_registry())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(given))
-    if error is not None:
-        raise PatternProblems([_param_problem(pattern, schema, given, error)])
+    if not surely_valid(schema, given):   # python-jsonschema (its import is a sixth of a one-app render) words errors
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(schema, registry=schema_registry())
+        error = jsonschema.exceptions.best_match(validator.iter_errors(given))
+        if error is not None:
+            raise PatternProblems([_param_problem(pattern, schema, given, error)])
     defaults = {key: prop["default"] for key, prop in schema.get("properties", {}).items()
                 if isinstance(prop, Mapping) and "default" in prop}
     return {**defaults, **given}
