@@ -55,8 +55,16 @@ class FileDigests:
         """One digest of every file under ``folder`` (names and bytes)."""
         if not folder.is_dir():
             return MISSING
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        return key_of(*(f"{p.relative_to(folder).as_posix()}={self.of(p)}" for p in files))
+        top = os.fspath(folder)
+        found = []    # (relative name as parts, its path): str paths, walked once, in the order Path sorts them
+        for here, folders, names in os.walk(top, followlinks=True):
+            folders[:] = [name for name in folders if name != "__pycache__"]
+            rel = os.path.relpath(here, top).replace(os.sep, "/")
+            for name in names:
+                path = os.path.join(here, name)
+                if os.path.isfile(path):
+                    found.append(((*rel.split("/"), name) if rel != "." else (name,), path))
+        return key_of(*(f"{'/'.join(parts)}={self.of(path)}" for parts, path in sorted(found)))
 
 
 @functools.cache
