@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,16 @@ class FileDigests:
         """One digest of every file under ``folder`` (names and bytes)."""
         if not folder.is_dir():
             return MISSING
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        return key_of(*(f"{p.relative_to(folder).as_posix()}={self.of(p)}" for p in files))
+        top = os.fspath(folder)
+        found = []    # (relative name as parts, its path): str paths, walked once, in the order Path sorts them
+        for here, folders, names in os.walk(top, followlinks=True):
+            folders[:] = [name for name in folders if name != "__pycache__"]
+            rel = os.path.relpath(here, top).replace(os.sep, "/")
+            for name in names:
+                path = os.path.join(here, name)
+                if os.path.isfile(path):
+                    found.append(((*rel.split("/"), name) if rel != "." else (name,), path))
+        return key_of(*(f"{'/'.join(parts)}={self.of(path)}" for parts, path in sorted(found)))
 
 
 @functools.cache
@@ -68,19 +77,64 @@ def package_stamp() -> str:
     return key_of(__version__, *(digests.tree(folder) for folder in folders), *_library_versions())
 
 
+# the libraries whose output manifestkit writes or checks against: module → distribution (normalized name)
+_LIBRARIES = {"yaml": "pyyaml", "jinja2": "jinja2", "kubernetes_validate": "kubernetes_validate",
+              "jsonschema_rs": "jsonschema_rs", "jsonpatch": "jsonpatch"}
+
+
 def _library_versions() -> Iterator[str]:
+    """Each library as installed: its distribution's metadata folder, found without importing the library (importing
+    kubernetes-validate alone costs a tenth of a warm render); one installed some other way stands in by its version
+    attribute or the sizes and times of its files."""
+    listed: dict[str, list[str]] = {}
+    for module, dist in _LIBRARIES.items():
+        yield f"{module}={_installed(module, dist, listed) or _imported_version(module)}"
+
+
+def _installed(module: str, dist: str, listed: dict[str, list[str]]) -> str | None:
+    """The ``NAME-VERSION.dist-info`` folders of ``dist`` beside ``module``, each with the size and time of its
+    RECORD (an install or reinstall rewrites it); None when there is none (``listed``: the folders read, a memo)."""
+    from importlib import util
+
+    spec = util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return None
+    where = os.path.dirname(spec.origin)
+    site = os.path.dirname(where) if spec.submodule_search_locations else where
+    if site not in listed:
+        try:
+            listed[site] = sorted(os.listdir(site))
+        except OSError:
+            listed[site] = []
+    stamps = []
+    for name in listed[site]:
+        if name.endswith(".dist-info") and _normalized(name.partition("-")[0]) == dist:
+            try:
+                info = os.stat(os.path.join(site, name, "RECORD"))
+            except OSError:
+                return None
+            stamps.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    return ",".join(stamps) or None
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _imported_version(name: str) -> str:
+    """The version attribute of the library ``name``, else the sizes and times of the files of its folder."""
     import jinja2
     import jsonpatch
     import jsonschema_rs
     import kubernetes_validate
     import yaml
 
-    for module in (yaml, jinja2, kubernetes_validate, jsonschema_rs, jsonpatch):
-        version = getattr(module, "__version__", None)
-        if version is None:   # no version attribute: the sizes and times of its files stand in
-            where = Path(str(module.__file__)).parent
-            version = key_of(*(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(where.iterdir())))
-        yield f"{module.__name__}={version}"
+    module = {m.__name__: m for m in (yaml, jinja2, kubernetes_validate, jsonschema_rs, jsonpatch)}[name]
+    version = getattr(module, "__version__", None)
+    if version is None:
+        where = Path(str(module.__file__)).parent
+        version = key_of(*(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(where.iterdir())))
+    return str(version)
 
 
 def shared_key(ctx: RenderContext, files: FileDigests) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,25 +28,32 @@ NOT_IN_NAMES = re.compile(r"[/%\x00-\x1f\x7f]")
 
 def object_path(resource: Resource) -> str:
     """``<namespace>/<kind>-<name>.yaml``, built only from names Kubernetes accepts."""
-    problems = [
-        _name_problem(resource, field, f"found {value!r}; expected {rule}")
-        for field, value, rule in _bad_names(resource)
-    ]
-    if problems:
-        raise ManifestkitError(problems)
-    return f"{resource.namespace or CLUSTER_DIR}/{resource.kind.lower()}-{resource.name}.yaml"
+    kind, namespace, name = resource.kind, resource.namespace, resource.name
+    path = _path_of(kind, namespace, name)
+    if path is None:
+        raise ManifestkitError([_name_problem(resource, field, f"found {value!r}; expected {rule}")
+                                for field, value, rule in _bad_names(kind, namespace, name)])
+    return path
 
 
-def _bad_names(resource: Resource) -> Iterator[tuple[str, str, str]]:
-    if not KIND_NAME.fullmatch(resource.kind):
-        yield "kind", resource.kind, "a Kubernetes kind: a letter, then letters and digits"
-    if resource.namespace and not NAMESPACE_NAME.fullmatch(resource.namespace):
-        yield ("metadata.namespace", resource.namespace,
+@functools.lru_cache(maxsize=1 << 16)
+def _path_of(kind: str, namespace: str, name: str) -> str | None:
+    """The path of an object so named, None when a name is bad (a memo: a render asks for each path twice)."""
+    if any(_bad_names(kind, namespace, name)):
+        return None
+    return f"{namespace or CLUSTER_DIR}/{kind.lower()}-{name}.yaml"
+
+
+def _bad_names(kind: str, namespace: str, name: str) -> Iterator[tuple[str, str, str]]:
+    if not KIND_NAME.fullmatch(kind):
+        yield "kind", kind, "a Kubernetes kind: a letter, then letters and digits"
+    if namespace and not NAMESPACE_NAME.fullmatch(namespace):
+        yield ("metadata.namespace", namespace,
                "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters")
-    if resource.name in ("", ".", "..") or NOT_IN_NAMES.search(resource.name):
+    if name in ("", ".", "..") or NOT_IN_NAMES.search(name):
         yield (
             "metadata.name",
-            resource.name,
+            name,
             "a Kubernetes name: not '.' or '..', without '/', '%' or control characters",
         )
 

@@ -32,7 +32,15 @@ from manifestkit.writer.disk import (
     sync_all,
     sync_folders,
 )
-from manifestkit.writer.ledger import LEDGER, Ledger, fingerprint, known_files, ledger_bytes, read_ledger
+from manifestkit.writer.ledger import (
+    LEDGER,
+    Ledger,
+    fingerprint,
+    fingerprint_at,
+    known_files,
+    ledger_bytes,
+    read_ledger,
+)
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
 from manifestkit.writer.paths import (
     DIR_FLAGS,
@@ -109,15 +117,14 @@ def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str]
                   name: str) -> WriteResult:
     ledger = read_ledger(target, name)
     folders = Folders(root_fd)
+    base = f"{os.fspath(target)}/"
     staged: dict[str, tuple[str, str]] = {}    # path -> (its folder, the temp file there)
     try:
         clean_temps(folders, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
         changes = plan_changes(target, files, scope, ledger, force, known_files(target, ledger, name))
         if changes.problems:
             raise ManifestkitError(changes.problems)
-        marks = {
-            rel: fingerprint(files[rel].data, files[rel].private, os.lstat(target / rel)) for rel in changes.unchanged
-        }
+        marks = {rel: fingerprint_at(files[rel].data, files[rel].private, base + rel) for rel in changes.unchanged}
         marks.update(_stage(target, folders, files, changes.write, staged))
         if staged:   # removals alone need no interim ledger: listing a removed file is harmless
             _put_ledger(target, root_fd, interim_ledger(ledger, marks, changes), name)

@@ -35,6 +35,11 @@ def fingerprint(data: bytes, private: bool, info: os.stat_result) -> str:
     return identity(info) if private else digest(data)
 
 
+def fingerprint_at(data: bytes, private: bool, path: str) -> str:
+    """:func:`fingerprint` of the file at ``path``, which is looked at only when its fingerprint is its stat."""
+    return identity(os.lstat(path)) if private else digest(data)
+
+
 def read_ledger(root: Path, name: str = LEDGER) -> dict[str, frozenset[str]]:
     """The ledger ``name`` of ``root``; empty when there is none."""
     raw = read_file(root / name)

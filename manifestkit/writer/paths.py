@@ -34,7 +34,7 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in _SPECIAL if test(mode)), "a special file")
 
 
-def lkind(path: Path) -> str:
+def lkind(path: str | Path) -> str:
     """The kind of ``path`` itself (a link is a link), or MISSING."""
     try:
         return kind_of(os.lstat(path).st_mode)
@@ -71,19 +71,20 @@ def path_problems(root: Path, rels: Iterable[str], reserved: Collection[str], te
 def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:
     """``(kind, blocker)``: the kind of the entry at ``rel``, or, when a folder on the way is not a
     real folder (a link, a file), that entry's kind and its relative path. ``seen`` caches folders."""
+    base = f"{os.fspath(root)}/"     # str paths: a Path per name is most of the cost of a big output's lookups
     parts = rel.split("/")
     for i in range(1, len(parts)):
         prefix = "/".join(parts[:i])
         if prefix not in seen:
-            seen[prefix] = lkind(root / prefix)
+            seen[prefix] = lkind(base + prefix)
         if seen[prefix] == MISSING:
             return MISSING, ""
         if seen[prefix] != FOLDER:
             return seen[prefix], prefix
-    return lkind(root / rel), ""
+    return lkind(base + rel), ""
 
 
-def read_file(path: Path, size: int | None = None) -> bytes | None:
+def read_file(path: str | Path, size: int | None = None) -> bytes | None:
     """The bytes of the regular file at ``path`` (not through a link at its last name), or None
     when it is something else, or, with ``size``, when its size differs (nothing to read then)."""
     try:

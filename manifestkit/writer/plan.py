@@ -45,6 +45,7 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
     unchanged: list[str] = []
     adopt: set[str] = set()
     problems: dict[tuple[str, str], Diagnostic] = {}
+    base = f"{os.fspath(root)}/"
     for rel, out in sorted(files.items()):
         kind, blocker = lookup(root, rel, seen)
         if blocker or kind not in (FILE, MISSING):
@@ -64,7 +65,7 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
                 problems[(problem.file, problem.message)] = problem
                 continue
             adopt.add(rel)
-        if _same(root / rel, out.data, out.private):
+        if _same(base + rel, out.data, out.private):
             unchanged.append(rel)
         else:
             write.append(rel)
@@ -132,7 +133,7 @@ def final_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> 
     return out
 
 
-def _same(path: Path, data: bytes, private: bool) -> bool:
+def _same(path: str, data: bytes, private: bool) -> bool:
     """Whether the file already holds ``data`` (and, for a private file, no one else may read it)."""
     if private and os.lstat(path).st_mode & 0o077:
         return False
