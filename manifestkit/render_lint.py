@@ -11,13 +11,12 @@ objects is read back as `validate` (and the shipped pre-commit hook) reads it; t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, sort_diagnostics
-from manifestkit.lint import lint_object
+from manifestkit.lint import active_rules, lint_object
 from manifestkit.lint.base import LintContext
 from manifestkit.lint.config import LintConfig, find_config, load_config
 from manifestkit.lint.rules import RULES
@@ -52,12 +51,12 @@ def lint_units(units: Callable[[], Iterable[Unit]], config: LintConfig,
     seen = (u.obj for u in units() if not not_kubernetes(u.obj)) if not also else \
         (obj for _, obj in sorted([*((u.file, u.obj) for u in units() if not not_kubernetes(u.obj)), *also],
                                   key=lambda pair: pair[0]))
-    context = LintContext(workloads=index_workloads(seen), settings=config.settings)
+    workloads, rules = index_workloads(seen), active_rules(config)
     findings: list[Diagnostic] = []
     for unit in units():
         if not not_kubernetes(unit.obj):
-            ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
-            findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix))
+            ctx = LintContext(workloads=workloads, settings=config.settings, file=unit.file, encrypted=unit.encrypted)
+            findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix, rules))
     return sort_diagnostics(findings)
 
 
