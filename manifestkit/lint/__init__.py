@@ -61,7 +61,7 @@ def lint_object(obj: Mapping[str, Any], ctx: LintContext, config: LintConfig = _
     skip = _ignored(obj, pod.meta if pod else pod_metadata(obj)[1])
     out: list[Diagnostic] = []
     for rule, severity in active_rules(config) if rules is None else rules:
-        if skip and rule.id in skip:
+        if (pod is None and rule.pods) or (skip and rule.id in skip):
             continue
         for hit in rule.check(obj, ctx, pod):
             out.append(_diagnostic(rule, severity, hit, ref(obj), doc, (*prefix, *hit.path), ctx.file))

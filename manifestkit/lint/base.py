@@ -64,6 +64,7 @@ class Rule(NamedTuple):
     summary: str
     check: Check
     enabled: bool = True          # off-by-default rules are turned on with `lint.enable`
+    pods: bool = False            # looks only at a pod: not run on an object without one
 
 
 def object_key(obj: Mapping[str, Any]) -> ObjectKey:

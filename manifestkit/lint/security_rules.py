@@ -49,8 +49,14 @@ def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | N
 
     https://kubernetes.io/docs/tasks/configure-pod-container/share-process-namespace/
     """
-    if pod is None or _explained(obj):
+    if pod is None:
         return
+    hits = list(_process_sharing(pod))
+    if hits and not _explained(obj):    # the reason is looked for only when there is something to explain
+        yield from hits
+
+
+def _process_sharing(pod: Pod) -> Iterator[Hit]:
     path, spec = pod.spec_path, pod.spec
     hint = f"if it is needed (e.g. to send SIGHUP to the app), say why in the annotation {REASON_ANNOTATION}"
     if spec.get("shareProcessNamespace") is True:
