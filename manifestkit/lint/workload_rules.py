@@ -1,5 +1,5 @@
 """Lint checks on the shape of workloads and Services: selectors, ports, names and mounts.
-Each check is a pure function ``(obj, ctx) -> hits``.
+Each check is a pure function ``(obj, ctx, pod) -> hits``.
 """
 
 from __future__ import annotations
