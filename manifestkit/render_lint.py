@@ -11,13 +11,12 @@ objects is read back as `validate` (and the shipped pre-commit hook) reads it; t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, sort_diagnostics
-from manifestkit.lint import lint_object
+from manifestkit.lint import active_rules, lint_object
 from manifestkit.lint.base import LintContext
 from manifestkit.lint.config import LintConfig, find_config, load_config
 from manifestkit.lint.rules import RULES
@@ -52,12 +51,12 @@ def lint_units(units: Callable[[], Iterable[Unit]], config: LintConfig,
     seen = (u.obj for u in units() if not not_kubernetes(u.obj)) if not also else \
         (obj for _, obj in sorted([*((u.file, u.obj) for u in units() if not not_kubernetes(u.obj)), *also],
                                   key=lambda pair: pair[0]))
-    context = LintContext(workloads=index_workloads(seen), settings=config.settings)
+    workloads, rules = index_workloads(seen), active_rules(config)
     findings: list[Diagnostic] = []
     for unit in units():
         if not not_kubernetes(unit.obj):
-            ctx = dataclasses.replace(context, file=unit.file, encrypted=unit.encrypted)
-            findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix))
+            ctx = LintContext(workloads=workloads, settings=config.settings, file=unit.file, encrypted=unit.encrypted)
+            findings.extend(lint_object(unit.obj, ctx, config, unit.doc, unit.prefix, rules))
     return sort_diagnostics(findings)
 
 
@@ -73,7 +72,8 @@ def lint_files(files: Mapping[str, OutFile], target: Path, config: LintConfig,
     """:func:`lint_texts`'s findings on the YAML files of an output (relative path → file), named under
     ``target``: read from the objects each file holds, its bytes parsed only when it holds none; ``also``:
     the objects of the output's other files (relative path → object), seen by the cross-object rules."""
-    named = sorted((str(target / rel), out) for rel, out in files.items() if rel.endswith(YAML_SUFFIXES))
+    under = _under(target)
+    named = sorted((under(rel), out) for rel, out in files.items() if rel.endswith(YAML_SUFFIXES))
     parsed = {file: read_units(out.data.decode("utf-8"), file, strict=False)[0] for file, out in named
               if not out.objects}
 
@@ -94,6 +94,17 @@ def lint_stream(documents: Sequence[tuple[Mapping[str, Any], str]], config: Lint
             yield from units_of_document(Document(obj, file, _Shifted(positions, line) if line else positions, number))
             line += text.count("\n") + 1    # the document's lines and the `---` after it
     return lint_units(units, config)
+
+
+def _under(target: Path) -> Callable[[str], str]:
+    """``str(target / rel)``, without building a Path for each plain relative path (the emitters' own)."""
+    prefix = str(target / "x")[:-1]    # "out/", "/" for the root, "" for "."
+
+    def name(rel: str) -> str:
+        plain = rel and not rel.startswith("/") and not rel.endswith("/") and "//" not in rel \
+            and "/./" not in f"/{rel}/"
+        return prefix + rel if plain else str(target / rel)
+    return name
 
 
 def _held(file: str, data: str | bytes, objects: Sequence[Any]) -> Iterator[Unit]:

@@ -92,33 +92,32 @@ def quick_position(lines: Sequence[str], path: Sequence[str | int]) -> Position 
 
 
 def _key(lines: Sequence[str], row: int, indent: int, key: str, first: int) -> int:
-    """The line of ``key`` in the block mapping at ``indent`` that starts on line ``row``, or -1."""
+    """The line of ``key`` in the block mapping at ``indent`` that starts on line ``row``, or -1.
+    A line that does not start with ``indent`` spaces ends the mapping unless it is blank or a comment."""
+    pad, entry, after = " " * indent, key + ":", indent + len(key) + 1
     for index in range(row, len(lines)):
         line = lines[index]
-        stripped = line[indent:] if index == first else line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue
-        here = indent if index == first else len(line) - len(stripped)
-        if here < indent:
+        if index == first or line.startswith(pad):   # at the mapping's indentation or deeper
+            if line.startswith(entry, indent) and line[after:after + 1] in ("", " "):
+                return index
+        elif (stripped := line.lstrip(" ")) and not stripped.startswith("#"):
             return -1   # left the mapping without meeting the key
-        if here == indent and stripped.startswith(key + ":") and stripped[len(key) + 1:len(key) + 2] in ("", " "):
-            return index
     return -1
 
 
 def _item(lines: Sequence[str], row: int, indent: int, number: int) -> int:
     """The line of item ``number`` of the block sequence at ``indent`` that starts on line ``row``, or -1."""
-    count = -1
+    pad, count = " " * indent, -1
     for index in range(row, len(lines)):
         line = lines[index]
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue
-        here = len(line) - len(stripped)
-        if here < indent or (here == indent and not stripped.startswith("- ")):
+        if line.startswith(pad):
+            start = line[indent:indent + 2]
+            if start == "- ":
+                count += 1
+                if count == number:
+                    return index
+            elif start[:1] not in ("", " ", "#"):
+                return -1   # an entry at the sequence's indentation that is not an item
+        elif (stripped := line.lstrip(" ")) and not stripped.startswith("#"):
             return -1
-        if here == indent:
-            count += 1
-            if count == number:
-                return index
     return -1

@@ -6,6 +6,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,9 +16,10 @@ from manifestkit.cli import main
 from manifestkit.cmd_render import Plan, configure_render, plan
 from manifestkit.diagnostics import Diagnostic
 from manifestkit.emit.plain import join_stream, object_file, stream_documents
-from manifestkit.lint import LintConfig
+from manifestkit.lint import RULES, LintConfig, LintContext
+from manifestkit.lint.podspec import pod_of
 from manifestkit.model import Resource
-from manifestkit.render_lint import STDOUT, lint_files, lint_stream, lint_texts, render_config
+from manifestkit.render_lint import STDOUT, _under, lint_files, lint_stream, lint_texts, render_config
 from manifestkit.writer import OutFile
 
 from ._fixtures import write_files
@@ -226,3 +228,27 @@ def test_in_memory_lint_on_generated_pods(containers: list[dict[str, object]], l
     texts = {f"/out/{rel}": out.data.decode() for rel, out in files.items()}
     config = LintConfig()
     assert lint_files(files, Path("/out"), config) == lint_texts(texts, config)
+
+
+@pytest.mark.parametrize("target", [".", "/", "out", "/tmp/out/", "./out", "a/../b"])
+def test_lint_names_each_file_as_a_path_under_the_target_would(target: str) -> None:
+    under = _under(Path(target))
+    for rel in ("a.yaml", "p/q/a.yaml", "./a.yaml", "p//a.yaml", "p/./a.yaml", "/abs.yaml", "p/../a.yaml", ".h/a"):
+        assert under(rel) == str(Path(target) / rel), (target, rel)
+
+
+NO_POD = [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "ref+vault://x/y"}},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": []}}},
+    {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}},
+]
+
+
+@pytest.mark.parametrize("obj", NO_POD, ids=lambda obj: str(obj["kind"]))
+def test_a_rule_marked_pods_finds_nothing_on_an_object_without_a_pod(obj: Mapping[str, Any]) -> None:
+    assert pod_of(obj) is None
+    for rule in RULES.values():
+        if rule.pods:
+            assert list(rule.check(obj, LintContext(file="x.yaml"), None)) == [], rule.id

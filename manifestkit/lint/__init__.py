@@ -15,42 +15,56 @@ from typing import Any
 from manifestkit.diagnostics import Diagnostic
 from manifestkit.lint.base import Hit, LintContext, Rule, Settings
 from manifestkit.lint.config import LintConfig, find_config, load_config, parse_config
-from manifestkit.lint.podspec import as_map, pod_metadata, ref
+from manifestkit.lint.podspec import as_map, pod_metadata, pod_of, ref
 from manifestkit.lint.rules import RULES
 from manifestkit.yamlio import Document, format_path
 
 IGNORE_ANNOTATION = "manifestkit.dev/ignore"
 
-__all__ = ["IGNORE_ANNOTATION", "RULES", "Hit", "LintConfig", "LintContext", "Rule", "Settings",
-           "find_config", "ignored_rules", "lint_object", "load_config", "parse_config"]
+__all__ = ["IGNORE_ANNOTATION", "RULES", "ActiveRules", "Hit", "LintConfig", "LintContext", "Rule", "Settings",
+           "active_rules", "find_config", "ignored_rules", "lint_object", "load_config", "parse_config"]
 
 
 def ignored_rules(obj: Mapping[str, Any]) -> frozenset[str]:
     """Rule ids listed in ``manifestkit.dev/ignore`` on the object or its pod template."""
-    notes = [as_map(as_map(obj.get("metadata")).get("annotations")), as_map(pod_metadata(obj)[1].get("annotations"))]
-    return frozenset(
-        part.strip().upper() for n in notes for part in str(n.get(IGNORE_ANNOTATION, "")).split(",") if part.strip()
-    )
+    return _ignored(obj, pod_metadata(obj)[1])
+
+
+def _ignored(obj: Mapping[str, Any], template: Mapping[str, Any]) -> frozenset[str]:
+    own = as_map(as_map(obj.get("metadata")).get("annotations")).get(IGNORE_ANNOTATION, "")
+    theirs = as_map(template.get("annotations")).get(IGNORE_ANNOTATION, "")
+    if own == "" and theirs == "":
+        return _NONE    # nearly every object: nothing to split
+    return frozenset(part.strip().upper() for n in (own, theirs) for part in str(n).split(",") if part.strip())
 
 
 _DEFAULTS = LintConfig()
+_NONE: frozenset[str] = frozenset()
+ActiveRules = Sequence[tuple[Rule, str]]     # the rules a configuration runs, each with its severity
+
+
+def active_rules(config: LintConfig) -> ActiveRules:
+    """The rules ``config`` runs, in id order, with their configured severities."""
+    return [(rule, config.severity_of(rule)) for rule in RULES.values() if config.active(rule)]
 
 
 def lint_object(obj: Mapping[str, Any], ctx: LintContext, config: LintConfig = _DEFAULTS,
-                doc: Document | None = None, prefix: Sequence[str | int] = ()) -> list[Diagnostic]:
+                doc: Document | None = None, prefix: Sequence[str | int] = (),
+                rules: ActiveRules | None = None) -> list[Diagnostic]:
     """Every finding of the active rules on one object.
 
     ``doc`` and ``prefix`` locate the object in its file (``prefix`` is its path inside
-    the document, e.g. ``('items', 3)`` in a List).
+    the document, e.g. ``('items', 3)`` in a List). ``rules``: :func:`active_rules` of
+    ``config``, when the caller lints many objects with it.
     """
-    skip = ignored_rules(obj)
+    pod = pod_of(obj)
+    skip = _ignored(obj, pod.meta if pod else pod_metadata(obj)[1])
     out: list[Diagnostic] = []
-    name = ref(obj)
-    for rule in RULES.values():
-        if rule.id in skip or not config.active(rule):
+    for rule, severity in active_rules(config) if rules is None else rules:
+        if (pod is None and rule.pods) or (skip and rule.id in skip):
             continue
-        for hit in rule.check(obj, ctx):
-            out.append(_diagnostic(rule, config.severity_of(rule), hit, name, doc, (*prefix, *hit.path), ctx.file))
+        for hit in rule.check(obj, ctx, pod):
+            out.append(_diagnostic(rule, severity, hit, ref(obj), doc, (*prefix, *hit.path), ctx.file))
     return out
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from manifestkit.lint.podspec import Path
+from manifestkit.lint.podspec import Path, Pod
 
 ObjectKey = tuple[str, str, str]           # (kind, namespace, name)
 
@@ -53,7 +53,8 @@ class LintContext:
     encrypted: bool = False                                   # that file is sops-encrypted
 
 
-Check = Callable[[Mapping[str, Any], LintContext], Iterable[Hit]]
+# A check reads the object, its context and its pod (worked out once for every rule; None when it has none).
+Check = Callable[[Mapping[str, Any], LintContext, Pod | None], Iterable[Hit]]
 
 
 class Rule(NamedTuple):
@@ -63,6 +64,7 @@ class Rule(NamedTuple):
     summary: str
     check: Check
     enabled: bool = True          # off-by-default rules are turned on with `lint.enable`
+    pods: bool = False            # looks only at a pod: not run on an object without one
 
 
 def object_key(obj: Mapping[str, Any]) -> ObjectKey:

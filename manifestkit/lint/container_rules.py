@@ -14,17 +14,16 @@ from manifestkit.kinds import (
     is_long_running,
 )
 from manifestkit.lint.base import Hit, LintContext
-from manifestkit.lint.podspec import as_list, as_map, containers, pod_spec
+from manifestkit.lint.podspec import Pod, as_list, as_map
 
 
-def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_missing_probes(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A long-running app container without a readiness or liveness probe."""
-    if not is_long_running(obj.get("kind")):
+    if pod is None or not is_long_running(obj.get("kind")):
         return
-    found = pod_spec(obj)
-    if found and as_map(found[1]).get("restartPolicy") in ("Never", "OnFailure"):
+    if pod.spec.get("restartPolicy") in ("Never", "OnFailure"):
         return    # a Pod that runs once (a Helm test hook): nothing to route to or restart
-    for c in containers(*found) if found else ():
+    for c in pod.containers:
         if c.init:
             continue
         missing = [p for p in (READINESS_PROBE, LIVENESS_PROBE) if not c.c.get(p)]
@@ -58,11 +57,12 @@ def probe_never_fails(command: list[Any]) -> str:
     return ""
 
 
-def check_probe_never_fails(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_probe_never_fails(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """An exec probe that succeeds whatever the app does (seed 001: `ps aux | grep`)."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         for probe in PROBES:
+            if probe not in c.c:
+                continue
             command = as_list(as_map(as_map(c.c.get(probe)).get("exec")).get("command"))
             why = probe_never_fails(command) if command else ""
             if why:
@@ -85,10 +85,9 @@ def image_problem(image: str) -> str:
     return ""
 
 
-def check_image_tag(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_image_tag(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """An image without a tag or with `latest`: what runs changes without a change in git."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         problem = image_problem(str(c.c.get("image", ""))) if c.c.get("image") else ""
         if problem:
             yield Hit(
@@ -98,10 +97,9 @@ def check_image_tag(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
             )
 
 
-def check_resources(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_resources(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A container without resource requests or limits."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         resources = as_map(c.c.get("resources"))
         missing = [k for k in ("requests", "limits") if not resources.get(k)]
         if missing:

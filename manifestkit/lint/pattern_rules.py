@@ -11,19 +11,18 @@ from typing import Any
 
 from manifestkit.kinds import PROBES, runs_to_completion
 from manifestkit.lint.base import Hit, LintContext
-from manifestkit.lint.podspec import Container, as_map, command_text, containers, image_name, pod_metadata, pod_spec
+from manifestkit.lint.podspec import Container, Pod, as_map, command_text, image_name
 from manifestkit.lint.refs import REFERENCE, is_kv1_path, is_kv2_path, line_offset, secret_reads, strings
 from manifestkit.patterns.vault_agent_config import INJECT
 from manifestkit.patterns.vault_agent_injector import check_annotations
 
 
-def check_init_probe(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_init_probe(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """Probes on an init container that is not a native sidecar: the API rejects the pod.
 
     https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
     """
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         if c.init and not c.native_sidecar:
             for probe in PROBES:
                 if probe in c.c:
@@ -51,12 +50,11 @@ def looks_long_running(c: Container) -> bool:
     return bool(_DAEMON_IMAGES.search(image_name(c.c)) or _DAEMON_COMMANDS.search(command_text(c.c)))
 
 
-def check_job_sidecar(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_job_sidecar(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A classic long-running sidecar in a Job or CronJob: the Job never completes."""
     if not runs_to_completion(obj.get("kind")):
         return
-    found = pod_spec(obj)
-    app = [c for c in containers(*found) if not c.init] if found else []
+    app = [c for c in pod.containers if not c.init] if pod else []
     sidecars = [c for c in app if looks_long_running(c)]
     if len(app) < 2 or len(sidecars) == len(app):
         return
@@ -90,12 +88,11 @@ def _needs_network(c: Container) -> bool:
     return bool(_NEEDS_NETWORK.search(text))
 
 
-def check_init_order(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_init_order(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """An init container that needs the network (or Vault secrets) placed before the mesh
     proxy or Vault agent init container it depends on: init containers run one by one,
     in order, so it starts before the proxy or the secrets exist."""
-    found = pod_spec(obj)
-    inits = [c for c in containers(*found) if c.init] if found else []
+    inits = [c for c in pod.containers if c.init] if pod else []
     providers = [(i, _provider(c)) for i, c in enumerate(inits) if _provider(c)]
     if not providers:
         return
@@ -112,25 +109,25 @@ def check_init_order(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
         )
 
 
-def _template_texts(obj: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _template_texts(obj: Mapping[str, Any], pod: Pod | None) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if obj.get("kind") == "ConfigMap":
         for key, value in as_map(obj.get("data")).items():
             if isinstance(value, str):
                 yield ("data", key), value
-    meta_path, meta = pod_metadata(obj) if pod_spec(obj) else (("metadata",), as_map(obj.get("metadata")))
+    meta_path, meta = (pod.meta_path, pod.meta) if pod else (("metadata",), as_map(obj.get("metadata")))
     for key, value in as_map(meta.get("annotations")).items():
         if str(key).startswith("vault.hashicorp.com/agent-inject-template") and isinstance(value, str):
             yield (*meta_path, "annotations", key), value
 
 
-def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A Vault agent template that reads the wrong level for its KV version: ``.Data.x`` or
     ``index .Data "x"`` on KV v2 (needs ``.Data.data.x``), ``.Data.data.x`` on a KV v1 mount.
 
     https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent/template#secret
     """
     settings = ctx.settings
-    for path, text in _template_texts(obj):
+    for path, text in _template_texts(obj, pod):
         for read in secret_reads(text):
             offset = line_offset(text, read.position)
             if is_kv1_path(read.vault_path, settings.kv1_mounts):
@@ -154,25 +151,24 @@ def check_vault_kv2(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
                 )
 
 
-def check_vault_injector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_vault_injector(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """Pod annotations under ``vault.hashicorp.com/`` the Vault Agent Injector does not read,
     that name no secret, or whose key is over 63 characters (the API server refuses them).
 
     https://developer.hashicorp.com/vault/docs/platform/k8s/injector/annotations
     """
-    if not pod_spec(obj):
+    if pod is None:
         return
-    meta_path, meta = pod_metadata(obj)
-    annotations = {str(k): str(v) for k, v in as_map(meta.get("annotations")).items()}
+    annotations = {str(k): str(v) for k, v in as_map(pod.meta.get("annotations")).items()}
     if not any(k.startswith(INJECT) for k in annotations):
         return
     for problem in check_annotations(annotations):
         key = problem.split("'")[1]
-        yield Hit((*meta_path, "annotations", key), problem,
+        yield Hit((*pod.meta_path, "annotations", key), problem,
                   hint="see the injector's annotation list; manifestkit's vaultAgent.mode: injector writes valid ones")
 
 
-def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A secret reference (``ref+vault://``, ``<path:...>``) left in an object."""
     if _is_pattern_source(obj) or not _may_hold_reference(obj):
         return
@@ -187,16 +183,17 @@ def check_unresolved_refs(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
 def _may_hold_reference(obj: Mapping[str, Any]) -> bool:
     """Whether a string of ``obj`` holds what every :data:`REFERENCE` starts with (one cheap walk
     tells the objects without references, nearly all of them, from the rest)."""
-    stack: list[Any] = list(obj.values())
+    stack: list[Any] = [obj.values()]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "ref+" in item or "<path:" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        for item in stack.pop():
+            kind = type(item)   # the exact types first: they are nearly all the values, and cheaper to tell
+            if kind is str or (kind is not dict and kind is not list and isinstance(item, str)):
+                if "ref+" in item or "<path:" in item:
+                    return True
+            elif kind is dict or isinstance(item, dict):
+                stack.append(item.values())
+            elif kind is list or isinstance(item, list):
+                stack.append(item)
     return False
 
 

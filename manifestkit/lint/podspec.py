@@ -7,6 +7,7 @@ nothing may be trusted).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from manifestkit import kinds
@@ -29,6 +30,28 @@ class Container(NamedTuple):
     @property
     def long_running(self) -> bool:
         return not self.init or self.native_sidecar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pod:
+    """An object's pod spec, its containers and its template's metadata, with their paths: worked
+    out once per object for all the rules (:func:`pod_of`)."""
+
+    spec_path: Path
+    spec: Mapping[str, Any]
+    containers: tuple[Container, ...]    # init containers first, as :func:`containers` yields them
+    meta_path: Path
+    meta: Mapping[str, Any]
+
+
+def pod_of(obj: Mapping[str, Any]) -> Pod | None:
+    """The pod of a workload or Pod, or None when ``obj`` has no pod spec (a map)."""
+    found = pod_spec(obj)
+    if found is None:
+        return None
+    meta_path, meta = pod_metadata(obj)
+    return Pod(spec_path=found[0], spec=found[1], containers=tuple(containers(*found)), meta_path=meta_path,
+               meta=meta)
 
 
 def as_map(value: Any) -> Mapping[str, Any]:

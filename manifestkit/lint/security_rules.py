@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from manifestkit.lint.base import Hit, LintContext, object_key
-from manifestkit.lint.podspec import as_list, as_map, containers, pod_annotations, pod_spec
+from manifestkit.lint.podspec import Pod, as_list, as_map, pod_annotations
 from manifestkit.lint.refs import is_reference
 from manifestkit.patterns.engine import ANNOTATION as PATTERNS_ANNOTATION
 
@@ -18,10 +18,9 @@ REASON_ANNOTATION = "manifestkit.dev/share-process-reason"
 _EXPLAINED_BY_PATTERN = frozenset({"vault/agent"})
 
 
-def check_privileged(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_privileged(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """privileged or SYS_ADMIN in a container that keeps running (seed 002: only init containers)."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         if not c.long_running:
             continue
         context = as_map(c.c.get("securityContext"))
@@ -45,15 +44,20 @@ def _explained(obj: Mapping[str, Any]) -> bool:
     return bool(str(notes.get(REASON_ANNOTATION, "")).strip()) or bool(patterns & _EXPLAINED_BY_PATTERN)
 
 
-def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """SYS_PTRACE or shareProcessNamespace without a stated reason (seed 000).
 
     https://kubernetes.io/docs/tasks/configure-pod-container/share-process-namespace/
     """
-    found = pod_spec(obj)
-    if found is None or _explained(obj):
+    if pod is None:
         return
-    path, spec = found
+    hits = list(_process_sharing(pod))
+    if hits and not _explained(obj):    # the reason is looked for only when there is something to explain
+        yield from hits
+
+
+def _process_sharing(pod: Pod) -> Iterator[Hit]:
+    path, spec = pod.spec_path, pod.spec
     hint = f"if it is needed (e.g. to send SIGHUP to the app), say why in the annotation {REASON_ANNOTATION}"
     if spec.get("shareProcessNamespace") is True:
         yield Hit(
@@ -62,7 +66,7 @@ def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
             "the others",
             hint=hint,
         )
-    for c in containers(path, spec):
+    for c in pod.containers:
         for index, cap in enumerate(as_list(as_map(as_map(c.c.get("securityContext")).get("capabilities")).get("add"))):
             if str(cap).upper().removeprefix("CAP_") == "SYS_PTRACE":
                 yield Hit(
@@ -72,15 +76,13 @@ def check_process_sharing(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
                 )
 
 
-def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """runAsNonRoot not set to true for a container (neither in the pod nor the container securityContext)."""
-    found = pod_spec(obj)
-    if found is None:
+    if pod is None:
         return
-    path, spec = found
-    pod_context = as_map(spec.get("securityContext"))
+    pod_context = as_map(pod.spec.get("securityContext"))
     pod_level = pod_context.get("runAsNonRoot") is True
-    for c in containers(path, spec):
+    for c in pod.containers:
         context = as_map(c.c.get("securityContext"))
         own = context.get("runAsNonRoot")
         if own is True or (pod_level and own is None):
@@ -95,7 +97,7 @@ def check_run_as_non_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[
                   hint="set securityContext.runAsNonRoot: true (and a runAsUser) in the pod or the container")
 
 
-def check_plaintext_secret(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_plaintext_secret(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A Secret with readable values in a file that sops did not encrypt."""
     if obj.get("kind") != "Secret" or not ctx.file or ctx.encrypted:
         return
@@ -112,12 +114,11 @@ def _sealed(value: Any) -> bool:
     return str(value).startswith("ENC[")
 
 
-def check_host_path(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_host_path(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A hostPath volume: the pod reads or writes the node's file system."""
-    found = pod_spec(obj)
-    if found is None:
+    if pod is None:
         return
-    path, spec = found
+    path, spec = pod.spec_path, pod.spec
     for index, volume in enumerate(as_list(spec.get("volumes"))):
         host = as_map(volume).get("hostPath")
         if host is not None:
@@ -140,7 +141,7 @@ def _previous(obj: Mapping[str, Any], ctx: LintContext) -> Mapping[str, Any] | N
     return old if isinstance(old, Mapping) else None
 
 
-def check_roleref_change(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_roleref_change(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A RoleBinding whose roleRef differs from the known previous version: the API
     refuses the update, the binding must be deleted and created again.
 
@@ -161,10 +162,9 @@ def check_roleref_change(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[H
         )
 
 
-def check_read_only_root(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_read_only_root(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """(Off by default.) A running container whose root file system is writable."""
-    found = pod_spec(obj)
-    for c in containers(*found) if found else ():
+    for c in pod.containers if pod else ():
         if c.long_running and as_map(c.c.get("securityContext")).get("readOnlyRootFilesystem") is not True:
             yield Hit(c.path, f"container {c.name!r} can write to its root file system",
                       hint="set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it must write")

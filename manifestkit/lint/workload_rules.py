@@ -1,5 +1,5 @@
 """Lint checks on the shape of workloads and Services: selectors, ports, names and mounts.
-Each check is a pure function ``(obj, ctx) -> hits``.
+Each check is a pure function ``(obj, ctx, pod) -> hits``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from manifestkit.kinds import (
     runs_to_completion,
 )
 from manifestkit.lint.base import Hit, LintContext, WorkloadIndex
-from manifestkit.lint.podspec import Path, as_list, as_map, containers, pod_metadata, pod_spec, ref
+from manifestkit.lint.podspec import Path, Pod, as_list, as_map, containers, pod_metadata, pod_spec, ref
 from manifestkit.yamlio import format_path
 
 # ---------------------------------------------------------------- selectors
@@ -55,12 +55,12 @@ def _selector_misses(selector: Mapping[str, Any], labels: Mapping[str, Any], pat
             )
 
 
-def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_selector_labels(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A workload whose selector does not select its own pod template (seed 001)."""
     if not has_label_selector(obj.get("kind")):
         return
     selector = as_map(as_map(obj.get("spec")).get("selector"))
-    labels = as_map(pod_metadata(obj)[1].get("labels"))
+    labels = as_map((pod.meta if pod else pod_metadata(obj)[1]).get("labels"))
     yield from _selector_misses(selector, labels, ("spec", "selector"))
 
 
@@ -102,7 +102,7 @@ def _service_selector(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return selector or None
 
 
-def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_service_selector(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A Service that selects none of the pods of the workloads checked with it."""
     selector = _service_selector(obj)
     if selector is None:
@@ -117,7 +117,7 @@ def check_service_selector(obj: Mapping[str, Any], ctx: LintContext) -> Iterator
         )
 
 
-def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A Service port whose targetPort no container of the selected pods exposes."""
     selector = _service_selector(obj)
     if selector is None:
@@ -151,13 +151,12 @@ def check_service_target_port(obj: Mapping[str, Any], ctx: LintContext) -> Itera
 
 # ---------------------------------------------------------------- pods
 
-def check_port_clash(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_port_clash(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """Two running containers of one pod listen on the same port (they share the network)."""
-    found = pod_spec(obj)
-    if found is None:
+    if pod is None:
         return
     seen: dict[tuple[Any, str], str] = {}
-    for c in containers(*found):
+    for c in pod.containers:
         if not c.long_running:
             continue
         mine: set[tuple[Any, str]] = set()
@@ -177,12 +176,10 @@ def check_port_clash(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
                 seen[key] = c.name
 
 
-def check_duplicate_names(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_duplicate_names(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """Duplicate container, volume or port names in a pod, or port names in a Service."""
-    found = pod_spec(obj)
-    if found is not None:
-        path, spec = found
-        all_containers = list(containers(path, spec))
+    if pod is not None:
+        path, spec, all_containers = pod.spec_path, pod.spec, pod.containers
         yield from _duplicates("container name", [(c.c.get("name"), (*c.path, "name")) for c in all_containers])
         yield from _duplicates("volume name", [(as_map(v).get("name"), (*path, "volumes", i, "name"))
                                                for i, v in enumerate(as_list(spec.get("volumes")))])
@@ -205,12 +202,11 @@ def _duplicates(what: str, items: list[tuple[Any, Path]]) -> Iterator[Hit]:
             first[name] = path
 
 
-def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext, pod: Pod | None) -> Iterator[Hit]:
     """A volumeMount naming a volume the pod does not define."""
-    found = pod_spec(obj)
-    if found is None:
+    if pod is None:
         return
-    path, spec = found
+    path, spec = pod.spec_path, pod.spec
     # A StatefulSet's volumeClaimTemplates become volumes of each of its pods:
     # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates
     claims = [
@@ -220,7 +216,7 @@ def check_mount_without_volume(obj: Mapping[str, Any], ctx: LintContext) -> Iter
     volumes = sorted(
         {*(str(as_map(v).get("name")) for v in as_list(spec.get("volumes"))), *(str(c) for c in claims if c)}
     )
-    for c in containers(path, spec):
+    for c in pod.containers:
         for index, mount in enumerate(as_list(c.c.get("volumeMounts"))):
             name = as_map(mount).get("name")
             if name is not None and str(name) not in volumes:
