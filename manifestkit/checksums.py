@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, did_you_mean, one_of
-from manifestkit.kinds import containers, pod_template, with_pod_template
+from manifestkit.kinds import containers, pod_template, template_path, with_pod_template
 from manifestkit.model import RenderContext, Resource
 
 ANNOTATION = "manifestkit.dev/config-checksum"
@@ -134,12 +134,16 @@ def watched_volumes(pod: Mapping[str, Any]) -> frozenset[str]:
 
 
 def _pod_refs(pod: Mapping[str, Any], skip_watched: bool = False) -> Iterator[Ref]:
-    watched = watched_volumes(pod) if skip_watched else frozenset()
-    for volume in pod.get("volumes") or []:
+    volumes = [v for v in pod.get("volumes") or [] if any(field in v for field in _VOLUME_FIELDS)]
+    watched = watched_volumes(pod) if skip_watched and volumes else frozenset()
+    for volume in volumes:
         if volume.get("name") not in watched:
             yield from _volume_refs(volume)
     for _, _, container in containers(pod):
         yield from _container_refs(container)
+
+
+_VOLUME_FIELDS = ("configMap", "secret", "projected")    # a volume with none of these brings no config in
 
 
 def _volume_refs(volume: Mapping[str, Any]) -> Iterator[Ref]:
@@ -226,7 +230,7 @@ def reloader_annotations(refs: list[Ref]) -> dict[str, str]:
 def _with_annotations(resource: Resource, annotations: Mapping[str, str]) -> Resource:
     """The resource with ``annotations`` on its pod template (Reloader reads the workload's
     own metadata, so Reloader keys go there)."""
-    if not annotations:
+    if not annotations or _has_annotations(resource.obj, annotations):
         return resource
     obj = resource.obj
     if any(key.endswith("reloader.stakater.com/reload") for key in annotations):
@@ -237,3 +241,22 @@ def _with_annotations(resource: Resource, annotations: Mapping[str, str]) -> Res
     meta = dict(template.get("metadata") or {})
     meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
     return resource.replace_obj(with_pod_template(obj, {**template, "metadata": meta}))
+
+
+def _has_annotations(obj: Mapping[str, Any], annotations: Mapping[str, str]) -> bool:
+    """Whether :func:`_with_annotations` would give back an object equal to ``obj`` in value and type: its pod
+    template (or, for Reloader, its own metadata) already holds each of ``annotations`` (a render cache entry's
+    object does), every dict on the way a dict."""
+    if any(key.endswith("reloader.stakater.com/reload") for key in annotations):
+        nodes: list[Any] = [obj, obj.get("metadata")]
+    else:
+        path = template_path(obj.get("kind"))
+        if path is None:
+            return False
+        nodes = [obj]
+        for key in path:
+            nodes.append(nodes[-1].get(key) if type(nodes[-1]) is dict else None)
+        nodes.append(nodes[-1].get("metadata") if type(nodes[-1]) is dict else None)
+    have = nodes[-1].get("annotations") if type(nodes[-1]) is dict else None
+    return all(type(node) is dict for node in nodes) and type(have) is dict \
+        and all(type(have.get(key)) is str and have[key] == value for key, value in annotations.items())

@@ -21,7 +21,7 @@ from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
-from manifestkit.render_cache import open_cache
+from manifestkit.render_cache import Cache, open_cache
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_jobs import (
@@ -38,13 +38,14 @@ from manifestkit.render_jobs import (
 from manifestkit.render_lint import lint_files, lint_stream, render_config
 from manifestkit.render_lint_cache import Kept, kept_findings
 from manifestkit.render_plan import emit
+from manifestkit.render_stamps import stamped_write
 from manifestkit.secrets.hygiene import warn_plaintext
 from manifestkit.secrets.modes import MODES
 from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
 from manifestkit.shard import configure_shard, parse_shard, shardable
 from manifestkit.validation import at_or_above
-from manifestkit.writer import LEDGER, check_tree, report_lines, write_tree
+from manifestkit.writer import LEDGER, check_tree, report_lines
 
 DEFAULT_DIR = "build"
 
@@ -87,6 +88,7 @@ class Plan(NamedTuple):
     fmt: str
     ledger: str = LEDGER        # the writer's ledger: a shard keeps its own
     kept: Kept | None = None    # what the lint cache needs (plain format, cache on)
+    cache: Cache | None = None  # the render cache (None: --no-cache)
 
 
 def options_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
@@ -122,7 +124,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs)
     return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
                 shard.ledger if shard else LEDGER, kept_for_lint(cache, done, target, shard) if cache and fmt == "plain"
-                else None)
+                else None, cache)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             return 1
         return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
     warn_plaintext(job.target, job.resources, job.options)
-    result = write_tree(job.target, job.emitted.files, job.emitted.scope, force=args.force, ledger=job.ledger)
+    result = stamped_write(job.cache, job.target, job.emitted.files, job.emitted.scope, args.force, job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
     return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
@@ -281,12 +283,8 @@ REPORT_CHUNK = 500
 def configure_render(parser: argparse.ArgumentParser) -> None:
     """`render`'s own flags, beyond those it shares with `diff`."""
     configure(parser)
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="DIR",
-        help="output folder (default: the project's output.dir), or - for one YAML stream on stdout",
-    )
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="output folder (default: the project's output.dir), or - for one YAML stream on stdout")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 listing what is out of date")
     parser.add_argument("--allow-plaintext-secrets", action="store_true",
                         help="allow resolved Secrets to be written inside a git work tree")

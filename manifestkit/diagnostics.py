@@ -118,6 +118,13 @@ def display_path(path: str | os.PathLike[str]) -> str:
         return str(path)
 
 
+def display_names(names: Iterable[str]) -> dict[str, str]:
+    """:func:`display_path` of each of ``names`` (the working directory asked once, not once per name)."""
+    here = os.getcwd().rstrip("/") + "/"
+    return {name: name[len(here):] if name.startswith(here) and len(name) > len(here) and os.path.normpath(name) == name
+            else display_path(name) for name in names}
+
+
 def type_name(value: object) -> str:
     """What a message calls a YAML value's type: "a mapping", "a list", "a string", ..."""
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",

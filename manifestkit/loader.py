@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path, gather
+from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_names, display_path, gather
 from manifestkit.filekinds import check_document, check_kind
 from manifestkit.model import App, Environment, Overlay, Project
 from manifestkit.object_files import object_documents
@@ -110,10 +110,10 @@ def _app_docs(doc: Document, index: int, pattern: str, root: Path, confine: Path
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), f"no App file matches {pattern!r}",
                                                hint=f"paths are relative to {display_path(root)}/")])
     paths = Resolver()
-    if confine is not None and any(not paths.inside(confine, Path(match)) for match in matches):
+    if confine is not None and any(not paths.inside_named(confine, match) for match in matches):
         raise ManifestkitError([doc.diagnostic(("spec", "apps", index), *outside_message(pattern, root))])
-    return gather(matches, lambda match: [(d, paths.folder(Path(match)))
-                                          for d in read(match, display_path(Path(match)))])
+    shown = display_names(matches)
+    return gather(matches, lambda match: [(d, paths.folder_named(match)) for d in read(match, shown[match])])
 
 
 def _environment(doc: Document, name: str, spec: Mapping[str, Any], root: Path, confine: Path | None) -> Environment:

@@ -6,6 +6,7 @@ is the explicit opt-out, as Kustomize's ``LoadRestrictionsNone``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from manifestkit.diagnostics import display_path
@@ -25,6 +26,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self._folders: dict[Path, Path] = {}
+        self._names: dict[str, Path] = {}     # a folder as a glob names it → resolved
 
     def _resolved(self, folder: Path) -> Path:
         known = self._folders.get(folder)
@@ -45,6 +47,25 @@ class Resolver:
     def inside(self, root: Path, path: Path) -> bool:
         """:func:`inside`."""
         return self.file(path).is_relative_to(self._resolved(root))
+
+    def folder_named(self, name: str) -> Path:
+        """:meth:`folder` of the file named ``name`` (a str, as a glob gives it: no Path made per file)."""
+        parent, _, base = name.rpartition("/")
+        if not parent or base in ("", ".", ".."):    # Path drops a last "." or "/": its parent is another
+            return self.folder(Path(name))
+        known = self._names.get(parent)
+        if known is None:
+            known = self._names[parent] = self.folder(Path(name))
+        return known
+
+    def inside_named(self, root: Path, name: str) -> bool:
+        """:meth:`inside` of the file named ``name``."""
+        base = name.rpartition("/")[2]
+        if base in ("", ".", "..") or "/" not in name or os.path.islink(name):
+            return self.inside(root, Path(name))
+        top = os.fspath(self._resolved(root))
+        where = os.path.join(self.folder_named(name), base)
+        return where == top or where.startswith(top.rstrip("/") + "/")
 
 
 def outside_message(value: str, root: Path) -> tuple[str, str]:

@@ -360,3 +360,18 @@ def test_reloader_mode_annotates_the_workload_with_each_configmap_and_secret_it_
     template = pod_template(out[0].obj)
     assert template is not None and ANNOTATION not in (template["metadata"].get("annotations") or {})
     assert workload.obj["metadata"] == {"name": "web", "namespace": "ns"}   # the input is not changed
+
+
+@pytest.mark.parametrize("checksums", [None, {"mode": "reloader"}], ids=["annotation", "reloader"])
+def test_an_object_that_already_has_its_annotations_is_given_back_and_one_with_others_is_annotated_anew(
+        checksums: dict[str, Any] | None) -> None:
+    ctx = _ctx(checksums)
+    once = add_checksums([_secret("a"), DEPLOYMENT], ctx)
+    again = add_checksums(once, ctx)       # a render cache entry's objects carry their annotations
+    assert again[1] is once[1], "nothing to add: the object as it is"
+    stale = json.loads(json.dumps(once[1].obj))
+    for meta in (stale["metadata"], stale["spec"]["template"]["metadata"]):
+        if "annotations" in meta:
+            meta["annotations"] = {key: "stale" for key in meta["annotations"]}
+    fixed = add_checksums([once[0], once[1].replace_obj(stale)], ctx)
+    assert json.dumps(fixed[1].obj) == json.dumps(again[1].obj), "another value: annotated again, in place"

@@ -11,11 +11,15 @@ each file, in ``.manifestkit-files.json``; it overwrites only files listed there
 The order makes a kill at any moment safe: every new file staged as a synced temp file beside
 its place; a ledger listing old and new fingerprints of each; the renames; the stale removals;
 the final ledger. The next write removes any temp file a kill left.
+
+A write returns the stamps of the files it left unchanged (:class:`~manifestkit.writer.records.Stamps`); the next
+write given them (``trusted``) does not read a file whose stat and new bytes' hash are the stamped ones.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,26 +59,27 @@ from manifestkit.writer.paths import (
     shown,
 )
 from manifestkit.writer.plan import final_ledger, interim_ledger, plan_changes, stale
-from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, WriteResult
+from manifestkit.writer.records import PRIVATE_MODE, PUBLIC_MODE, Files, OutFile, Stamps, WriteResult
 
-__all__ = ["LEDGER", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "WriteResult", "check_tree",
+__all__ = ["LEDGER", "PRIVATE_MODE", "PUBLIC_MODE", "Files", "OutFile", "Stamps", "WriteResult", "check_tree",
            "report_lines", "stale_files", "write_tree"]
 
 RESERVED = frozenset({LEDGER})
 
 
 def write_tree(target: Path, files: Files, scope: Sequence[str] = (), *, force: bool = False,
-               lock_timeout: float = LOCK_TIMEOUT, ledger: str = LEDGER) -> WriteResult:
+               lock_timeout: float = LOCK_TIMEOUT, ledger: str = LEDGER, trusted: Stamps | None = None) -> WriteResult:
     """Bring ``target`` up to date with ``files``: write what changed, remove what manifestkit
     wrote inside ``scope`` and no longer makes, leave everything else alone. ``force`` lets it
     overwrite files at output paths that manifestkit did not write. ``ledger``: the ledger this
     write keeps (a shard of a render keeps its own: it removes only files it wrote itself, and
-    overwrites what any ledger of the folder lists)."""
+    overwrites what any ledger of the folder lists). ``trusted``: the stamps the last write of ``target`` returned
+    (kept by the caller where no one else writes)."""
     _check_paths(target, files, ledger)
     root_fd = _open_root(target)
     try:
         with located(target), folder_lock(root_fd, target, lock_timeout):
-            return _write_locked(target, root_fd, files, scope, force, ledger)
+            return _write_locked(target, root_fd, files, scope, force, ledger, trusted)
     finally:
         os.close(root_fd)
 
@@ -114,17 +119,21 @@ def report_lines(target: Path, result: WriteResult) -> list[str]:
 
 
 def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str], force: bool,
-                  name: str) -> WriteResult:
+                  name: str, trusted: Stamps | None) -> WriteResult:
+    taken = _fs_clock()
     ledger = read_ledger(target, name)
     folders = Folders(root_fd)
     base = f"{os.fspath(target)}/"
     staged: dict[str, tuple[str, str]] = {}    # path -> (its folder, the temp file there)
     try:
         clean_temps(folders, ["", *(rel.rpartition("/")[0] for rel in (*ledger, *files))])
-        changes = plan_changes(target, files, scope, ledger, force, known_files(target, ledger, name))
+        changes = plan_changes(target, files, scope, ledger, force, known_files(target, ledger, name), trusted, taken)
         if changes.problems:
             raise ManifestkitError(changes.problems)
-        marks = {rel: fingerprint_at(files[rel].data, files[rel].private, base + rel) for rel in changes.unchanged}
+        sums = changes.stamps.files
+        marks = {rel: f"sha256:{sums[rel][5]}" if rel in sums else fingerprint_at(files[rel].data, files[rel].private,
+                                                                                  base + rel)
+                 for rel in changes.unchanged}
         marks.update(_stage(target, folders, files, changes.write, staged))
         if staged:   # removals alone need no interim ledger: listing a removed file is harmless
             _put_ledger(target, root_fd, interim_ledger(ledger, marks, changes), name)
@@ -139,7 +148,15 @@ def _write_locked(target: Path, root_fd: int, files: Files, scope: Sequence[str]
             except OSError:   # its folder is gone or was swapped: no temp of ours to remove there
                 pass
         folders.close()
-    return WriteResult(written=changes.write, unchanged=changes.unchanged, removed=changes.remove, kept=changes.kept)
+    return WriteResult(written=changes.write, unchanged=changes.unchanged, removed=changes.remove, kept=changes.kept,
+                       stamps=changes.stamps)
+
+
+def _fs_clock() -> int:
+    """Now as the file system stamps a change (the kernel's coarse clock, which may lag the fine one by a tick):
+    whatever is written after this has a later or equal mtime and ctime."""
+    coarse = getattr(time, "CLOCK_REALTIME_COARSE", None)
+    return time.clock_gettime_ns(coarse) if coarse is not None else time.time_ns() - 1_000_000_000
 
 
 def _stage(target: Path, folders: Folders, files: Files, write: Sequence[str],

@@ -71,6 +71,12 @@ def path_problems(root: Path, rels: Iterable[str], reserved: Collection[str], te
 def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:
     """``(kind, blocker)``: the kind of the entry at ``rel``, or, when a folder on the way is not a
     real folder (a link, a file), that entry's kind and its relative path. ``seen`` caches folders."""
+    kind, blocker, _ = lookup_stat(root, rel, seen)
+    return kind, blocker
+
+
+def lookup_stat(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str, os.stat_result | None]:
+    """:func:`lookup`, with the ``lstat`` of the entry at ``rel`` when there is one (and no blocker)."""
     base = f"{os.fspath(root)}/"     # str paths: a Path per name is most of the cost of a big output's lookups
     parts = rel.split("/")
     for i in range(1, len(parts)):
@@ -78,10 +84,14 @@ def lookup(root: Path, rel: str, seen: dict[str, str]) -> tuple[str, str]:
         if prefix not in seen:
             seen[prefix] = lkind(base + prefix)
         if seen[prefix] == MISSING:
-            return MISSING, ""
+            return MISSING, "", None
         if seen[prefix] != FOLDER:
-            return seen[prefix], prefix
-    return lkind(base + rel), ""
+            return seen[prefix], prefix, None
+    try:
+        info = os.lstat(base + rel)
+    except FileNotFoundError:
+        return MISSING, "", None
+    return kind_of(info.st_mode), "", info
 
 
 def read_file(path: str | Path, size: int | None = None) -> bytes | None:

@@ -1,17 +1,21 @@
 """What a write would change, read from disk before touching it: files to write or leave, stale files to remove or
-keep."""
+keep.
+
+A file the last write stamped (:class:`~manifestkit.writer.records.Stamps`) whose stat is still the stamped one and
+whose new bytes have the stamped sha256 is unchanged without being read; every other file is read and compared."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from manifestkit.diagnostics import Diagnostic
 from manifestkit.writer.ledger import Ledger, is_ours
-from manifestkit.writer.paths import FILE, FOLDER, LINK, MISSING, lookup, read_file, shown
-from manifestkit.writer.records import Files
+from manifestkit.writer.paths import FILE, FOLDER, LINK, MISSING, lookup, lookup_stat, read_file, shown
+from manifestkit.writer.records import Files, Stamp, Stamps
 
 NO_LINKS = "manifestkit never writes through links"
 
@@ -28,6 +32,7 @@ class Changes:
     forget: tuple[str, ...] = ()      # stale entries dropped from the ledger: the file is gone or kept
     adopt: frozenset[str] = frozenset()
     problems: tuple[Diagnostic, ...] = ()
+    stamps: Stamps = field(default_factory=Stamps)   # the unchanged public files, stamped for the next write
 
 
 def in_scope(rel: str, scope: Sequence[str]) -> bool:
@@ -35,11 +40,14 @@ def in_scope(rel: str, scope: Sequence[str]) -> bool:
 
 
 def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger, force: bool,
-                 known: Set[str] | None = None) -> Changes:
+                 known: Set[str] | None = None, trusted: Stamps | None = None, taken: int = 0) -> Changes:
     """Sort every output path into write/unchanged (or a problem), every stale ledger entry in
     ``scope`` into remove/kept/forget. Reads only; a link is looked at, never followed. ``known``:
-    the files manifestkit wrote, which it may overwrite (default: those of ``ledger``)."""
+    the files manifestkit wrote, which it may overwrite (default: those of ``ledger``). ``trusted``:
+    the last write's stamps; ``taken``: the file system's clock before this plan looked at any file."""
     known = ledger.keys() if known is None else known
+    trusted = trusted or Stamps()
+    stamps: dict[str, Stamp] = {}
     seen: dict[str, str] = {}
     write: list[str] = []
     unchanged: list[str] = []
@@ -47,7 +55,7 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
     problems: dict[tuple[str, str], Diagnostic] = {}
     base = f"{os.fspath(root)}/"
     for rel, out in sorted(files.items()):
-        kind, blocker = lookup(root, rel, seen)
+        kind, blocker, info = lookup_stat(root, rel, seen)
         if blocker or kind not in (FILE, MISSING):
             problem = _in_the_way(root, blocker or rel, kind, bool(blocker))
             problems.setdefault((problem.file, problem.message), problem)
@@ -65,13 +73,30 @@ def plan_changes(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
                 problems[(problem.file, problem.message)] = problem
                 continue
             adopt.add(rel)
-        if _same(base + rel, out.data, out.private):
-            unchanged.append(rel)
+        if info is None:
+            raise FileNotFoundError(base + rel)   # lookup_stat gives a FILE its stat
+        if out.private:
+            same = not info.st_mode & 0o077 and read_file(base + rel, size=len(out.data)) == out.data
         else:
-            write.append(rel)
+            stamp = _stamp(info, hashlib.sha256(out.data).hexdigest())
+            same = (trusted.files.get(rel) == stamp and _settled(info, trusted.taken)) \
+                or read_file(base + rel, size=len(out.data)) == out.data
+            if same and _settled(info, taken):
+                stamps[rel] = stamp
+        (unchanged if same else write).append(rel)
     remove, kept, forget = stale(root, files, scope, ledger, seen)
     return Changes(write=tuple(write), unchanged=tuple(unchanged), remove=tuple(remove), kept=tuple(kept),
-                   forget=tuple(forget), adopt=frozenset(adopt), problems=tuple(problems.values()))
+                   forget=tuple(forget), adopt=frozenset(adopt), problems=tuple(problems.values()),
+                   stamps=Stamps(taken=taken, files=stamps))
+
+
+def _stamp(info: os.stat_result, sha256: str) -> Stamp:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev, sha256
+
+
+def _settled(info: os.stat_result, taken: int) -> bool:
+    """Whether the file's last change is older than ``taken``: a change after it gives another mtime or ctime."""
+    return info.st_mtime_ns < taken and info.st_ctime_ns < taken
 
 
 def stale(root: Path, files: Files, scope: Sequence[str], ledger: Ledger,
@@ -131,13 +156,6 @@ def final_ledger(ledger: Ledger, marks: Mapping[str, str], changes: Changes) -> 
     out = {rel: known for rel, known in ledger.items() if rel not in gone}
     out.update((rel, frozenset({mark})) for rel, mark in marks.items())
     return out
-
-
-def _same(path: str, data: bytes, private: bool) -> bool:
-    """Whether the file already holds ``data`` (and, for a private file, no one else may read it)."""
-    if private and os.lstat(path).st_mode & 0o077:
-        return False
-    return read_file(path, size=len(data)) == data
 
 
 def _in_the_way(root: Path, rel: str, kind: str, on_the_way: bool) -> Diagnostic:
