@@ -1,8 +1,11 @@
 """The render cache on disk: content-addressed JSON entries, written atomically, trusted only when whole and sound.
 
 A render keeps its entries of one kind (App files, apps, lint findings) in a *pack*: the file
-``<dir>/v1/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
-format, then one line per entry: the sha256 of its JSON, its content key, its JSON. A render reads and writes one
+``<dir>/v2/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
+format, then one line per entry: the sha256 of its JSON, its content key, its JSON. The JSON is orjson's; a value
+orjson cannot write (an int beyond 64 bits, which orjson would also read back as a float) is written by the standard
+library's encoder after one space, and a body starting with a space is read back by the standard library's decoder,
+so what is read is what was written (the space is inside the digest). A render reads and writes one
 file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were; each
 render's pack holds what it used and made, so the cache never grows beyond what the last renders need. An entry
 whose line is anything else than what was written (torn, truncated, edited, foreign, another format) is a miss: the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -25,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path
 
-FORMAT = "v1"
+FORMAT = "v2"     # v2: orjson bodies
 HEADER = f"manifestkit-cache {FORMAT}"
 ENV_VAR = "MANIFESTKIT_CACHE_DIR"
 TEMP_PREFIX = ".tmp-"
@@ -85,8 +91,21 @@ def _path(cache: Cache, kind: str, key: str) -> Path:
     return cache.root / FORMAT / kind / key[:2] / f"{key}.json"
 
 
+_ORJSON = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _json(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    """``body`` as JSON: orjson's, or (for what orjson refuses: an int beyond 64 bits, a str subclass...) a space and
+    the standard library's, which refuses what it always did."""
+    try:
+        return orjson.dumps(body, option=_ORJSON)
+    except TypeError:   # orjson.JSONEncodeError
+        return b" " + json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _value(body: bytes) -> Any:
+    """What :func:`_json` wrote as ``body``; ValueError when it is not JSON."""
+    return json.loads(body) if body[:1] == b" " else orjson.loads(body)
 
 
 def _write(cache: Cache, path: Path, text: bytes) -> None:
@@ -145,7 +164,7 @@ def take(pack: Pack, key: str) -> Any | None:
     if hashlib.sha256(body).hexdigest().encode() != digest:
         return None
     try:
-        value = json.loads(body)
+        value = _value(body)
     except ValueError:
         return None
     pack.kept[key] = line
@@ -170,20 +189,30 @@ def exact_json(value: Any) -> bool:
     """Whether ``value`` is made only of what JSON gives back unchanged: dicts with str keys, lists, str, int,
     finite float, bool and None, each of exactly that type (a ``SecretStr``, a tuple, a date is not)."""
     todo = [value]
+    push = todo.append
     while todo:
         item = todo.pop()
         kind = type(item)
         if kind is dict:
-            if any(type(k) is not str for k in item):
-                return False
-            todo.extend(item.values())
+            for k in item:
+                if type(k) is not str:
+                    return False
+            values: Any = item.values()
         elif kind is list:
-            todo.extend(item)
-        elif kind is float:
-            if item != item or item in (float("inf"), float("-inf")):
+            values = item
+        else:   # only ever the value itself: a container's scalars are looked at below, not pushed
+            return kind in _SCALARS or (kind is float and math.isfinite(item))
+        for v in values:
+            kind = type(v)
+            if kind is str:
+                continue
+            if kind is dict or kind is list:
+                push(v)
+            elif kind is float:
+                if not math.isfinite(v):
+                    return False
+            elif kind is not int and kind is not bool and v is not None:
                 return False
-        elif kind not in _SCALARS:
-            return False
     return True
 
 
