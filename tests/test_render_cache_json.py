@@ -1,16 +1,21 @@
 """The render cache's JSON (issue 16): what an entry gives back is exactly what was kept, every type and value,
-whichever encoder wrote it; and exact_json says which values those are."""
+whichever encoder wrote it; exact_json says which values those are; the lint cache's digest of the workloads
+changes with what a Service's rules read of them."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from manifestkit.model import Resource
 from manifestkit.render_cache import Cache, exact_json, keep, open_pack, save_pack, take
+from manifestkit.render_lint_cache import _pods_digest
 
 EDGES = st.integers(min_value=2**63 - 2, max_value=2**64 + 2) \
     | st.integers(min_value=-(2**63) - 2, max_value=-(2**63) + 2)
@@ -95,3 +100,52 @@ def test_a_flipped_encoder_mark_is_a_miss(tmp_path: Path) -> None:
     path = next((tmp_path / "cache").rglob("*.json"))
     path.write_bytes(path.read_bytes().replace(b'  {"replicas"', b' {"replicas"'))
     assert take(open_pack(cache, "apps", "project"), "ab" * 32) is None
+
+
+WORKLOAD = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "web:1",
+                                                           "ports": [{"name": "http", "containerPort": 80}]}]}}}}
+SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}
+
+
+def _edited(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(WORKLOAD)
+    where: Any = obj
+    for part in path[:-1]:
+        where = where[part]
+    where[path[-1]] = value
+    return obj
+
+
+def digest(workload: dict[str, Any]) -> str:
+    return _pods_digest({"a/deployment-web.yaml": Resource(obj=workload), "a/service-web.yaml": Resource(obj=SERVICE)})
+
+
+POD = ("spec", "template")
+CONTAINER = (*POD, "spec", "containers", 0)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ((*POD, "metadata", "labels"), {"app": "web", "tier": "front"}),
+    ((*POD, "metadata", "labels"), {"app": 1}),
+    ((*POD, "metadata", "labels"), {"app": 2**70}),
+    ((*CONTAINER, "ports"), [{"name": "www", "containerPort": 80}]),
+    ((*CONTAINER, "ports"), [{"name": "http"}, {"name": "metrics"}]),
+    ((*POD, "spec", "initContainers"), [{"name": "init", "ports": [{"name": "probe"}]}]),
+    (("metadata", "name"), "api"),
+    (("metadata", "namespace"), "other"),
+    (("kind",), "StatefulSet"),
+])
+def test_what_a_services_lint_reads_of_the_workloads_is_in_its_key(path: tuple[str | int, ...], value: Any) -> None:
+    assert digest(_edited(path, value)) != digest(WORKLOAD)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ((*CONTAINER, "image"), "web:2"),
+    ((*POD, "metadata", "annotations"), {"checksum/config": "abc"}),
+    ((*CONTAINER, "ports"), [{"name": "http", "containerPort": 8080}]),
+])
+def test_what_it_does_not_read_is_not(path: tuple[str | int, ...], value: Any) -> None:
+    assert digest(_edited(path, value)) == digest(WORKLOAD)
