@@ -6,11 +6,13 @@ format, then one line per entry: the sha256 of its JSON, its content key, its JS
 orjson cannot write (an int beyond 64 bits, which orjson would also read back as a float) is written by the standard
 library's encoder after one space, and a body starting with a space is read back by the standard library's decoder,
 so what is read is what was written (the space is inside the digest). A render reads and writes one
-file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were; each
-render's pack holds what it used and made, so the cache never grows beyond what the last renders need. An entry
-whose line is anything else than what was written (torn, truncated, edited, foreign, another format) is a miss: the
-caller renders again, and its write replaces the line. A write goes to a temp file beside the pack and is renamed
-over it, so a reader sees the old pack or the new, never half of one. Nothing stored is secret: the callers store
+file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were. A
+render whose pack was sound appends only its new lines (a key's last line is its entry), while the pack stays at
+most twice what it used and made; else it writes the pack whole, with only those, so the cache never grows much
+beyond what the last renders need. An entry whose line is anything else than what was written (torn, truncated,
+edited, foreign, another format) is a miss: the caller renders again, and its write replaces the pack whole. A
+whole write goes to a temp file beside the pack and is renamed over it, so a reader sees the old pack or the new,
+never half of one; an append cut short leaves a torn last line, a miss. Nothing stored is secret: the callers store
 only what they proved holds no resolved value (:mod:`manifestkit.render_incremental`).
 
 The folder is ``--cache-dir``, else ``MANIFESTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/manifestkit``, else
@@ -132,8 +134,10 @@ class Pack:
 
     kind: str
     name: str
-    found: Mapping[str, bytes]                          # key → its line as read
+    found: Mapping[str, bytes]                          # key → its line as read (the last one of the key)
     kept: dict[str, bytes] = field(default_factory=dict)  # key → its line to write
+    size: int = 0                                       # the bytes of the file, when every line of it looked whole
+    damaged: list[str] = field(default_factory=list)    # keys whose line was not what was written
 
 
 def open_pack(cache: Cache, kind: str, *names: str) -> Pack:
@@ -146,12 +150,18 @@ def open_pack(cache: Cache, kind: str, *names: str) -> Pack:
     except OSError:
         raw = b""
     header, _, rest = raw.partition(b"\n")
-    if header == f"{HEADER} pack {kind} {name}".encode():
+    whole = header == f"{HEADER} pack {kind} {name}".encode()
+    if whole and rest:
         for line in rest.split(b"\n"):
             parts = line.split(b" ", 2)
-            if len(parts) == 3:
+            if len(parts) == 3 and len(parts[0]) == DIGEST:
                 found[parts[1].decode("utf-8", "replace")] = line
-    return Pack(kind=kind, name=name, found=found)
+            else:
+                whole = False
+    return Pack(kind=kind, name=name, found=found, size=len(raw) if whole else 0)
+
+
+DIGEST = 64     # hex digits of a sha256
 
 
 def take(pack: Pack, key: str) -> Any | None:
@@ -162,10 +172,12 @@ def take(pack: Pack, key: str) -> Any | None:
     digest, _, rest = line.partition(b" ")
     body = rest.partition(b" ")[2]
     if hashlib.sha256(body).hexdigest().encode() != digest:
+        pack.damaged.append(key)
         return None
     try:
         value = _value(body)
     except ValueError:
+        pack.damaged.append(key)
         return None
     pack.kept[key] = line
     return value
@@ -178,11 +190,28 @@ def keep(pack: Pack, key: str, body: Any) -> None:
 
 
 def save_pack(cache: Cache, pack: Pack) -> None:
-    """Write what the render used or made, unless it is what was found; OSError when the folder cannot be written."""
+    """Write what the render used or made, unless it is what was found: the new lines appended when the pack was
+    sound and stays at most twice its size written whole, else the pack whole; OSError when the folder cannot be
+    written."""
     if pack.kept.keys() == pack.found.keys() and all(pack.found[k] is v for k, v in pack.kept.items()):
         return
-    lines = [f"{HEADER} pack {pack.kind} {pack.name}".encode(), *(pack.kept[k] for k in sorted(pack.kept))]
-    _write(cache, _path(cache, pack.kind, pack.name), b"\n".join(lines))
+    path, header = _path(cache, pack.kind, pack.name), f"{HEADER} pack {pack.kind} {pack.name}".encode()
+    new = b"".join(b"\n" + line for key, line in pack.kept.items() if pack.found.get(key) is not line)
+    whole = len(header) + sum(map(len, pack.kept.values())) + len(pack.kept)
+    if pack.size and not pack.damaged and pack.size + len(new) <= 2 * whole and (not new or _append(path, new)):
+        return
+    _write(cache, path, b"\n".join([header, *(pack.kept[k] for k in sorted(pack.kept))]))
+
+
+def _append(path: Path, text: bytes) -> bool:
+    """``text`` at the end of the pack ``path``; False when there is none there to append to."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text)
+    return True
 
 
 def exact_json(value: Any) -> bool:
