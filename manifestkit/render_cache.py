@@ -1,4 +1,4 @@
-"""The render cache on disk: content-addressed JSON entries, written atomically, trusted only when whole and sound.
+"""The render cache on disk: content-addressed JSON entries, checked by their digests, trusted only when sound.
 
 A render keeps its entries of one kind (App files, apps, lint findings) in a *pack*: the file
 ``<dir>/v2/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
@@ -184,7 +184,8 @@ def take(pack: Pack, key: str) -> Any | None:
 
 
 def keep(pack: Pack, key: str, body: Any) -> None:
-    """Store ``body`` (plain JSON data) under ``key`` in ``pack``."""
+    """Store ``body`` under ``key`` in ``pack``: plain JSON data, what :func:`exact_json` accepts (a tuple is
+    written as a list; orjson would write a NaN as null: the callers check what they did not make themselves)."""
     data = _json(body)
     pack.kept[key] = b"%s %s %s" % (hashlib.sha256(data).hexdigest().encode(), key.encode(), data)
 
