@@ -1,13 +1,18 @@
-"""The render cache on disk: content-addressed JSON entries, written atomically, trusted only when whole and sound.
+"""The render cache on disk: content-addressed JSON entries, checked by their digests, trusted only when sound.
 
 A render keeps its entries of one kind (App files, apps, lint findings) in a *pack*: the file
-``<dir>/v1/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
-format, then one line per entry: the sha256 of its JSON, its content key, its JSON. A render reads and writes one
-file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were; each
-render's pack holds what it used and made, so the cache never grows beyond what the last renders need. An entry
-whose line is anything else than what was written (torn, truncated, edited, foreign, another format) is a miss: the
-caller renders again, and its write replaces the line. A write goes to a temp file beside the pack and is renamed
-over it, so a reader sees the old pack or the new, never half of one. Nothing stored is secret: the callers store
+``<dir>/v2/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
+format, then one line per entry: the sha256 of its JSON, its content key, its JSON. The JSON is orjson's; a value
+orjson cannot write (an int beyond 64 bits, which orjson would also read back as a float) is written by the standard
+library's encoder after one space, and a body starting with a space is read back by the standard library's decoder,
+so what is read is what was written (the space is inside the digest). A render reads and writes one
+file instead of thousands, decodes only the entries it takes, and writes back the lines it kept as they were. A
+render whose pack was sound appends only its new lines (a key's last line is its entry), while the pack stays at
+most twice what it used and made; else it writes the pack whole, with only those, so the cache never grows much
+beyond what the last renders need. An entry whose line is anything else than what was written (torn, truncated,
+edited, foreign, another format) is a miss: the caller renders again, and its write replaces the pack whole. A
+whole write goes to a temp file beside the pack and is renamed over it, so a reader sees the old pack or the new,
+never half of one; an append cut short leaves a torn last line, a miss. Nothing stored is secret: the callers store
 only what they proved holds no resolved value (:mod:`manifestkit.render_incremental`).
 
 The folder is ``--cache-dir``, else ``MANIFESTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/manifestkit``, else
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -25,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from manifestkit.diagnostics import Diagnostic, ManifestkitError, display_path
 
-FORMAT = "v1"
+FORMAT = "v2"     # v2: orjson bodies
 HEADER = f"manifestkit-cache {FORMAT}"
 ENV_VAR = "MANIFESTKIT_CACHE_DIR"
 TEMP_PREFIX = ".tmp-"
@@ -85,8 +93,21 @@ def _path(cache: Cache, kind: str, key: str) -> Path:
     return cache.root / FORMAT / kind / key[:2] / f"{key}.json"
 
 
+_ORJSON = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _json(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    """``body`` as JSON: orjson's, or (for what orjson refuses: an int beyond 64 bits, a str subclass...) a space and
+    the standard library's, which refuses what it always did."""
+    try:
+        return orjson.dumps(body, option=_ORJSON)
+    except TypeError:   # orjson.JSONEncodeError
+        return b" " + json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _value(body: bytes) -> Any:
+    """What :func:`_json` wrote as ``body``; ValueError when it is not JSON."""
+    return json.loads(body) if body[:1] == b" " else orjson.loads(body)
 
 
 def _write(cache: Cache, path: Path, text: bytes) -> None:
@@ -113,8 +134,10 @@ class Pack:
 
     kind: str
     name: str
-    found: Mapping[str, bytes]                          # key → its line as read
+    found: Mapping[str, bytes]                          # key → its line as read (the last one of the key)
     kept: dict[str, bytes] = field(default_factory=dict)  # key → its line to write
+    size: int = 0                                       # the bytes of the file, when every line of it looked whole
+    damaged: list[str] = field(default_factory=list)    # keys whose line was not what was written
 
 
 def open_pack(cache: Cache, kind: str, *names: str) -> Pack:
@@ -127,12 +150,18 @@ def open_pack(cache: Cache, kind: str, *names: str) -> Pack:
     except OSError:
         raw = b""
     header, _, rest = raw.partition(b"\n")
-    if header == f"{HEADER} pack {kind} {name}".encode():
+    whole = header == f"{HEADER} pack {kind} {name}".encode()
+    if whole and rest:
         for line in rest.split(b"\n"):
             parts = line.split(b" ", 2)
-            if len(parts) == 3:
+            if len(parts) == 3 and len(parts[0]) == DIGEST:
                 found[parts[1].decode("utf-8", "replace")] = line
-    return Pack(kind=kind, name=name, found=found)
+            else:
+                whole = False
+    return Pack(kind=kind, name=name, found=found, size=len(raw) if whole else 0)
+
+
+DIGEST = 64     # hex digits of a sha256
 
 
 def take(pack: Pack, key: str) -> Any | None:
@@ -143,47 +172,77 @@ def take(pack: Pack, key: str) -> Any | None:
     digest, _, rest = line.partition(b" ")
     body = rest.partition(b" ")[2]
     if hashlib.sha256(body).hexdigest().encode() != digest:
+        pack.damaged.append(key)
         return None
     try:
-        value = json.loads(body)
+        value = _value(body)
     except ValueError:
+        pack.damaged.append(key)
         return None
     pack.kept[key] = line
     return value
 
 
 def keep(pack: Pack, key: str, body: Any) -> None:
-    """Store ``body`` (plain JSON data) under ``key`` in ``pack``."""
+    """Store ``body`` under ``key`` in ``pack``: plain JSON data, what :func:`exact_json` accepts (a tuple is
+    written as a list; orjson would write a NaN as null: the callers check what they did not make themselves)."""
     data = _json(body)
     pack.kept[key] = b"%s %s %s" % (hashlib.sha256(data).hexdigest().encode(), key.encode(), data)
 
 
 def save_pack(cache: Cache, pack: Pack) -> None:
-    """Write what the render used or made, unless it is what was found; OSError when the folder cannot be written."""
+    """Write what the render used or made, unless it is what was found: the new lines appended when the pack was
+    sound and stays at most twice its size written whole, else the pack whole; OSError when the folder cannot be
+    written."""
     if pack.kept.keys() == pack.found.keys() and all(pack.found[k] is v for k, v in pack.kept.items()):
         return
-    lines = [f"{HEADER} pack {pack.kind} {pack.name}".encode(), *(pack.kept[k] for k in sorted(pack.kept))]
-    _write(cache, _path(cache, pack.kind, pack.name), b"\n".join(lines))
+    path, header = _path(cache, pack.kind, pack.name), f"{HEADER} pack {pack.kind} {pack.name}".encode()
+    new = b"".join(b"\n" + line for key, line in pack.kept.items() if pack.found.get(key) is not line)
+    whole = len(header) + sum(map(len, pack.kept.values())) + len(pack.kept)
+    if pack.size and not pack.damaged and pack.size + len(new) <= 2 * whole and (not new or _append(path, new)):
+        return
+    _write(cache, path, b"\n".join([header, *(pack.kept[k] for k in sorted(pack.kept))]))
+
+
+def _append(path: Path, text: bytes) -> bool:
+    """``text`` at the end of the pack ``path``; False when there is none there to append to."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text)
+    return True
 
 
 def exact_json(value: Any) -> bool:
     """Whether ``value`` is made only of what JSON gives back unchanged: dicts with str keys, lists, str, int,
     finite float, bool and None, each of exactly that type (a ``SecretStr``, a tuple, a date is not)."""
     todo = [value]
+    push = todo.append
     while todo:
         item = todo.pop()
         kind = type(item)
         if kind is dict:
-            if any(type(k) is not str for k in item):
-                return False
-            todo.extend(item.values())
+            for k in item:
+                if type(k) is not str:
+                    return False
+            values: Any = item.values()
         elif kind is list:
-            todo.extend(item)
-        elif kind is float:
-            if item != item or item in (float("inf"), float("-inf")):
+            values = item
+        else:   # only ever the value itself: a container's scalars are looked at below, not pushed
+            return kind in _SCALARS or (kind is float and math.isfinite(item))
+        for v in values:
+            kind = type(v)
+            if kind is str:
+                continue
+            if kind is dict or kind is list:
+                push(v)
+            elif kind is float:
+                if not math.isfinite(v):
+                    return False
+            elif kind is not int and kind is not bool and v is not None:
                 return False
-        elif kind not in _SCALARS:
-            return False
     return True
 
 

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from manifestkit import kinds
 from manifestkit.diagnostics import Diagnostic, sort_diagnostics
 from manifestkit.kinds import is_long_running, runs_to_completion
 from manifestkit.lint.config import LintConfig
-from manifestkit.lint.podspec import as_list, as_map, containers, pod_metadata, pod_spec, ref
+from manifestkit.lint.podspec import as_list, as_map, pod_metadata, pod_spec, ref
 from manifestkit.model import Resource
 from manifestkit.render_cache import Cache, Pack, keep, key_of, save_pack, take
 from manifestkit.render_inputs import package_stamp
@@ -113,17 +116,20 @@ def _findings(body: Any, rels: list[str]) -> dict[str, list[Diagnostic]] | None:
     """The findings of each of ``rels`` in an entry, or None when it is not what was stored."""
     if not isinstance(body, dict) or sorted(body) != rels:
         return None
-    fields = FIELDS
     out: dict[str, list[Diagnostic]] = {}
     for rel, items in body.items():
         if not isinstance(items, list):
             return None
         for item in items:
-            if not isinstance(item, dict) or sorted(item) != sorted(fields) or not all(
-                    type(item[name]) is (int if name in ("line", "column") else str) for name in fields):
+            if type(item) is not dict or item.keys() != _FIELD_NAMES or not all(
+                    type(item[name]) is kind for name, kind in _FIELD_TYPES):
                 return None
         out[rel] = [Diagnostic(**item) for item in items]
     return out
+
+
+_FIELD_NAMES = frozenset(FIELDS)
+_FIELD_TYPES = tuple((name, int if name in ("line", "column") else str) for name in FIELDS)
 
 
 def _config_digest(config: LintConfig) -> str:
@@ -155,9 +161,14 @@ def _pods_digest(objects: Mapping[str, Resource]) -> str:
     seen = []
     for rel in sorted(objects):
         obj = objects[rel].obj
-        if _has_pods(objects[rel]):
+        kind = obj.get("kind")
+        if is_long_running(kind) or runs_to_completion(kind):
             found = pod_spec(obj)
-            ports = [[str(as_map(p).get("name", "")) for p in as_list(c.c.get("ports"))]
-                     for c in (containers(*found) if found else ())]
+            ports = [[str(as_map(p).get("name", "")) for p in as_list(c.get("ports"))]
+                     for _, _, c in (kinds.containers(found[1]) if found else ())]
             seen.append([ref(obj), pod_metadata(obj)[1].get("labels"), ports])
-    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    try:
+        text = b"o" + orjson.dumps(seen, default=str, option=orjson.OPT_SORT_KEYS)
+    except TypeError:   # orjson.JSONEncodeError: an int beyond 64 bits, a key that is not a str
+        text = b"j" + json.dumps(seen, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(text).hexdigest()

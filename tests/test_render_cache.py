@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from manifestkit.cli import main
-from manifestkit.render_cache import Cache, cache_dir, keep, open_pack, save_pack, take
+from manifestkit.render_cache import FORMAT, Cache, cache_dir, keep, open_pack, save_pack, take
 from manifestkit.schema_step import _loaded
 
 from .conftest import EXAMPLES
@@ -35,7 +35,7 @@ def render(project: Path, out: Path, *flags: str) -> int:
 
 def packs(cache: Path, kind: str = "apps") -> list[Path]:
     """The files of the cache holding entries of ``kind``: a pack for each project, environment and shard."""
-    return sorted((cache / "v1" / kind).glob("*/*.json"))
+    return sorted((cache / FORMAT / kind).glob("*/*.json"))
 
 
 def entries(cache: Path, kind: str = "apps") -> dict[str, Any]:
@@ -43,7 +43,7 @@ def entries(cache: Path, kind: str = "apps") -> dict[str, Any]:
     found: dict[str, Any] = {}
     for pack in packs(cache, kind):
         header, *lines = pack.read_bytes().split(b"\n")
-        assert header == f"manifestkit-cache v1 pack {kind} {pack.stem}".encode()
+        assert header == f"manifestkit-cache {FORMAT} pack {kind} {pack.stem}".encode()
         for line in lines:
             digest, key, body = line.split(b" ", 2)
             assert hashlib.sha256(body).hexdigest().encode() == digest
@@ -267,7 +267,7 @@ def test_nothing_is_stored_when_the_cache_is_off(tmp_path: Path) -> None:
 DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "truncated": lambda raw: raw[: len(raw) // 2],
     "edited": lambda raw: raw.replace(b"nginx", b"apache"),
-    "foreign": lambda raw: raw.replace(b"manifestkit-cache v1", b"manifestkit-cache v0", 1),
+    "foreign": lambda raw: raw.replace(f"manifestkit-cache {FORMAT}".encode(), b"manifestkit-cache v0", 1),
     "empty": lambda raw: b"",
     "not json": lambda raw: b"\n".join([raw.split(b"\n")[0], *(b"%s %s {" % (hashlib.sha256(b"{").hexdigest().encode(),
                                                                               line.split(b" ")[1])
