@@ -34,8 +34,8 @@ def configure_runs(parser: argparse.ArgumentParser) -> None:
                         help=f"the render cache (default: ${ENV_VAR}, else $XDG_CACHE_HOME/manifestkit, "
                              "else ~/.cache/manifestkit); never inside the output folder")
     parser.add_argument("--jobs", "-j", type=jobs_option, default=None, metavar="N",
-                        help="worker processes rendering apps (default auto: one per core when there are many "
-                             "apps; 1: render in this process)")
+                        help="worker processes rendering apps (default auto: one per core when there are many apps "
+                             "on 4 or more cores; 1: render in this process)")
 
 
 def jobs_option(text: str) -> int | None:
