@@ -33,6 +33,7 @@ from manifestkit.render_jobs import (
     remember,
     render_all,
     render_base,
+    rendered,
     stream_settings,
 )
 from manifestkit.render_lint import lint_files, lint_stream, render_config
@@ -118,6 +119,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     settings = Settings(cache=cache, jobs=getattr(args, "jobs", 1), shard=shard, texts=fmt == "plain")
     done = render_all(projects, args.env, options, settings, files, bar(args, environ))
     base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
+    project, projects = rendered(project), []   # the Apps let go before the files are made (~10 KB an app)
     emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
     if cache is not None:
