@@ -19,20 +19,21 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import PROJECT_FILE, DocReader, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
-from manifestkit.pipeline import environments, render_env
-from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
+from manifestkit.progress import NO_PROGRESS, Progress, settings
 from manifestkit.render_cache import Cache, open_cache
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_jobs import (
     BASE,
     app_reader,
+    bytes_only,
     cache_of,
     configure_runs,
     kept_for_lint,
     remember,
     render_all,
     render_base,
+    render_each,
     rendered,
     stream_settings,
 )
@@ -145,7 +146,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
                           quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=stream_settings(args))
     job = plan(args, environ)
+    if not args.check:
+        warn_plaintext(job.target, job.resources, job.options)
     findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
+    job = job._replace(emitted=replace(job.emitted, files=bytes_only(job.emitted.files)), resources=[])
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
@@ -158,7 +162,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             )
             return 1
         return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
-    warn_plaintext(job.target, job.resources, job.options)
     result = stamped_write(job.cache, job.target, job.emitted.files, job.emitted.scope, args.force, job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
@@ -219,18 +222,6 @@ def bar(args: argparse.Namespace, environ: Mapping[str, str]) -> Progress:
     return settings(getattr(args, "quiet", False), environ)
 
 
-def _renders(
-    projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS
-) -> dict[str, list[Resource]]:
-    renders: dict[str, list[Resource]] = {}
-    jobs = [(project, name) for project in projects for name in environments(project, env)]
-    with progress("rendering", len(jobs), shown) as step:
-        for project, name in jobs:
-            renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
-            step(name)
-    return renders
-
-
 def stream_one(projects: list[Project], env: str | None, options: Options, *, lint: bool = True,
                fail_on: str = "error", quiet: bool = False, shown: Progress = NO_PROGRESS,
                run: Settings | None = None) -> int:
@@ -238,7 +229,7 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
     findings (unless ``lint`` is off); 1 when one is at or above ``fail_on``. ``run``: workers and shard of
     `render -o -` (default: in this process, every app, no cache)."""
     renders = render_all(projects, env, options, run, FileDigests(), shown).renders if run else \
-        _renders(projects, env, options, shown)
+        render_each(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
@@ -266,7 +257,10 @@ def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
         known = kept_findings(files, job.target, config, job.kept)
         return beside(lambda: known.finish(lambda some, also: lint_files(some, job.target, config, also)),
                       fork=len(known.todo) >= LINT_BESIDE_AT)
-    return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
+    target, fork = job.target, len(files) >= LINT_BESIDE_AT
+    pending = beside(lambda: lint_files(files, target, config), fork=fork)
+    files = bytes_only(files) if fork else files   # what this process lints if the child fails: the child has the
+    return pending                                  # objects, here they are let go (the bytes are parsed again)
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:
