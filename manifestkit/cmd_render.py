@@ -47,7 +47,7 @@ from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
 from manifestkit.shard import configure_shard, parse_shard, shardable
 from manifestkit.validation import at_or_above
-from manifestkit.writer import LEDGER, check_tree, report_lines
+from manifestkit.writer import LEDGER, OutFile, check_tree, report_lines
 
 DEFAULT_DIR = "build"
 
@@ -148,8 +148,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     job = plan(args, environ)
     if not args.check:
         warn_plaintext(job.target, job.resources, job.options)
-    findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
-    job = job._replace(emitted=replace(job.emitted, files=bytes_only(job.emitted.files)), resources=[])
+    findings, written = _lint(args, job)   # in a child beside the write below; waited for when reported
+    job = job._replace(emitted=replace(job.emitted, files=written), resources=[])
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
@@ -246,21 +246,24 @@ LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, no
 LINT_BESIDE_AT = 400                        # files: below, a forked child costs more than the lint it takes over
 
 
-def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
+def _lint(args: argparse.Namespace, job: Plan) -> tuple[Pending[list[Diagnostic]], dict[str, OutFile]]:
     """The lint findings on the files the render writes (plain and Kustomize output), found beside
-    the write when there are enough files for a child process to pay."""
+    the write when there are enough files for a child process to pay; and those files to write, without the
+    objects they hold (the write needs their bytes only)."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
-        return beside(list, fork=False)
+        return beside(list, fork=False), bytes_only(job.emitted.files)
     files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     config = render_config(job.project.file, Path.cwd())
     if job.kept is not None:    # the findings of unchanged files from the render cache; the rest linted beside
         known = kept_findings(files, job.target, config, job.kept)
         return beside(lambda: known.finish(lambda some, also: lint_files(some, job.target, config, also)),
-                      fork=len(known.todo) >= LINT_BESIDE_AT)
+                      fork=len(known.todo) >= LINT_BESIDE_AT), bytes_only(job.emitted.files)
     target, fork = job.target, len(files) >= LINT_BESIDE_AT
     pending = beside(lambda: lint_files(files, target, config), fork=fork)
-    files = bytes_only(files) if fork else files   # what this process lints if the child fails: the child has the
-    return pending                                  # objects, here they are let go (the bytes are parsed again)
+    written = bytes_only(job.emitted.files)
+    if fork:    # what this process lints if the child fails: the child has the objects, here they are let go
+        files = {rel: written[rel] for rel in files} if job.emitted.to_seal else written   # (the bytes parsed again)
+    return pending, written
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:

@@ -84,15 +84,21 @@ def ledger_bytes(ledger: Ledger, chunk: int = LEDGER_CHUNK) -> bytes:
     Python and builds every piece of a big ledger before joining them), ``chunk`` entries at a time
     made bytes: the text of every entry is never held at once beside its copies (at N = 10,000 the
     whole-ledger way took 13 MB more than the ledger's bytes, the peak of a render's write)."""
+    return b"".join(ledger_parts(ledger, chunk))
+
+
+def ledger_parts(ledger: Ledger, chunk: int = LEDGER_CHUNK) -> list[bytes]:
+    """:func:`ledger_bytes` in parts, to be written one after another (never joined: a big ledger's bytes are
+    held once)."""
     if not ledger:
-        return b"{}\n"
+        return [b"{}\n"]
     rels = sorted(ledger)
     parts = [b"{\n"]
     for start in range(0, len(rels), chunk):
         entries = ",\n".join(f" {_quoted(rel)}: {_fingerprints(ledger[rel])}" for rel in rels[start:start + chunk])
         parts.append((",\n" + entries if start else entries).encode())
     parts.append(b"\n}\n")
-    return b"".join(parts)
+    return parts
 
 
 _quoted = json.encoder.encode_basestring_ascii   # what json.dumps writes for a string (ensure_ascii)
