@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from manifestkit.build_meta import common_labels
@@ -47,14 +48,19 @@ def project_objects(ctx: RenderContext) -> list[Resource]:
 def cluster_kinds(ctx: RenderContext) -> frozenset[str]:
     """Custom kinds that a CRD among the project's objects declares cluster-scoped (found once per
     project: every App with `objects:` asks)."""
-    project, known = _CLUSTER_KINDS.get("last", (None, frozenset()))
-    if project is not ctx.project:
-        project, known = _CLUSTER_KINDS["last"] = (ctx.project, _cluster_kinds(ctx.project))
+    project, known = _CLUSTER_KINDS.get("last", (_gone, frozenset()))
+    if project() is not ctx.project:
+        project, known = _CLUSTER_KINDS["last"] = (weakref.ref(ctx.project), _cluster_kinds(ctx.project))
     return known
 
 
-# The last project's answer: a Project is frozen, so the answer stays right while it is the same object.
-_CLUSTER_KINDS: dict[str, tuple[Project | None, frozenset[str]]] = {}
+# The last project's answer: a Project is frozen, so the answer stays right while it is the same object. It is
+# held weakly: a project rendered is let go with its Apps (most of a render's memory), not kept for the next.
+_CLUSTER_KINDS: dict[str, tuple[Callable[[], Project | None], frozenset[str]]] = {}
+
+
+def _gone() -> Project | None:
+    return None
 
 
 def _cluster_kinds(project: Project) -> frozenset[str]:

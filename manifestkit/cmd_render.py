@@ -19,20 +19,22 @@ from manifestkit.emit.registry import EMITTERS
 from manifestkit.loader import PROJECT_FILE, DocReader, load_project
 from manifestkit.model import Options, Project, Resource
 from manifestkit.paths import RESTRICTORS
-from manifestkit.pipeline import environments, render_env
-from manifestkit.progress import NO_PROGRESS, Progress, progress, settings
+from manifestkit.progress import NO_PROGRESS, Progress, settings
 from manifestkit.render_cache import Cache, open_cache
 from manifestkit.render_incremental import Settings
 from manifestkit.render_inputs import FileDigests
 from manifestkit.render_jobs import (
     BASE,
     app_reader,
+    bytes_only,
     cache_of,
     configure_runs,
     kept_for_lint,
     remember,
     render_all,
     render_base,
+    render_each,
+    rendered,
     stream_settings,
 )
 from manifestkit.render_lint import lint_files, lint_stream, render_config
@@ -45,7 +47,7 @@ from manifestkit.secrets.sops_reuse import reuse_unchanged_sops
 from manifestkit.secrets.vault_client import TRUST_ENV
 from manifestkit.shard import configure_shard, parse_shard, shardable
 from manifestkit.validation import at_or_above
-from manifestkit.writer import LEDGER, check_tree, report_lines
+from manifestkit.writer import LEDGER, OutFile, check_tree, report_lines
 
 DEFAULT_DIR = "build"
 
@@ -118,6 +120,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     settings = Settings(cache=cache, jobs=getattr(args, "jobs", 1), shard=shard, texts=fmt == "plain")
     done = render_all(projects, args.env, options, settings, files, bar(args, environ))
     base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
+    project, projects = rendered(project), []   # the Apps let go before the files are made (~10 KB an app)
     emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
     if cache is not None:
@@ -143,7 +146,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return stream_one(projects, args.env, options_of(args, environ), lint=not args.no_lint, fail_on=args.fail_on,
                           quiet=getattr(args, "quiet", False), shown=bar(args, environ), run=stream_settings(args))
     job = plan(args, environ)
-    findings = _lint(args, job)   # in a child beside the write below; its findings are waited for when reported
+    if not args.check:
+        warn_plaintext(job.target, job.resources, job.options)
+    findings, written = _lint(args, job)   # in a child beside the write below; waited for when reported
+    job = job._replace(emitted=replace(job.emitted, files=written), resources=[])
     if args.check:
         stale = check_tree(job.target, job.emitted.files, job.emitted.scope, job.ledger)
         for line in stale:
@@ -156,7 +162,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             )
             return 1
         return _report(findings.result(), args.fail_on, getattr(args, "quiet", False))
-    warn_plaintext(job.target, job.resources, job.options)
     result = stamped_write(job.cache, job.target, job.emitted.files, job.emitted.scope, args.force, job.ledger)
     for line in [] if getattr(args, "quiet", False) else report_lines(job.target, result):
         print(f"manifestkit: {line}", file=sys.stderr)
@@ -217,18 +222,6 @@ def bar(args: argparse.Namespace, environ: Mapping[str, str]) -> Progress:
     return settings(getattr(args, "quiet", False), environ)
 
 
-def _renders(
-    projects: list[Project], env: str | None, options: Options, shown: Progress = NO_PROGRESS
-) -> dict[str, list[Resource]]:
-    renders: dict[str, list[Resource]] = {}
-    jobs = [(project, name) for project in projects for name in environments(project, env)]
-    with progress("rendering", len(jobs), shown) as step:
-        for project, name in jobs:
-            renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
-            step(name)
-    return renders
-
-
 def stream_one(projects: list[Project], env: str | None, options: Options, *, lint: bool = True,
                fail_on: str = "error", quiet: bool = False, shown: Progress = NO_PROGRESS,
                run: Settings | None = None) -> int:
@@ -236,7 +229,7 @@ def stream_one(projects: list[Project], env: str | None, options: Options, *, li
     findings (unless ``lint`` is off); 1 when one is at or above ``fail_on``. ``run``: workers and shard of
     `render -o -` (default: in this process, every app, no cache)."""
     renders = render_all(projects, env, options, run, FileDigests(), shown).renders if run else \
-        _renders(projects, env, options, shown)
+        render_each(projects, env, options, shown)
     if len(renders) > 1:
         names = sorted(renders)
         raise ManifestkitError([Diagnostic(message=f"-o - writes one environment; the project has {', '.join(names)}",
@@ -253,18 +246,24 @@ LINTED_FORMATS = ("plain", "kustomize")    # Helm templates are Go templates, no
 LINT_BESIDE_AT = 400                        # files: below, a forked child costs more than the lint it takes over
 
 
-def _lint(args: argparse.Namespace, job: Plan) -> Pending[list[Diagnostic]]:
+def _lint(args: argparse.Namespace, job: Plan) -> tuple[Pending[list[Diagnostic]], dict[str, OutFile]]:
     """The lint findings on the files the render writes (plain and Kustomize output), found beside
-    the write when there are enough files for a child process to pay."""
+    the write when there are enough files for a child process to pay; and those files to write, without the
+    objects they hold (the write needs their bytes only)."""
     if args.no_lint or job.fmt not in LINTED_FORMATS:
-        return beside(list, fork=False)
+        return beside(list, fork=False), bytes_only(job.emitted.files)
     files = {rel: f for rel, f in job.emitted.files.items() if rel not in job.emitted.to_seal}
     config = render_config(job.project.file, Path.cwd())
     if job.kept is not None:    # the findings of unchanged files from the render cache; the rest linted beside
         known = kept_findings(files, job.target, config, job.kept)
         return beside(lambda: known.finish(lambda some, also: lint_files(some, job.target, config, also)),
-                      fork=len(known.todo) >= LINT_BESIDE_AT)
-    return beside(lambda: lint_files(files, job.target, config), fork=len(files) >= LINT_BESIDE_AT)
+                      fork=len(known.todo) >= LINT_BESIDE_AT), bytes_only(job.emitted.files)
+    target, fork = job.target, len(files) >= LINT_BESIDE_AT
+    pending = beside(lambda: lint_files(files, target, config), fork=fork)
+    written = bytes_only(job.emitted.files)
+    if fork:    # what this process lints if the child fails: the child has the objects, here they are let go
+        files = {rel: written[rel] for rel in files} if job.emitted.to_seal else written   # (the bytes parsed again)
+    return pending, written
 
 
 def _report(findings: list[Diagnostic], fail_on: str, quiet: bool) -> int:

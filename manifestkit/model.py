@@ -49,7 +49,7 @@ class Environment:
     namespaces: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)
 class Project:
     name: str
     root: Path                      # the user's project folder: templates may not read outside it

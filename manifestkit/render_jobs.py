@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from manifestkit.emit import DumpKey
@@ -15,7 +15,7 @@ from manifestkit.emit.plain import object_path
 from manifestkit.load_cache import cached_reader
 from manifestkit.loader import DocReader
 from manifestkit.model import Options, Project, Resource
-from manifestkit.pipeline import environments
+from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress
 from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, open_pack, save_pack
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
@@ -34,8 +34,8 @@ def configure_runs(parser: argparse.ArgumentParser) -> None:
                         help=f"the render cache (default: ${ENV_VAR}, else $XDG_CACHE_HOME/manifestkit, "
                              "else ~/.cache/manifestkit); never inside the output folder")
     parser.add_argument("--jobs", "-j", type=jobs_option, default=None, metavar="N",
-                        help="worker processes rendering apps (default auto: one per core when there are many "
-                             "apps; 1: render in this process)")
+                        help="worker processes rendering apps (default auto: one per core when there are many apps "
+                             "on 4 or more cores; 1: render in this process)")
 
 
 def jobs_option(text: str) -> int | None:
@@ -77,11 +77,36 @@ def render_all(projects: Sequence[Project], env: str | None, options: Options, s
     return out
 
 
+def render_each(projects: Sequence[Project], env: str | None, options: Options,
+                shown: Progress = NO_PROGRESS) -> dict[str, list[Resource]]:
+    """Every asked environment of every project rendered whole, in this process (`render -o -` as a library call)."""
+    renders: dict[str, list[Resource]] = {}
+    jobs = [(project, name) for project in projects for name in environments(project, env)]
+    with progress("rendering", len(jobs), shown) as step:
+        for project, name in jobs:
+            renders.setdefault(name, []).extend(render_env(project, name if project.environments else None, options))
+            step(name)
+    return renders
+
+
 def render_base(project: Project, options: Options, settings: Settings, files: FileDigests) -> Renders:
     """The render with no overlays, which the Kustomize and Helm formats build on."""
     out = Renders()
     _add(out, BASE, render_incremental(project, None, options, settings, files))
     return out
+
+
+def rendered(project: Project) -> Project:
+    """``project`` once every render of it is done: without its Apps, which nothing after the render reads (their
+    specs and documents are most of a loaded project: at N = 10,000 about 100 MB held through the emit and the
+    write)."""
+    return replace(project, apps=())
+
+
+def bytes_only(files: Mapping[str, OutFile]) -> dict[str, OutFile]:
+    """``files`` without the objects they hold: once the lint has them, the write needs only the bytes (the objects
+    are most of what a render holds while it writes)."""
+    return {rel: OutFile(out.data, out.mode) if out.objects else out for rel, out in files.items()}
 
 
 def _add(out: Renders, name: str, done: EnvRender) -> None:

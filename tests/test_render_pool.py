@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from manifestkit.cli import main
-from manifestkit.render_pool import AUTO_THRESHOLD, batches, workers
+from manifestkit.render_pool import AUTO_CORES, AUTO_THRESHOLD, batches, workers
 
 from .conftest import EXAMPLES
 from .test_render_cache import FILES, tree, write
@@ -97,16 +97,21 @@ def test_bad_jobs_are_a_usage_error(value: str, tmp_path: Path, capsys: pytest.C
         f"argument --jobs/-j: found {value!r}; expected a number of processes (1 or more) or auto")
 
 
-@pytest.mark.parametrize(("jobs", "apps", "expected"), [
-    (1, 5000, 0), (2, 1, 0), (2, 2, 2), (4, 3, 3), (None, AUTO_THRESHOLD - 1, 0),
+@pytest.mark.parametrize(("jobs", "apps", "cpus", "expected"), [
+    (1, 5000, 8, 0), (2, 1, 2, 0), (2, 2, 2, 2), (4, 3, 2, 3), (3, 5000, 1, 3), (None, AUTO_THRESHOLD - 1, 8, 0),
 ])
-def test_how_many_workers(jobs: int | None, apps: int, expected: int) -> None:
-    assert workers(jobs, apps) == expected
+def test_how_many_workers(jobs: int | None, apps: int, cpus: int, expected: int) -> None:
+    assert workers(jobs, apps, cpus) == expected
 
 
-def test_auto_uses_every_core_for_many_apps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("manifestkit.render_pool.cores", lambda: 2)
-    assert workers(None, AUTO_THRESHOLD) == 2
+def test_auto_uses_every_core_for_many_apps_where_cores_are_left_over() -> None:
+    assert workers(None, AUTO_THRESHOLD, AUTO_CORES) == AUTO_CORES
+    assert workers(None, AUTO_THRESHOLD, 8) == 8
+
+
+@pytest.mark.parametrize("cpus", [1, 2, AUTO_CORES - 1])
+def test_auto_renders_here_on_few_cores(cpus: int) -> None:
+    assert workers(None, 10_000, cpus) == 0
 
 
 def test_runs_keep_the_apps_in_order_and_the_project_in_the_first() -> None:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from manifestkit.cli import main
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.writer import LEDGER, OutFile, WriteResult, check_tree, report_lines, stale_files, write_tree
-from manifestkit.writer.ledger import digest, ledger_bytes
+from manifestkit.writer.disk import put
+from manifestkit.writer.ledger import digest, ledger_bytes, ledger_parts
 
 from .conftest import EXAMPLES
 
@@ -187,7 +188,20 @@ _names = st.text(alphabet='ab/é"\\\n\x01-.☃𝄞', max_size=6)
 def test_the_ledger_is_written_as_json_dumps_writes_it(ledger: dict[str, frozenset[str]]) -> None:
     body = {rel: next(iter(ledger[rel])) if len(ledger[rel]) == 1 else sorted(ledger[rel]) for rel in sorted(ledger)}
     assert ledger_bytes(ledger) == (json.dumps(body, indent=1) + "\n").encode("utf-8")
+    for chunk in (1, 2, 3):   # a big ledger is made bytes some entries at a time: the same bytes at every boundary
+        assert ledger_bytes(ledger, chunk) == b"".join(ledger_parts(ledger, chunk)) == ledger_bytes(ledger)
     assert {rel: _parsed(value) for rel, value in json.loads(ledger_bytes(ledger)).items()} == ledger
+
+
+def test_a_file_put_in_parts_holds_them_one_after_another(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        put(fd, "ledger.json", [b"{\n", b"", b' "a": "b"', b"\n}\n"], private=False)
+        put(fd, "whole.json", b"{}\n", private=False)
+    finally:
+        os.close(fd)
+    assert (tmp_path / "ledger.json").read_bytes() == b'{\n "a": "b"\n}\n'
+    assert (tmp_path / "whole.json").read_bytes() == b"{}\n"
 
 
 def _parsed(value: str | list[str]) -> frozenset[str]:

@@ -42,7 +42,7 @@ from manifestkit.writer.ledger import (
     fingerprint,
     fingerprint_at,
     known_files,
-    ledger_bytes,
+    ledger_parts,
     read_ledger,
 )
 from manifestkit.writer.lock import LOCK_TIMEOUT, folder_lock
@@ -163,8 +163,9 @@ def _stage(target: Path, folders: Folders, files: Files, write: Sequence[str],
            staged: dict[str, tuple[str, str]]) -> dict[str, str]:
     """Every new file as a synced temp file beside its place (recorded in ``staged``); their fingerprints."""
     marks = {}
+    folders_of: dict[str, str] = {}    # one string per folder, not one per file
     for rel in write:
-        rel_dir = rel.rpartition("/")[0]
+        rel_dir = folders_of.setdefault(part := rel.rpartition("/")[0], part)
         with located(target, rel):
             temp, info = stage(folders.open(rel_dir, create=True), files[rel].data, files[rel].private, sync=False)
         staged[rel] = (rel_dir, temp)
@@ -190,7 +191,7 @@ def _commit(target: Path, folders: Folders, staged: dict[str, tuple[str, str]], 
 
 def _put_ledger(target: Path, root_fd: int, ledger: Ledger, name: str) -> None:
     with located(target, name):
-        put(root_fd, name, ledger_bytes(ledger), private=False)
+        put(root_fd, name, ledger_parts(ledger), private=False)
         os.fsync(root_fd)
 
 

@@ -6,7 +6,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,25 +42,27 @@ def located(root: Path, rel: str = "") -> Iterator[None]:
         ) from exc
 
 
-def put(dir_fd: int, name: str, data: bytes, private: bool) -> None:
-    """Replace ``name`` in the folder ``dir_fd`` with ``data`` at once: :func:`stage`, then rename."""
+def put(dir_fd: int, name: str, data: bytes | Sequence[bytes], private: bool) -> None:
+    """Replace ``name`` in the folder ``dir_fd`` with ``data`` (or its parts, one after another) at once:
+    :func:`stage`, then rename."""
     temp, _ = stage(dir_fd, data, private)
     commit(dir_fd, temp, name)
 
 
-def stage(dir_fd: int, data: bytes, private: bool, sync: bool = True) -> tuple[str, os.stat_result]:
-    """A temp file in the folder ``dir_fd`` holding ``data``, synced (unless the caller syncs many at
-    once: :func:`sync_all`); its name and its stat (the inode and mtime it keeps once renamed).
-    Modes: 0666 less the umask, or 0600 when ``private``."""
+def stage(dir_fd: int, data: bytes | Sequence[bytes], private: bool, sync: bool = True) -> tuple[str, os.stat_result]:
+    """A temp file in the folder ``dir_fd`` holding ``data`` (or its parts, one after another: a big file is
+    never joined), synced (unless the caller syncs many at once: :func:`sync_all`); its name and its stat (the
+    inode and mtime it keeps once renamed). Modes: 0666 less the umask, or 0600 when ``private``."""
     temp = TEMP_PREFIX + secrets.token_hex(6)
     fd = os.open(temp, _CREATE, 0o600 if private else 0o666, dir_fd=dir_fd)
     try:
         try:   # the descriptor itself, no file object: thousands of small files
-            written = os.write(fd, data)
-            if written < len(data):
-                with memoryview(data) as view:
-                    while written < len(data):
-                        written += os.write(fd, view[written:])
+            for part in [data] if isinstance(data, bytes) else data:
+                written = os.write(fd, part)
+                if written < len(part):
+                    with memoryview(part) as view:
+                        while written < len(part):
+                            written += os.write(fd, view[written:])
             if sync:
                 os.fsync(fd)
             return temp, os.fstat(fd)
