@@ -26,7 +26,7 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,8 +110,9 @@ def _value(body: bytes) -> Any:
     return json.loads(body) if body[:1] == b" " else orjson.loads(body)
 
 
-def _write(cache: Cache, path: Path, text: bytes) -> None:
-    """``text`` into ``path`` at once: a temp file beside it, renamed over it."""
+def _write(cache: Cache, path: Path, parts: Iterable[bytes]) -> None:
+    """``parts``, one after another, into ``path`` at once: a temp file beside it, renamed over it (never joined
+    first: a pack of 10,000 apps' objects is tens of MB)."""
     if not path.parent.is_dir():
         cache.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -119,7 +120,7 @@ def _write(cache: Cache, path: Path, text: bytes) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text)
+            handle.writelines(parts)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -197,11 +198,19 @@ def save_pack(cache: Cache, pack: Pack) -> None:
     if pack.kept.keys() == pack.found.keys() and all(pack.found[k] is v for k, v in pack.kept.items()):
         return
     path, header = _path(cache, pack.kind, pack.name), f"{HEADER} pack {pack.kind} {pack.name}".encode()
-    new = b"".join(b"\n" + line for key, line in pack.kept.items() if pack.found.get(key) is not line)
-    whole = len(header) + sum(map(len, pack.kept.values())) + len(pack.kept)
-    if pack.size and not pack.damaged and pack.size + len(new) <= 2 * whole and (not new or _append(path, new)):
-        return
-    _write(cache, path, b"\n".join([header, *(pack.kept[k] for k in sorted(pack.kept))]))
+    if pack.size and not pack.damaged:   # a sound pack was found: perhaps only the new lines need appending
+        new = b"".join(b"\n" + line for key, line in pack.kept.items() if pack.found.get(key) is not line)
+        whole = len(header) + sum(map(len, pack.kept.values())) + len(pack.kept)
+        if pack.size + len(new) <= 2 * whole and (not new or _append(path, new)):
+            return
+    _write(cache, path, _lines(header, [pack.kept[k] for k in sorted(pack.kept)]))
+
+
+def _lines(header: bytes, lines: list[bytes]) -> Iterator[bytes]:
+    yield header
+    for line in lines:
+        yield b"\n"
+        yield line
 
 
 def _append(path: Path, text: bytes) -> bool:
