@@ -160,9 +160,8 @@ def _pods_digest(objects: Mapping[str, Resource]) -> str:
     files must add it here."""
     seen = []
     for rel in sorted(objects):
-        obj = objects[rel].obj
-        kind = obj.get("kind")
-        if is_long_running(kind) or runs_to_completion(kind):
+        if _has_pods(objects[rel]):
+            obj = objects[rel].obj
             found = pod_spec(obj)
             ports = [[str(as_map(p).get("name", "")) for p in as_list(c.get("ports"))]
                      for _, _, c in (kinds.containers(found[1]) if found else ())]
