@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from manifestkit.cache_json import exact_json
 from manifestkit.loader import DocReader, checked_documents, read_checked
-from manifestkit.render_cache import Pack, exact_json, keep, key_of, take
+from manifestkit.render_cache import Pack, keep, key_of, take
 from manifestkit.render_inputs import FileDigests, package_stamp
 from manifestkit.yamlio import Document, LazyPositions, decode, load_documents
 

@@ -12,15 +12,16 @@ every object is plain JSON data. Entries are written only after the whole render
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from manifestkit.cache_json import exact_json
 from manifestkit.checksums import referenced
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.model import Options, Project, RenderContext, Resource, Source
 from manifestkit.pipeline import context, render_env
-from manifestkit.render_cache import Cache, Pack, exact_json, keep, open_pack, take
+from manifestkit.render_cache import Cache, Pack, keep_later, open_pack, take
 from manifestkit.render_inputs import FileDigests, app_key, shared_key
 from manifestkit.render_pool import render_runs
 from manifestkit.render_units import Key, Unit, combine, key_of_object, units_of
@@ -191,12 +192,16 @@ def _unit(body: Any, app: str) -> Unit | None:
 
 
 def store(pack: Pack, pending: Sequence[Pending], text_of: Callable[[Resource], bytes | None]) -> None:
-    """Keep the entries of ``pending`` in ``pack`` (with each object's plain file, when ``text_of`` knows it)."""
-    for item in pending:
-        objects = []
-        for r in item.resources:
-            text = text_of(r)
-            objects.append([r.obj, r.source.file, r.source.line, r.secret_version,
-                            text.decode("utf-8") if text is not None else None])
-        keep(pack, item.key, {"app": item.app, "objects": objects, "matched": sorted(item.matched),
-                              "validated": item.validated})
+    """Keep the entries of ``pending`` in ``pack`` (with each object's plain file, when ``text_of`` knows it), each
+    made only as the pack is written."""
+
+    def bodies() -> Iterator[dict[str, Any]]:
+        for item in pending:
+            objects = []
+            for r in item.resources:
+                text = text_of(r)
+                objects.append([r.obj, r.source.file, r.source.line, r.secret_version,
+                                text.decode("utf-8") if text is not None else None])
+            yield {"app": item.app, "objects": objects, "matched": sorted(item.matched), "validated": item.validated}
+
+    keep_later(pack, [item.key for item in pending], bodies)

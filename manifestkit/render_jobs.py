@@ -132,20 +132,19 @@ def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFi
     """Store what the render made in ``cache``: the App files read (``docs``) and every app it rendered, with the
     plain files it wrote (``files``, by output path); a cache that cannot be written is said on stderr (the render
     went well: the next one is only slower)."""
-    packs = [*([docs] if docs else [])]
-    for render in renders:
-        for name, done in render.done.items():
-            def text_of(resource: Resource, name: str = name) -> bytes | None:
-                found = files.get(f"{name}/{object_path(resource)}") if files else None
-                return found.data if found is not None else None
-
-            for one in done:
-                if one.pack is not None:
-                    store(one.pack, one.pending, text_of)
-                    packs.append(one.pack)
     try:
-        for pack in packs:
-            save_pack(cache, pack)
+        if docs is not None:
+            save_pack(cache, docs)     # each pack written (and let go) before the next one's entries are made
+        for render in renders:
+            for name, done in render.done.items():
+                def text_of(resource: Resource, name: str = name) -> bytes | None:
+                    found = files.get(f"{name}/{object_path(resource)}") if files else None
+                    return found.data if found is not None else None
+
+                for one in done:
+                    if one.pack is not None:
+                        store(one.pack, one.pending, text_of)
+                        save_pack(cache, one.pack)
     except OSError as exc:
         print(f"manifestkit: warning: cannot write the render cache in {cache.root}: {exc.strerror or exc}; "
               "the next render will not be faster", file=sys.stderr)

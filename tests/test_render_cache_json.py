@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from manifestkit.cache_json import exact_json
 from manifestkit.model import Resource
-from manifestkit.render_cache import Cache, exact_json, keep, open_pack, save_pack, take
+from manifestkit.render_cache import Cache, keep, open_pack, save_pack, take
 from manifestkit.render_lint_cache import _pods_digest
 
 EDGES = st.integers(min_value=2**63 - 2, max_value=2**64 + 2) \

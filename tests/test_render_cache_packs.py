@@ -4,9 +4,10 @@ entry, a torn or damaged pack is written whole again, and a pack never grows bey
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from manifestkit.render_cache import Cache, Pack, keep, open_pack, save_pack, take
+from manifestkit.render_cache import Cache, Pack, keep, keep_later, open_pack, save_pack, take
 
 KEYS = [f"{n:02x}" * 32 for n in range(10)]
 
@@ -94,3 +95,51 @@ def test_entries_a_render_did_not_use_are_gone_once_the_pack_is_written_whole(tm
     saved(cache, {KEYS[0]: {"app": "00", "v": 1}}, read=False)    # it used one entry: 9 lines are not needed
     assert len(lines_of(the_file(tmp_path))) == 1
     assert take(open_pack(cache, "apps", "project"), KEYS[1]) is None
+
+
+def test_an_entry_taken_twice_is_given_twice(tmp_path: Path) -> None:
+    """A shard's second attempt takes its apps again: the lines let go after the first are read from the file."""
+    cache = Cache(root=tmp_path / "cache")
+    saved(cache, {key: {"app": key[:2], "v": 1} for key in KEYS})
+    pack = open_pack(cache, "apps", "project")
+    assert take(pack, KEYS[0]) == {"app": "00", "v": 1}
+    assert KEYS[0] not in pack.found, "its line let go once decoded"
+    assert take(pack, KEYS[0]) == {"app": "00", "v": 1}
+    assert take(pack, KEYS[1]) == {"app": "01", "v": 1}
+
+
+def test_entries_kept_later_are_made_as_the_pack_is_written(tmp_path: Path) -> None:
+    cache = Cache(root=tmp_path / "cache")
+    made: list[int] = []
+
+    def bodies(n: int) -> Callable[[], Iterator[object]]:
+        def make() -> Iterator[object]:
+            made.append(n)
+            for key in KEYS:
+                yield {"app": key[:2], "v": n}
+        return make
+
+    pack = open_pack(cache, "apps", "project")
+    keep_later(pack, KEYS, bodies(1))
+    assert made == [], "nothing made before the write"
+    save_pack(cache, pack)
+    assert made == [1] and len(lines_of(the_file(tmp_path))) == len(KEYS), "a cold pack: written whole, once"
+    assert not pack.kept and not pack.later, "let go once written"
+    for n in (2, 3):    # every entry made again: appended once (twice the pack), then written whole
+        pack = open_pack(cache, "apps", "project")
+        for key in KEYS:
+            take(pack, key)
+        keep_later(pack, KEYS, bodies(n))
+        save_pack(cache, pack)
+    assert made == [1, 2, 3, 3], "the third made its bodies again to write the pack whole"
+    assert len(lines_of(the_file(tmp_path))) == len(KEYS)
+    again = open_pack(cache, "apps", "project")
+    assert all(take(again, key) == {"app": key[:2], "v": 3} for key in KEYS)
+    pack = open_pack(cache, "apps", "project")
+    for key in KEYS:
+        take(pack, key)
+    keep_later(pack, KEYS[:1], lambda: iter([{"app": "00", "v": 4}]))
+    save_pack(cache, pack)
+    assert len(lines_of(the_file(tmp_path))) == len(KEYS) + 1, "one entry: appended"
+    again = open_pack(cache, "apps", "project")
+    assert [take(again, key) for key in KEYS[:2]] == [{"app": "00", "v": 4}, {"app": "01", "v": 3}]
