@@ -137,8 +137,9 @@ def check_document(doc: Document, expected: tuple[str, ...] = KINDS) -> list[Dia
     problems = check_kind(doc, expected)
     if problems:
         return problems
-    odd = [doc.diagnostic(path, message, hint="YAML reads 2024-01-01 and !!binary as non-strings; write '2024-01-01'")
-           for path, message in non_json_values(doc.data)]
+    odd = [] if doc.plain else [
+        doc.diagnostic(path, message, hint="YAML reads 2024-01-01 and !!binary as non-strings; write '2024-01-01'")
+        for path, message in non_json_values(doc.data)]
     if odd:
         return odd
     if _fast_validator(doc.data["kind"]).is_valid(doc.data):

@@ -36,7 +36,7 @@ def cached_reader(pack: Pack, digests: FileDigests) -> DocReader:
         text = decode(data, display)
         body = take(pack, key)
         if isinstance(body, dict) and "data" in body:
-            return [Document(body["data"], display, LazyPositions(text, display, 0, body["data"]), 0)]
+            return [Document(body["data"], display, LazyPositions(text, display, 0, body["data"]), 0, plain=True)]
         docs = checked_documents(load_documents(text, display))
         if _storable(docs):
             keep(pack, key, {"data": docs[0].data})
@@ -47,4 +47,4 @@ def cached_reader(pack: Pack, digests: FileDigests) -> DocReader:
 
 def _storable(docs: list[Document]) -> bool:
     one: Any = docs[0].data if len(docs) == 1 else None
-    return one is not None and isinstance(docs[0].positions, LazyPositions) and exact_json(one)
+    return one is not None and isinstance(docs[0].positions, LazyPositions) and (docs[0].plain or exact_json(one))

@@ -113,7 +113,7 @@ def plain(value: Any) -> Any:
 
 
 def _document(doc: Document) -> Document:
-    return doc._replace(data=traced(doc.data, doc))
+    return doc._replace(data=traced(doc.data, doc), plain=False)
 
 
 def _app(app: App) -> App:

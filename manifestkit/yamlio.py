@@ -26,6 +26,7 @@ class Document(NamedTuple):
     file: str
     positions: Mapping[PathKey, Position]
     number: int = 0   # the document's place in its stream
+    plain: bool = False   # data only of dicts with str keys, lists, str, int, bool, None (the fast loader proved it)
 
     def position(self, path: Sequence[str | int]) -> Position:
         """Line and column (1-based) of ``path``, or of its nearest written ancestor."""
@@ -103,7 +104,7 @@ class LazyPositions(Mapping[PathKey, Position]):
 def _documents(text: str, file: str, lenient: bool) -> tuple[list[Document], list[Diagnostic]]:
     proven, data = fast_data(text)
     if proven:
-        return ([] if data is None else [Document(data, file, LazyPositions(text, file, 0, data), 0)]), []
+        return ([] if data is None else [Document(data, file, LazyPositions(text, file, 0, data), 0, plain=True)]), []
     built, problems = careful_documents(text, file, lenient)
     return [Document(b.data, file, b.positions, b.number) for b in built], problems
 

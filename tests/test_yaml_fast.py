@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from manifestkit.diagnostics import ManifestkitError
 from manifestkit.yaml_careful import MAX_DEPTH, careful_documents
 from manifestkit.yaml_dump import dump
-from manifestkit.yaml_fast import fast_data
+from manifestkit.yaml_fast import _UNPROVABLE, fast_data
 from manifestkit.yaml_locate import quick_position
 from manifestkit.yamlio import LazyPositions, load_documents
 
@@ -29,11 +30,21 @@ TRICKY = [*GO_YAML_V2_NON_STRINGS, "1_000", "0o17", "1:20", "+12", "-0", "1.0e3"
           "2001-12-14 21:59:43.10 -5", "2001-12-14t21:59:43.10-05:00", "NULL", "Null", "TRUE", "0.", "-.inf"]
 
 
+def plain(node: Any) -> bool:
+    """Made only of dicts with str keys, lists, str, int, bool and None, each of exactly that type."""
+    if type(node) is dict:
+        return all(type(k) is str and plain(v) for k, v in node.items())
+    if type(node) is list:
+        return all(plain(item) for item in node)
+    return type(node) in (str, int, bool, type(None))
+
+
 def agrees(text: str) -> bool:
     """True when the fast path took ``text``; then the careful loader must read the same, cleanly."""
     proven, data = fast_data(text)
     if not proven:
         return False
+    assert plain(data), text    # what Document.plain promises the schema check and the render cache
     built, problems = careful_documents(text, "f.yaml", lenient=True)
     assert problems == [], text
     assert [b.data for b in built] == ([] if data is None else [data]), text
@@ -136,3 +147,14 @@ def test_a_rendered_container_field_is_located_without_the_careful_loader() -> N
 def test_nesting_about_the_depth_limit_is_declined_or_read_the_same(depth: int, leaf: str) -> None:
     """A scalar one level past the limit counts as deeper than it: the careful loader words that error."""
     agrees("a: " + "{a: " * depth + leaf + "}" * depth + "\n")
+
+
+# What the fast loader's second pattern means, written plainly: after a token boundary, an anchor, alias or tag; an
+# octal, hex, binary or underscored number YAML 1.1 and 1.2 read apart.
+BOUNDED = re.compile(r"[\s\[{,:](?:[&*!]|[-+]?0[0-9oOxXbB_]|[-+]?[0-9][0-9_]*_)")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" \n\t[{,:&*!-+0123456789_oOxXbBa.", max_size=16))
+def test_the_boundary_pattern_finds_what_its_plain_definition_finds(text: str) -> None:
+    assert bool(_UNPROVABLE[1].search(text)) == bool(BOUNDED.search(text))
