@@ -29,6 +29,7 @@ from manifestkit.render_jobs import (
     bytes_only,
     cache_of,
     configure_runs,
+    emit_memo,
     kept_for_lint,
     remember,
     render_all,
@@ -121,10 +122,12 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     done = render_all(projects, args.env, options, settings, files, bar(args, environ))
     base = render_base(project, options, settings, files) if EMITTERS[fmt].needs_base else None
     project, projects = rendered(project), []   # the Apps let go before the files are made (~10 KB an app)
-    emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts)
+    memo, kept = emit_memo(cache, project, fmt, [done, *([base] if base else [])])
+    emitted = emit(project, EMITTERS[fmt], done.renders, options, base.renders[BASE] if base else None, done.texts,
+                   memo)
     emitted = replace(emitted, files=reuse_unchanged_sops(target, emitted.files, project, options))
     if cache is not None:
-        remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs)
+        remember(cache, [done, *([base] if base else [])], emitted.files if fmt == "plain" else {}, docs, kept)
     return Plan(target, emitted, [r for env in done.renders.values() for r in env], options, project, fmt,
                 shard.ledger if shard else LEDGER, kept_for_lint(cache, done, target, shard) if cache and fmt == "plain"
                 else None, cache)

@@ -1,6 +1,6 @@
 """The render cache on disk: content-addressed JSON entries, checked by their digests, trusted only when sound.
 
-A render keeps its entries of one kind (App files, apps, lint findings) in a *pack*: the file
+A render keeps its entries of one kind (App files, apps, lint findings, emitted files) in a *pack*: the file
 ``<dir>/v2/<kind>/<name[:2]>/<name>.json`` named for the project, environment and shard, a header line naming the
 format, then one line per entry: the sha256 of its JSON, its content key, its JSON (:mod:`manifestkit.cache_json`:
 what is read is what was written). A render reads and writes one file instead of thousands, decodes only the entries

@@ -10,16 +10,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from manifestkit.emit import DumpKey
+from manifestkit.emit import DumpKey, Memo
 from manifestkit.emit.plain import object_path
 from manifestkit.load_cache import cached_reader
 from manifestkit.loader import DocReader
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress
-from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, open_pack, save_pack
+from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, keep, key_of, open_pack, save_pack, take
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
-from manifestkit.render_inputs import FileDigests
+from manifestkit.render_inputs import FileDigests, package_stamp
 from manifestkit.render_lint_cache import Kept
 from manifestkit.shard import parse_shard
 from manifestkit.writer import OutFile
@@ -128,11 +128,14 @@ def stream_settings(args: argparse.Namespace) -> Settings:
     return Settings(jobs=args.jobs, shard=parse_shard(args.shard) if args.shard is not None else None)
 
 
-def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile], docs: Pack | None) -> None:
+def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFile], docs: Pack | None,
+             emitted: Pack | None = None) -> None:
     """Store what the render made in ``cache``: the App files read (``docs``) and every app it rendered, with the
-    plain files it wrote (``files``, by output path); a cache that cannot be written is said on stderr (the render
-    went well: the next one is only slower)."""
+    plain files it wrote (``files``, by output path), and the apps' files the emitter kept (``emitted``); a cache
+    that cannot be written is said on stderr (the render went well: the next one is only slower)."""
     try:
+        if emitted is not None:
+            save_pack(cache, emitted)
         if docs is not None:
             save_pack(cache, docs)     # each pack written (and let go) before the next one's entries are made
         for render in renders:
@@ -148,6 +151,36 @@ def remember(cache: Cache, renders: Sequence[Renders], files: Mapping[str, OutFi
     except OSError as exc:
         print(f"manifestkit: warning: cannot write the render cache in {cache.root}: {exc.strerror or exc}; "
               "the next render will not be faster", file=sys.stderr)
+
+
+MEMO_FORMATS = ("kustomize",)     # the emitters that keep each app's files (emit.Memo)
+
+
+def emit_memo(cache: Cache | None, project: Project, fmt: str, renders: Sequence[Renders]) -> tuple[Memo | None,
+                                                                                                    Pack | None]:
+    """The emitter's memo of each app's files for a render of ``project`` in ``fmt``, kept in the pack returned
+    (written by :func:`remember`); only for the apps every render of ``renders`` stored in the cache, which proved
+    they hold no resolved secret value (:mod:`manifestkit.render_incremental`)."""
+    if cache is None or fmt not in MEMO_FORMATS:
+        return None, None
+    pack = open_pack(cache, "emitted", str(project.root), project.file, fmt)
+    stored = [one.stored for render in renders for done in render.done.values() for one in done]
+    apps = frozenset.intersection(*stored) if stored else frozenset()
+    stamp = package_stamp()
+
+    def find(digest: str) -> dict[str, OutFile] | None:
+        body = take(pack, key_of("emitted", stamp, digest))
+        if not isinstance(body, dict) or not all(
+                isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and type(v[1]) is int
+                and isinstance(v[2], list) for v in body.values()):
+            return None
+        return {rel: OutFile(text.encode("utf-8"), mode, tuple(objects)) for rel, (text, mode, objects) in body.items()}
+
+    def kept(digest: str, files: Mapping[str, OutFile]) -> None:    # with the objects the render's lint reads
+        body = {rel: [out.data.decode("utf-8"), out.mode, list(out.objects)] for rel, out in files.items()}
+        keep(pack, key_of("emitted", stamp, digest), body)
+
+    return Memo(apps=apps, find=find, keep=kept), pack
 
 
 def kept_for_lint(cache: Cache, renders: Renders, target: Path, shard: object) -> Kept:

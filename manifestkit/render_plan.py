@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from manifestkit.checksums import hmac_key
 from manifestkit.diagnostics import Diagnostic, ManifestkitError
-from manifestkit.emit import BASE, DumpKey, EmitInput, Emitted, Format, SecretKey
+from manifestkit.emit import BASE, DumpKey, EmitInput, Emitted, Format, Memo, SecretKey
 from manifestkit.emit.sops_layouts import is_sops_secret
 from manifestkit.model import Options, Project, Resource
 from manifestkit.overlay import settings_of
@@ -21,7 +21,8 @@ if TYPE_CHECKING:   # the sops stack is imported only by a render that opens or 
 
 
 def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options,
-               base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None) -> EmitInput:
+               base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None,
+               memo: Memo | None = None) -> EmitInput:
     """The data ``fmt``'s emitter reads: the base render only when it needs it (``base``: already rendered), and
     the sops Secrets opened (with the project's keys) only for a format that opens them and when an environment
     has one; ``dumped``: objects' plain files already known."""
@@ -34,13 +35,15 @@ def emit_input(project: Project, fmt: Format, renders: Mapping[str, list[Resourc
     return EmitInput(project=project, renders=renders, base=base,
                      image_rules={env: settings_of(project.environments.get(env)).images for env in renders},
                      hmac_key=_hmac_key(project, options) if fmt.needs_hmac_key else None, opened=opened,
-                     dumped=dumped or {})
+                     dumped=dumped or {}, memo=memo)
 
 
 def emit(project: Project, fmt: Format, renders: Mapping[str, list[Resource]], options: Options,
-         base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None) -> Emitted:
-    """Run ``fmt``'s emitter on the data it needs, then seal the values files it returns."""
-    emitted = fmt.emit(emit_input(project, fmt, renders, options, base, dumped))
+         base: list[Resource] | None = None, dumped: Mapping[DumpKey, bytes] | None = None,
+         memo: Memo | None = None) -> Emitted:
+    """Run ``fmt``'s emitter on the data it needs (``memo``: apps' files an earlier render emitted), then seal the
+    values files it returns."""
+    emitted = fmt.emit(emit_input(project, fmt, renders, options, base, dumped, memo))
     if not emitted.to_seal:
         return emitted
     gnupghome = options.environ.get("GNUPGHOME") or None

@@ -95,8 +95,9 @@ def secret_values(out: Path) -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("fmt", ["plain", "kustomize"])
 @pytest.mark.parametrize("mode", ["secret", "sops", "external-secret", "reference", "vault-agent"])
-def test_no_resolved_value_is_ever_stored(mode: str, openbao: OpenBao, tmp_path: Path,
+def test_no_resolved_value_is_ever_stored(mode: str, fmt: str, openbao: OpenBao, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     token, password = f"tok-{secrets.token_hex(8)}", f"pw-{secrets.token_hex(8)}"
     write_kv2(openbao, "cache-test/web", {"token": token, "password": password})
@@ -105,7 +106,7 @@ def test_no_resolved_value_is_ever_stored(mode: str, openbao: OpenBao, tmp_path:
     root = project(tmp_path / "p", sops=mode in ("secret", "sops"), env=mode != "vault-agent")
     cache = tmp_path / "cache"
     args = ["render", str(root), "--allow-plaintext-secrets", "--no-lint", "--quiet", "--cache-dir", str(cache),
-            "--secret-output", mode]
+            "--secret-output", mode, "-f", fmt]
     for run in ("cold", "warm"):
         assert main([*args, "-o", str(tmp_path / run)]) == 0, capsys.readouterr().err
     from_sops = {"test-only-db-password", "test-only-api-key-0001"}    # the sops example's values
@@ -118,6 +119,9 @@ def test_no_resolved_value_is_ever_stored(mode: str, openbao: OpenBao, tmp_path:
     leaked = {(p.name, value) for p in stored for value in known if value.encode() in p.read_bytes()}
     assert leaked == set()
     assert {entry["app"] for entry in entries(cache).values()} == {"plain"}, "only the app without references"
+    kept = {rel.split("/")[1 if rel.startswith("base/") else 2] for body in entries(cache, "emitted").values()
+            for rel in body}
+    assert kept == ({"plain"} if fmt == "kustomize" else set()), "the emitter keeps the files of that app only"
 
 
 def test_an_app_with_references_is_rendered_every_time(openbao: OpenBao, tmp_path: Path,

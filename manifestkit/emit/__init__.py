@@ -15,6 +15,16 @@ DumpKey = tuple[str, str, str, str]               # (env, kind, namespace, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Memo:
+    """An app's files as an earlier render emitted them (the render cache keeps them), found by a digest of everything
+    the emitter read of the app; only for ``apps``, those whose objects hold no resolved secret value."""
+
+    apps: frozenset[str]
+    find: Callable[[str], Mapping[str, OutFile] | None]
+    keep: Callable[[str, Mapping[str, OutFile]], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EmitInput:
     """Everything an emitter reads, computed once by the render plan (no emitter renders,
     reads a key or decrypts)."""
@@ -26,6 +36,7 @@ class EmitInput:
     hmac_key: bytes | None = None                           # spec.checksums.hmacKeyEnv's key, when set
     opened: Mapping[SecretKey, Mapping[str, Any]] = field(default_factory=dict)   # sops Secrets, decrypted
     dumped: Mapping[DumpKey, bytes] = field(default_factory=dict)   # objects' plain files kept from the render cache
+    memo: Memo | None = None                                # apps' files kept from an earlier render
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,12 +22,14 @@ KSOPS generator (:mod:`manifestkit.emit.sops_layouts`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsonpatch
+import orjson
 
-from manifestkit.emit import EmitInput, Emitted
+from manifestkit.emit import EmitInput, Emitted, Memo
 from manifestkit.emit.kustomize_features import Features, Key, Obj, choose_features, unfeature
 from manifestkit.emit.plain import SECRET_KINDS, object_file, object_path
 from manifestkit.emit.sops_layouts import KSOPS_DIR, KSOPS_FILE, is_sops_secret, ksops_file, layout_of
@@ -52,19 +54,57 @@ def emit_kustomize(job: EmitInput) -> Emitted:
 
     project = job.project.name
     base = by_app([r for r in job.base if not whole(r)], project)
+    envs = {env: by_app(rendered, project) for env, rendered in sorted(job.renders.items())}
     files: dict[str, OutFile] = {"base/kustomization.yaml": _yaml({**KUSTOMIZATION, "resources": sorted(base)})}
-    for app, resources in base.items():
-        files.update({f"base/{app}/{object_path(r)}": object_file(r) for r in resources})
-        listed = [object_path(r) for r in resources]
+    files.update((f"overlays/{env}/kustomization.yaml", _yaml({**KUSTOMIZATION, "resources": sorted(apps)}))
+                 for env, apps in envs.items())
+    for app in sorted({*base, *(a for apps in envs.values() for a in apps)}):
+        def made(app: str = app) -> Mapping[str, OutFile]:
+            return _app_files(app, base, envs, job, whole, ksops)
+
+        files.update(_remembered(job.memo, app, base, envs, job, whole, ksops, made))
+    return Emitted(files=files, scope=["base", *(f"overlays/{env}" for env in sorted(job.renders))])
+
+
+def _app_files(app: str, base: Mapping[str, list[Resource]], envs: Mapping[str, Mapping[str, list[Resource]]],
+               job: EmitInput, whole: Callable[[Resource], bool], ksops: bool) -> dict[str, OutFile]:
+    """The files of one app: its base kustomization and its overlay in each environment."""
+    files: dict[str, OutFile] = {}
+    if app in base:
+        files.update({f"base/{app}/{object_path(r)}": object_file(r) for r in base[app]})
+        listed = [object_path(r) for r in base[app]]
         files[f"base/{app}/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": listed})
-    for env, rendered in sorted(job.renders.items()):
-        apps = by_app(rendered, project)
-        files[f"overlays/{env}/kustomization.yaml"] = _yaml({**KUSTOMIZATION, "resources": sorted(apps)})
-        for app, resources in apps.items():
-            overlay = overlay_files(base.get(app, []), resources, job.image_rules.get(env, ()), whole, ksops,
+    for env, apps in envs.items():
+        if app in apps:
+            overlay = overlay_files(base.get(app, []), apps[app], job.image_rules.get(env, ()), whole, ksops,
                                     f"../../../base/{app}" if app in base else None)
             files.update({f"overlays/{env}/{app}/{rel}": out for rel, out in overlay.items()})
-    return Emitted(files=files, scope=["base", *(f"overlays/{env}" for env in sorted(job.renders))])
+    return files
+
+
+def _remembered(memo: Memo | None, app: str, base: Mapping[str, list[Resource]],
+                envs: Mapping[str, Mapping[str, list[Resource]]], job: EmitInput, whole: Callable[[Resource], bool],
+                ksops: bool, made: Callable[[], Mapping[str, OutFile]]) -> Mapping[str, OutFile]:
+    """The app's files from ``memo`` when an earlier render emitted them from the same input, else ``made()`` (kept
+    in ``memo`` for the next render). The digest covers every object of the app in order, as data (dict order
+    included: it is the order of the YAML), which of them are written whole, each environment's image rules and the
+    sops layout; the emitter's own code is in the caller's key."""
+    mine = [*base.get(app, []), *(r for apps in envs.values() for r in apps.get(app, []))]
+    if memo is None or not mine or any(r.app not in memo.apps for r in mine):
+        return made()
+    try:
+        digest = hashlib.sha256(orjson.dumps([
+            app, ksops, [[r.obj, whole(r)] for r in base.get(app, [])],
+            [[env, job.image_rules.get(env, ()), [[r.obj, whole(r)] for r in apps.get(app, [])]]
+             for env, apps in envs.items()]])).hexdigest()
+    except TypeError:   # orjson.JSONEncodeError: something JSON does not hold exactly is not kept
+        return made()
+    found = memo.find(digest)
+    if found is not None:
+        return found
+    files = made()
+    memo.keep(digest, files)
+    return files
 
 
 def by_app(resources: Sequence[Resource], project: str) -> dict[str, list[Resource]]:
