@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from manifestkit.emit import DumpKey, Memo
 from manifestkit.emit.plain import object_path
@@ -17,7 +18,7 @@ from manifestkit.loader import DocReader
 from manifestkit.model import Options, Project, Resource
 from manifestkit.pipeline import environments, render_env
 from manifestkit.progress import NO_PROGRESS, Progress, progress
-from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, keep, key_of, open_pack, save_pack, take
+from manifestkit.render_cache import ENV_VAR, Cache, Pack, cache_dir, keep_later, key_of, open_pack, save_pack, take
 from manifestkit.render_incremental import EnvRender, Settings, render_incremental, store
 from manifestkit.render_inputs import FileDigests, package_stamp
 from manifestkit.render_lint_cache import Kept
@@ -177,8 +178,10 @@ def emit_memo(cache: Cache | None, project: Project, fmt: str, renders: Sequence
         return {rel: OutFile(text.encode("utf-8"), mode, tuple(objects)) for rel, (text, mode, objects) in body.items()}
 
     def kept(digest: str, files: Mapping[str, OutFile]) -> None:    # with the objects the render's lint reads
-        body = {rel: [out.data.decode("utf-8"), out.mode, list(out.objects)] for rel, out in files.items()}
-        keep(pack, key_of("emitted", stamp, digest), body)
+        def body() -> Iterator[dict[str, list[Any]]]:   # made as the pack is written: the files are held until then
+            yield {rel: [out.data.decode("utf-8"), out.mode, list(out.objects)] for rel, out in files.items()}
+
+        keep_later(pack, [key_of("emitted", stamp, digest)], body)
 
     return Memo(apps=apps, find=find, keep=kept), pack
 

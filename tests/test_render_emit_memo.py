@@ -13,7 +13,7 @@ from manifestkit.render_cache import FORMAT
 from manifestkit.schema_step import _loaded
 
 from .conftest import EXAMPLES
-from .test_render_cache import CHANGES, FILES, entries, render, same_as_uncached, tree, write
+from .test_render_cache import CHANGES, FILES, entries, lint_report, render, same_as_uncached, tree, write
 
 
 def test_each_app_s_files_are_kept_and_used_again(tmp_path: Path) -> None:
@@ -55,3 +55,15 @@ def test_every_change_is_emitted_as_an_uncached_render_emits_it(change: str, tmp
     code_plain = render(project, tmp_path / "plain", "--no-cache", "-f", "kustomize")
     assert render(project, tmp_path / "cached", "--cache-dir", str(cache), "-f", "kustomize") == code_plain
     assert tree(tmp_path / "cached") == tree(tmp_path / "plain")
+
+
+def test_the_lint_findings_of_kept_files_are_those_of_an_uncached_render(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Kept files come back with the objects the render's lint reads: the same findings, at the same lines."""
+    project = tmp_path / "shop"
+    shutil.copytree(EXAMPLES / "shop", project)
+    cache = ["-f", "kustomize", "--cache-dir", str(tmp_path / "cache")]
+    first = lint_report(project, tmp_path / "a", capsys, *cache)
+    assert "warning [MK" in first[1]
+    assert lint_report(project, tmp_path / "b", capsys, *cache) == first, "warm, every app's files kept"
+    assert lint_report(project, tmp_path / "c", capsys, "-f", "kustomize", "--no-cache") == first

@@ -99,11 +99,13 @@ def _remembered(memo: Memo | None, app: str, base: Mapping[str, list[Resource]],
              for env, apps in envs.items()]])).hexdigest()
     except TypeError:   # orjson.JSONEncodeError: something JSON does not hold exactly is not kept
         return made()
+    # A base file holds one of the app's objects as rendered: kept without it, given it again when found.
+    held = {f"base/{app}/{object_path(r)}": (r.obj,) for r in base.get(app, [])}
     found = memo.find(digest)
     if found is not None:
-        return found
+        return {rel: OutFile(out.data, out.mode, held[rel]) if rel in held else out for rel, out in found.items()}
     files = made()
-    memo.keep(digest, files)
+    memo.keep(digest, {rel: OutFile(out.data, out.mode) if rel in held else out for rel, out in files.items()})
     return files
 
 
